@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host driver for the virtual PCIe root complex of Xen guests.
+ *
+ * The root complex is plain ECAM at the guest layout of
+ * xen/include/public/arch-arm.h. What sets it apart from pci-host-generic is
+ * BAR placement: Xen, or a dom0 backend, maps a BAR into the guest in whole
+ * 4 KiB pages, so every memory BAR below this root complex must start on a
+ * page boundary and no page may hold bytes of two BARs. A sub-page BAR keeps
+ * its true size (drivers and sysfs see the real BAR) but is aligned with
+ * IORESOURCE_STARTALIGN, the second method described at
+ * pci_request_resource_alignment(): since every movable memory BAR below this
+ * host bridge is page aligned, none can start inside a page another one uses.
+ * The space a bridge window needs then grows by max(size, PAGE_SIZE) per BAR,
+ * see pbus_size_mem().
+ *
+ * The realignment must happen after a function's BARs have been read and
+ * before the PCI core sizes bridge windows and assigns resources, both at
+ * probe time and when functions are added later by a rescan. PCI fixups do not
+ * run for modular host drivers, so a notifier on the PCI bus type does it:
+ * BUS_NOTIFY_ADD_DEVICE is sent from pci_device_add(), after the BARs have been
+ * read and fixed up and before anything is assigned.
+ */
+
+#include <linux/bitmap.h>
+#include <linux/device.h>
+#include <linux/kernel.h>
+#include <linux/minmax.h>
+#include <linux/module.h>
+#include <linux/notifier.h>
+#include <linux/of.h>
+#include <linux/of_address.h>
+#include <linux/pci.h>
+#include <linux/pci-ecam.h>
+#include <linux/platform_device.h>
+#include <linux/slab.h>
+
+#include <kunit/visibility.h>
+
+#include "pcie-xen-vpci.h"
+
+/* BARs the placement covers: the six standard BARs and the expansion ROM. */
+#define XEN_VPCI_NR_BARS	(PCI_ROM_RESOURCE + 1)
+
+/**
+ * struct xen_vpci - state of one virtual root complex
+ * @dev: the platform device
+ * @bridge: its host bridge; this structure is the bridge's private area
+ * @cfg: the ECAM window
+ * @nb: notifier on the PCI bus type that places the BARs of new functions
+ */
+struct xen_vpci {
+	struct device *dev;
+	struct pci_host_bridge *bridge;
+	struct pci_config_window *cfg;
+	struct notifier_block nb;
+};
+
+/* Alignment the PCI core will use for @res, as resource_alignment() does. */
+static resource_size_t xen_vpci_res_align(const struct resource *res)
+{
+	switch (res->flags & (IORESOURCE_SIZEALIGN | IORESOURCE_STARTALIGN)) {
+	case IORESOURCE_SIZEALIGN:
+		return resource_size(res);
+	case IORESOURCE_STARTALIGN:
+		return res->start;
+	default:
+		return 0;
+	}
+}
+
+/**
+ * xen_vpci_page_align_bar() - give a memory BAR pages of its own
+ * @res: resource of a standard BAR or of the expansion ROM of a function that
+ *	 is being added, i.e. read from the device but not yet assigned
+ *
+ * A BAR of %PAGE_SIZE or more is naturally aligned by the PCI core and covers
+ * whole pages, so it is left alone. A smaller BAR keeps its size and gets
+ * %IORESOURCE_STARTALIGN with a start of %PAGE_SIZE, which makes the core
+ * place it on a page boundary and count a whole page for it when it sizes
+ * bridge windows. A resource that is fixed or already placed is not moved.
+ *
+ * Calling it again on a resource it has moved changes nothing.
+ *
+ * Return: what was done, see &enum xen_vpci_bar_state.
+ */
+VISIBLE_IF_KUNIT enum xen_vpci_bar_state
+xen_vpci_page_align_bar(struct resource *res)
+{
+	resource_size_t size = resource_size(res);
+	resource_size_t align;
+
+	if (resource_type(res) != IORESOURCE_MEM || !size)
+		return XEN_VPCI_BAR_IGNORED;
+
+	/*
+	 * Fixed BARs (Enhanced Allocation, quirks, shadowed ROMs) and BARs
+	 * already in the resource tree (those of virtual functions, carved
+	 * from the page-sized SR-IOV BARs of their physical function) stay
+	 * where they are. If such a BAR starts on a page boundary, no movable
+	 * BAR can start inside its pages, since those all start on page
+	 * boundaries too.
+	 */
+	if (res->parent || (res->flags & IORESOURCE_PCI_FIXED))
+		return IS_ALIGNED(res->start, PAGE_SIZE) ?
+		       XEN_VPCI_BAR_OK : XEN_VPCI_BAR_PINNED;
+
+	align = xen_vpci_res_align(res);
+	if (align >= PAGE_SIZE && IS_ALIGNED(align, PAGE_SIZE))
+		return XEN_VPCI_BAR_OK;
+
+	if (size < PAGE_SIZE) {
+		res->flags &= ~IORESOURCE_SIZEALIGN;
+		res->flags |= IORESOURCE_STARTALIGN;
+		res->start = PAGE_SIZE;
+	} else {
+		/* Restore the natural alignment of a page-sized BAR. */
+		res->flags &= ~IORESOURCE_STARTALIGN;
+		res->flags |= IORESOURCE_SIZEALIGN;
+		res->start = 0;
+	}
+	res->end = res->start + size - 1;
+	res->flags |= IORESOURCE_UNSET;
+
+	return XEN_VPCI_BAR_MOVED;
+}
+EXPORT_SYMBOL_IF_KUNIT(xen_vpci_page_align_bar);
+
+/**
+ * xen_vpci_page_align_bars() - give every memory BAR of a function its pages
+ * @res: the function's resources, standard BARs first, expansion ROM last
+ * @nr: number of resources in @res, at most %BITS_PER_LONG
+ * @pinned: returns the bitmap of BARs that cannot be made page-exclusive
+ *
+ * Return: the bitmap of BARs that were moved.
+ */
+VISIBLE_IF_KUNIT unsigned long
+xen_vpci_page_align_bars(struct resource *res, unsigned int nr,
+			 unsigned long *pinned)
+{
+	unsigned long moved = 0;
+	unsigned int i;
+
+	*pinned = 0;
+	for (i = 0; i < min(nr, BITS_PER_LONG); i++) {
+		switch (xen_vpci_page_align_bar(&res[i])) {
+		case XEN_VPCI_BAR_MOVED:
+			moved |= BIT(i);
+			break;
+		case XEN_VPCI_BAR_PINNED:
+			*pinned |= BIT(i);
+			break;
+		default:
+			break;
+		}
+	}
+
+	return moved;
+}
+EXPORT_SYMBOL_IF_KUNIT(xen_vpci_page_align_bars);
+
+/*
+ * Functions whose resources the PCI core never assigns, see
+ * __dev_sort_resources().
+ */
+static bool xen_vpci_dev_is_placed(struct pci_dev *pdev)
+{
+	u16 class = pdev->class >> 8;
+
+	return class != PCI_CLASS_NOT_DEFINED && class != PCI_CLASS_BRIDGE_HOST;
+}
+
+static void xen_vpci_place_dev(struct pci_dev *pdev)
+{
+	unsigned long moved, pinned;
+
+	/* VF BARs are carved from the PF's SR-IOV BARs, which are page sized */
+	if (pdev->is_virtfn || !xen_vpci_dev_is_placed(pdev))
+		return;
+
+	moved = xen_vpci_page_align_bars(pdev->resource, XEN_VPCI_NR_BARS,
+					 &pinned);
+	if (moved)
+		pci_dbg(pdev, "page-aligned BARs %*pbl (%d = ROM)\n",
+			XEN_VPCI_NR_BARS, &moved, PCI_ROM_RESOURCE);
+	if (pinned)
+		pci_warn(pdev, "BARs %*pbl are fixed off page boundaries and may share a page\n",
+			 XEN_VPCI_NR_BARS, &pinned);
+}
+
+static int xen_vpci_notify(struct notifier_block *nb, unsigned long action,
+			   void *data)
+{
+	struct xen_vpci *vpci = container_of(nb, struct xen_vpci, nb);
+	struct pci_dev *pdev = to_pci_dev(data);
+
+	if (action != BUS_NOTIFY_ADD_DEVICE ||
+	    pci_find_host_bridge(pdev->bus) != vpci->bridge)
+		return NOTIFY_DONE;
+
+	xen_vpci_place_dev(pdev);
+
+	return NOTIFY_OK;
+}
+
+/*
+ * The PCI core leaves a BAR it cannot place with no flags and no address, so
+ * what each function needed is recorded before assignment and checked after.
+ */
+struct xen_vpci_need {
+	struct pci_dev *pdev;
+	resource_size_t size[XEN_VPCI_NR_BARS];
+};
+
+struct xen_vpci_census {
+	struct xen_vpci_need *need;
+	unsigned int nr;
+	unsigned int max;
+};
+
+static int xen_vpci_count_dev(struct pci_dev *pdev, void *data)
+{
+	struct xen_vpci_census *census = data;
+
+	census->nr++;
+
+	return 0;
+}
+
+static int xen_vpci_record_dev(struct pci_dev *pdev, void *data)
+{
+	struct xen_vpci_census *census = data;
+	struct xen_vpci_need *need;
+	unsigned int i;
+
+	if (census->nr == census->max)
+		return 1;
+
+	need = &census->need[census->nr++];
+	need->pdev = pdev;
+	if (!xen_vpci_dev_is_placed(pdev))
+		return 0;
+
+	for (i = 0; i < XEN_VPCI_NR_BARS; i++) {
+		struct resource *res = &pdev->resource[i];
+
+		/* The core never assigns fixed resources, see pci_assign_resource() */
+		if (resource_type(res) == IORESOURCE_MEM &&
+		    !(res->flags & IORESOURCE_PCI_FIXED))
+			need->size[i] = resource_size(res);
+	}
+
+	return 0;
+}
+
+static void xen_vpci_assign(struct xen_vpci *vpci)
+{
+	struct pci_bus *bus = vpci->bridge->bus;
+	struct xen_vpci_census census = { };
+	unsigned int n, i;
+
+	pci_walk_bus(bus, xen_vpci_count_dev, &census);
+	census.need = kcalloc(census.nr, sizeof(*census.need), GFP_KERNEL);
+	if (census.need) {
+		census.max = census.nr;
+		census.nr = 0;
+		pci_walk_bus(bus, xen_vpci_record_dev, &census);
+	}
+
+	pci_bus_size_bridges(bus);
+	pci_bus_assign_resources(bus);
+
+	if (!census.need)
+		return;
+
+	for (n = 0; n < census.nr; n++) {
+		struct xen_vpci_need *need = &census.need[n];
+
+		for (i = 0; i < XEN_VPCI_NR_BARS; i++)
+			if (need->size[i] && !need->pdev->resource[i].parent)
+				pci_warn(need->pdev, "BAR %u (%#llx bytes) does not fit in the memory windows, left unassigned\n",
+					 i, (unsigned long long)need->size[i]);
+	}
+	kfree(census.need);
+}
+
+static void xen_vpci_unregister_notifier(void *data)
+{
+	struct xen_vpci *vpci = data;
+
+	bus_unregister_notifier(&pci_bus_type, &vpci->nb);
+}
+
+static void xen_vpci_free_ecam(void *data)
+{
+	pci_ecam_free(data);
+}
+
+/* Check the DT node before anything is allocated, naming what is wrong. */
+static int xen_vpci_parse_ecam(struct device *dev, struct resource *ecam)
+{
+	struct device_node *np = dev->of_node;
+	int ret;
+
+	ret = of_address_to_resource(np, 0, ecam);
+	if (ret)
+		return dev_err_probe(dev, ret,
+				     "missing or invalid \"reg\" (ECAM region)\n");
+
+	if (!of_property_present(np, "ranges"))
+		return dev_err_probe(dev, -EINVAL,
+				     "missing \"ranges\": no memory window for BARs\n");
+
+	return 0;
+}
+
+static int xen_vpci_check_windows(struct xen_vpci *vpci,
+				  const struct resource *ecam,
+				  struct resource **busr)
+{
+	struct pci_host_bridge *bridge = vpci->bridge;
+	struct resource_entry *win;
+	resource_size_t need;
+	bool mem = false;
+
+	resource_list_for_each_entry(win, &bridge->windows)
+		if (resource_type(win->res) == IORESOURCE_MEM &&
+		    !(win->res->flags & IORESOURCE_PREFETCH))
+			mem = true;
+	if (!mem)
+		return dev_err_probe(vpci->dev, -EINVAL,
+				     "no non-prefetchable memory window in \"ranges\"\n");
+
+	win = resource_list_first_type(&bridge->windows, IORESOURCE_BUS);
+	if (!win)
+		return dev_err_probe(vpci->dev, -EINVAL, "no bus range\n");
+	*busr = win->res;
+
+	need = (resource_size_t)resource_size(*busr) << PCIE_ECAM_BUS_SHIFT;
+	if (resource_size(ecam) < need)
+		return dev_err_probe(vpci->dev, -EINVAL,
+				     "ECAM region %pR too small for bus-range %pR (%#llx bytes needed)\n",
+				     ecam, *busr, (unsigned long long)need);
+
+	return 0;
+}
+
+static int xen_vpci_probe(struct platform_device *pdev)
+{
+	struct device *dev = &pdev->dev;
+	struct pci_host_bridge *bridge;
+	struct resource ecam, *busr;
+	struct xen_vpci *vpci;
+	struct pci_bus *child;
+	int ret;
+
+	if (!pcie_xen_vpci_owns_node(dev->of_node))
+		return -ENODEV;
+
+	ret = xen_vpci_parse_ecam(dev, &ecam);
+	if (ret)
+		return ret;
+
+	/* Parses "bus-range" and "ranges" and requests the windows. */
+	bridge = devm_pci_alloc_host_bridge(dev, sizeof(*vpci));
+	if (!bridge)
+		return dev_err_probe(dev, -ENOMEM,
+				     "cannot set up the host bridge windows\n");
+
+	vpci = pci_host_bridge_priv(bridge);
+	vpci->dev = dev;
+	vpci->bridge = bridge;
+	platform_set_drvdata(pdev, vpci);
+
+	ret = xen_vpci_check_windows(vpci, &ecam, &busr);
+	if (ret)
+		return ret;
+
+	vpci->cfg = pci_ecam_create(dev, &ecam, busr, &pci_generic_ecam_ops);
+	if (IS_ERR(vpci->cfg))
+		return dev_err_probe(dev, PTR_ERR(vpci->cfg),
+				     "cannot map ECAM region %pR\n", &ecam);
+
+	ret = devm_add_action_or_reset(dev, xen_vpci_free_ecam, vpci->cfg);
+	if (ret)
+		return ret;
+
+	bridge->sysdata = vpci->cfg;
+	bridge->ops = (struct pci_ops *)&pci_generic_ecam_ops.pci_ops;
+	bridge->msi_domain = true;
+
+	/*
+	 * Registered before the scan, so the BARs of every function added
+	 * below this bridge, now or by a later rescan, are placed by it.
+	 */
+	vpci->nb.notifier_call = xen_vpci_notify;
+	ret = bus_register_notifier(&pci_bus_type, &vpci->nb);
+	if (ret)
+		return dev_err_probe(dev, ret, "cannot register PCI bus notifier\n");
+
+	ret = devm_add_action_or_reset(dev, xen_vpci_unregister_notifier, vpci);
+	if (ret)
+		return ret;
+
+	/*
+	 * There is no firmware in a Xen guest: every BAR is placed here and
+	 * "linux,pci-probe-only" is not honoured.
+	 */
+	pci_lock_rescan_remove();
+
+	ret = pci_scan_root_bus_bridge(bridge);
+	if (ret) {
+		pci_unlock_rescan_remove();
+		return dev_err_probe(dev, ret, "cannot scan the root bus\n");
+	}
+
+	xen_vpci_assign(vpci);
+
+	list_for_each_entry(child, &bridge->bus->children, node)
+		pcie_bus_configure_settings(child);
+
+	pci_bus_add_devices(bridge->bus);
+
+	pci_unlock_rescan_remove();
+
+	return 0;
+}
+
+static void xen_vpci_remove(struct platform_device *pdev)
+{
+	struct xen_vpci *vpci = platform_get_drvdata(pdev);
+
+	pci_lock_rescan_remove();
+	pci_stop_root_bus(vpci->bridge->bus);
+	pci_remove_root_bus(vpci->bridge->bus);
+	pci_unlock_rescan_remove();
+}
+
+static const struct of_device_id xen_vpci_of_match[] = {
+	{ .compatible = XEN_VPCI_COMPATIBLE },
+	/* The node of the Xen toolstack, see pcie_xen_vpci_owns_node() */
+	{ .compatible = "pci-host-ecam-generic" },
+	{ }
+};
+MODULE_DEVICE_TABLE(of, xen_vpci_of_match);
+
+static struct platform_driver xen_vpci_driver = {
+	.driver = {
+		.name = "pcie-xen-vpci",
+		.of_match_table = xen_vpci_of_match,
+	},
+	.probe = xen_vpci_probe,
+	.remove = xen_vpci_remove,
+};
+module_platform_driver(xen_vpci_driver);
+
+MODULE_DESCRIPTION("Xen virtual PCIe root complex host driver");
+MODULE_LICENSE("GPL");

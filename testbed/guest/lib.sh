@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers shared by the dom0 and domU init scripts (busybox sh).
+#
+# Protocol with the host harness (testbed/harness.py), one line each:
+#   @@XENPCI stage=NAME limit=SECONDS   entering stage NAME, due within SECONDS
+#   @@XENPCI fail stage=NAME MESSAGE    stage NAME failed; MESSAGE says why
+#   @@XENPCI begin suite=NAME / end suite=NAME   TAP results of a suite between
+#   @@XENPCI done                       all work finished, powering off
+
+mark() { echo "@@XENPCI $*"; }
+fail() { local st=$1; shift; mark "fail stage=$st $*"; }
+
+cmdline_arg() {	# NAME [DEFAULT]: value of NAME= on the kernel command line
+	local a
+	for a in $(cat /proc/cmdline); do
+		case $a in "$1="*) echo "${a#*=}"; return ;; esac
+	done
+	echo "$2"
+}
+
+setup_base() {
+	/usr/bin/busybox --install -s
+	mount -t proc proc /proc
+	mount -t sysfs sysfs /sys
+	mount -t devtmpfs devtmpfs /dev 2>/dev/null
+	mkdir -p /dev/pts /dev/shm
+	mount -t devpts devpts /dev/pts
+	mount -t tmpfs tmpfs /tmp
+	mount -t tmpfs tmpfs /run
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+	export PATH=/usr/sbin:/usr/bin:/usr/lib/xen-4.20/bin
+	export HOME=/root
+	hostname "$1"
+}
+
+# Run the installed kselftests the way run_kselftest.sh would (nested TAP),
+# with busybox's timeout, which lacks the --foreground option that
+# kselftest/runner.sh needs. The last result is the kernel's own health.
+run_kselftests() {	# SUITE
+	local list=/opt/kselftest/kselftest-list.txt n=0 total coll t rc limit
+	total=$(grep -c : "$list")
+	echo "TAP version 13"
+	echo "1..$((total + 1))"
+	while IFS=: read -r coll t; do
+		n=$((n + 1))
+		limit=45
+		[ -r "/opt/kselftest/$coll/settings" ] &&
+			limit=$(sed -n 's/^timeout=//p' "/opt/kselftest/$coll/settings")
+		echo "# selftests: $coll: $t"
+		( cd "/opt/kselftest/$coll" &&
+		  XEN_PCI_SUITE=$1 timeout -s KILL "$limit" "./$t" </dev/null 2>&1
+		  echo $? > /tmp/.ksft-rc ) | sed 's/^/# /'
+		rc=$(cat /tmp/.ksft-rc)
+		case $rc in
+		0) echo "ok $n selftests: $coll: $t" ;;
+		4) echo "ok $n selftests: $coll: $t # SKIP" ;;
+		137|124) echo "not ok $n selftests: $coll: $t # TIMEOUT $limit seconds" ;;
+		*) echo "not ok $n selftests: $coll: $t # exit=$rc" ;;
+		esac
+	done < "$list"
+	kernel_health $((n + 1))
+}
+
+# One TAP result for the kernel itself: any KASAN, lockdep, sleep-in-atomic,
+# BUG, WARNING or oops in the log, or a kmemleak report, is a failure.
+kernel_health() {	# TEST_NUMBER
+	local bad=0 km=/sys/kernel/debug/kmemleak
+	if dmesg | grep -E 'BUG: |WARNING: |Oops|Unable to handle kernel|KASAN|possible circular locking|possible recursive locking|inconsistent lock state|sleeping function called from invalid context|Call trace:' > /tmp/.health; then
+		bad=1
+		sed 's/^/# dmesg: /' /tmp/.health | head -60
+	fi
+	if [ -w $km ]; then
+		echo scan > $km; sleep 1; echo scan > $km
+		if [ -s $km ]; then
+			bad=1
+			sed 's/^/# kmemleak: /' $km | head -60
+		fi
+	fi
+	if [ $bad = 0 ]; then
+		echo "ok $1 kernel_reports"
+	else
+		echo "not ok $1 kernel_reports"
+	fi
+}
+
+# Wait up to LIMIT seconds for a file to contain a line matching PATTERN.
+wait_for_line() {	# FILE PATTERN LIMIT
+	local i=0
+	while [ $i -lt "$3" ]; do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 1
+		i=$((i + 1))
+	done
+	return 1
+}

@@ -1,0 +1,116 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Stage "rootfs": the domU and dom0 initramfs images (uncompressed cpio: TCG
+# unpacks that fastest). domU: busybox, pciutils, selftests, modules. dom0:
+# the same plus the real Xen toolstack from trixie's arm64 packages (unpacked,
+# no maintainer scripts), our samples, xl configs, and the domU kernel+rootfs.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+VARIANT=${1:-normal}
+B=$CACHE/linux/build-$VARIANT
+SRC=$CACHE/linux/src
+DEBS=$CACHE/downloads/debs
+R=$CACHE/rootfs-$VARIANT
+suffix=; [ "$VARIANT" = debug ] && suffix=-debug
+KREL=$(cat "$B/include/config/kernel.release")
+
+DOMU_PKGS="busybox-static libc6 pciutils libpci3 libkmod2 libudev1 zlib1g libzstd1
+ liblzma5 libssl3t64 pci.ids libgcc-s1 libcap2"
+
+unpack() {	# DEST PKG...
+	local dest=$1 p f
+	shift
+	for p in "$@"; do
+		f=$(ls "$DEBS/${p}"_*.deb 2>/dev/null | head -1)
+		[ -n "$f" ] || die "package $p was not downloaded"
+		dpkg-deb -x "$f" "$dest"
+	done
+}
+
+skeleton() {	# DEST: merged-/usr layout the trixie binaries expect
+	local d=$1
+	mkdir -p "$d"/{proc,sys,dev,tmp,run,root,etc,var/log,var/run,mnt,usr/bin,usr/sbin,usr/lib}
+	ln -sfn usr/lib "$d/lib"
+	ln -sfn usr/bin "$d/bin"
+	ln -sfn usr/sbin "$d/sbin"
+	echo "root:x:0:0:root:/root:/bin/sh" > "$d/etc/passwd"
+	echo "root:x:0:" > "$d/etc/group"
+	rm -rf "$d"/usr/share/doc "$d"/usr/share/man "$d"/usr/share/locale \
+		"$d"/usr/share/lintian "$d"/usr/share/bug "$d"/usr/share/i18n \
+		"$d"/usr/lib/aarch64-linux-gnu/gconv "$d"/usr/share/zoneinfo
+}
+
+# Every ELF file (programs and the libraries themselves) must find its shared
+# libraries inside the image.
+check_libs() {	# ROOT
+	local root=$1 f lib missing=0
+	local libdirs="usr/lib/aarch64-linux-gnu usr/lib usr/lib/xen-4.20/lib"
+	while IFS= read -r f; do
+		for lib in $(readelf -d "$f" 2>/dev/null | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
+			found=0
+			for d in $libdirs; do [ -e "$root/$d/$lib" ] && found=1 && break; done
+			[ $found = 1 ] || { log "missing $lib needed by ${f#$root/}"; missing=1; }
+		done
+	done < <(find "$root"/usr/bin "$root"/usr/sbin "$root"/usr/lib "$root"/opt \
+		-type f \( -perm -u+x -o -name '*.so*' \) -not -path '*/modules/*' 2>/dev/null |
+		while read -r x; do
+			head -c4 "$x" 2>/dev/null | grep -q ELF && echo "$x"; done)
+	[ $missing = 0 ] || die "root filesystem $(basename "$root") lacks shared libraries"
+}
+
+mkcpio() {	# ROOT OUT
+	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) > "$2.tmp"
+	mv "$2.tmp" "$2"
+}
+
+# Selftests, installed the kselftest way (run_kselftest.sh + per-target dirs).
+KS=$CACHE/kselftest-$VARIANT
+log "building the xen-pci selftests"
+rm -rf "$KS" && mkdir -p "$KS"
+make -s -C "$SRC/tools/testing/selftests" ARCH=arm64 CROSS_COMPILE="$CROSS" \
+	TARGETS=xen-pci O="$KS/build" KHDR_INCLUDES="-isystem $B/usr/include" \
+	INSTALL_PATH="$KS/install" install >"$KS/build.log" 2>&1 ||
+	{ tail -30 "$KS/build.log"; die "selftests do not build"; }
+
+common_files() {	# ROOT
+	local d=$1
+	cp -a "$KS/install" "$d/opt/kselftest"
+	if [ -d "$B/staging/lib/modules" ]; then
+		mkdir -p "$d/usr/lib/modules"
+		cp -a "$B/staging/lib/modules/$KREL" "$d/usr/lib/modules/"
+	fi
+	install -m 0755 "$TB_ROOT/guest/lib.sh" "$d/etc/xenpci-lib.sh"
+	echo "$KREL" > "$d/etc/xenpci-kernel"
+}
+
+# --- domU ---
+DU=$R/domU
+rm -rf "$DU" && mkdir -p "$DU/opt"
+unpack "$DU" $DOMU_PKGS
+skeleton "$DU"
+common_files "$DU"
+install -m 0755 "$TB_ROOT/guest/domU-init" "$DU/init"
+check_libs "$DU"
+mkcpio "$DU" "$OUT/domU$suffix.cpio"
+
+# --- dom0 ---
+D0=$R/dom0
+rm -rf "$D0" && mkdir -p "$D0/opt"
+unpack "$D0" $(ls "$DEBS" | sed 's/_.*//' | sort -u)
+# Toolstack pieces a QEMU-hosted test dom0 never uses.
+rm -rf "$D0"/usr/lib/xen-4.20/lib/python "$D0"/usr/lib/xen-4.20/bin/pygrub \
+	"$D0"/usr/lib/xen-4.20/bin/oxenstored "$D0"/usr/lib/systemd "$D0"/etc/init.d \
+	"$D0"/usr/lib/xen-4.20/lib/aarch64-linux-gnu/xenfsimage
+skeleton "$D0"
+common_files "$D0"
+install -m 0755 "$TB_ROOT/guest/dom0-init" "$D0/init"
+mkdir -p "$D0/etc/xenpci" "$D0/var/lib/xen" "$D0/var/log/xen/console" "$D0/var/run/xen" "$D0/guest"
+cp "$TB_ROOT"/guest/xl/*.cfg "$D0/etc/xenpci/"
+if compgen -G "$CACHE/dtb/*.dtb" >/dev/null; then cp "$CACHE"/dtb/*.dtb "$D0/etc/xenpci/"; fi
+[ -d "$CACHE/samples-$VARIANT" ] && cp -a "$CACHE/samples-$VARIANT" "$D0/opt/samples"
+cp "$OUT/Image$suffix" "$D0/guest/Image"
+cp "$OUT/domU$suffix.cpio" "$D0/guest/domU.cpio"
+check_libs "$D0"
+mkcpio "$D0" "$OUT/dom0$suffix.cpio"
+log "root filesystems: $OUT/dom0$suffix.cpio ($(du -m "$OUT/dom0$suffix.cpio" | cut -f1) MiB), $OUT/domU$suffix.cpio ($(du -m "$OUT/domU$suffix.cpio" | cut -f1) MiB)"

@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings and helpers of the test bed. Sourced, never run.
+
+TB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+REPO_ROOT=$(cd "$TB_ROOT/.." && pwd)
+CACHE=${XEN_PCI_CACHE:-$HOME/.cache/xen-pci}
+OUT=$CACHE/out			# artifacts a user can boot by hand
+JOBS=${JOBS:-$(nproc)}
+CROSS=aarch64-linux-gnu-
+
+export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+
+# Suite that provides linux-source-6.12, the xen source and arm64 tools.
+TRIXIE_SUITES=${TRIXIE_SUITES:-"trixie trixie-updates"}
+TRIXIE_SECURITY=${TRIXIE_SECURITY:-"trixie-security"}
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+DEBIAN_SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+
+log()  { printf '[testbed] %s\n' "$*" >&2; }
+die()  { printf '[testbed] FAILED at stage %s: %s\n' "${TB_STAGE:-?}" "$*" >&2; exit 1; }
+
+# stage NAME TIMEOUT CMD...: run one stage with a time limit and name it on failure.
+stage() {
+	local name=$1 limit=$2 t0 rc
+	shift 2
+	export TB_STAGE=$name
+	t0=$(date +%s)
+	log "stage '$name' (limit ${limit}s)"
+	set +e
+	timeout --foreground -k 10 "$limit" "$@"
+	rc=$?
+	set -e
+	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		die "timed out after ${limit}s"
+	elif [ $rc -ne 0 ]; then
+		die "exit status $rc"
+	fi
+	log "stage '$name' done in $(( $(date +%s) - t0 ))s"
+}
+
+# Content hash of a set of files/dirs, for "rebuild only what changed" stamps.
+tree_hash() {
+	( for p in "$@"; do
+		if [ -d "$p" ]; then
+			find "$p" -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum
+		elif [ -e "$p" ]; then
+			sha256sum "$p"
+		else
+			echo "absent $p"
+		fi
+	done ) | sha256sum | cut -c1-16
+}

@@ -1,0 +1,58 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Stage "kernel source": the pinned base (Debian's linux-source-6.12, whatever
+# 6.12.y trixie has), our patch series from patches/ and our own files
+# overlaid. Only files whose content changed get a new mtime, so a rebuild
+# after editing one driver recompiles only that driver.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+DL=$CACHE/downloads
+LVER=$(cat "$DL/linux.version")
+PRISTINE=$CACHE/linux/pristine-$LVER
+SRC=$CACHE/linux/src
+OVERLAY_DIRS="arch drivers include Documentation samples tools"
+
+if [ ! -e "$PRISTINE/.unpacked" ]; then
+	log "unpacking linux-source-6.12 $LVER"
+	rm -rf "$PRISTINE" && mkdir -p "$PRISTINE"
+	dpkg-deb --fsys-tarfile "$DL/linux-source-6.12_${LVER}_all.deb" |
+		tar -x --wildcards -O './usr/src/linux-source-6.12.tar.*' |
+		tar -C "$PRISTINE" --strip-components=1 -xJ
+	touch "$PRISTINE/.unpacked"
+fi
+
+# Patched tree: rebuilt from the pristine one whenever the series changes.
+want=$LVER-$(tree_hash "$REPO_ROOT/patches")
+if [ "$(cat "$SRC/.patched" 2>/dev/null)" != "$want" ]; then
+	log "applying patches/ to $LVER"
+	rm -rf "$SRC"
+	cp -al "$PRISTINE" "$SRC"
+	rm -f "$SRC/.unpacked" "$SRC/.overlay"
+	if [ -e "$REPO_ROOT/patches/series" ]; then
+		while read -r p _; do
+			case $p in ''|'#'*) continue ;; esac
+			# A commit that only adds files of ours has no diff.
+			grep -q '^--- a/' "$REPO_ROOT/patches/$p" || continue
+			# Break the hard links to pristine/ before patching in place.
+			for f in $(sed -n 's|^+++ b/||p; s|^--- a/||p' "$REPO_ROOT/patches/$p" | sort -u); do
+				[ "$SRC/$f" -ef "$PRISTINE/$f" ] && cp --remove-destination "$PRISTINE/$f" "$SRC/$f"
+			done
+			patch -d "$SRC" -p1 -s -N --no-backup-if-mismatch -r - \
+				< "$REPO_ROOT/patches/$p" || die "patch $p does not apply to $LVER"
+		done < "$REPO_ROOT/patches/series"
+	fi
+	echo "$want" > "$SRC/.patched"
+fi
+
+# Overlay our files; remove the ones we no longer ship.
+new=$(cd "$REPO_ROOT" && for d in $OVERLAY_DIRS; do [ -d "$d" ] && find "$d" -type f; done | LC_ALL=C sort)
+if [ -e "$SRC/.overlay" ]; then
+	comm -23 "$SRC/.overlay" <(echo "$new") | while read -r f; do
+		rm -f "$SRC/$f"
+		[ -e "$PRISTINE/$f" ] && cp "$PRISTINE/$f" "$SRC/$f"
+	done
+fi
+(cd "$REPO_ROOT" && echo "$new" | rsync -rc --files-from=- . "$SRC/")
+echo "$new" > "$SRC/.overlay"
+echo "$LVER" > "$SRC/.debian-version"

@@ -1,0 +1,20 @@
+# SPDX-License-Identifier: GPL-2.0
+# The QEMU command lines of the test bed. Sourced after common.sh.
+
+# QEMU for Xen + dom0: Xen is the kernel, dom0 Image and initramfs come in
+# through guest-loader (the way a bootloader would hand them to Xen).
+# QEMU puts its DTB at RAM base + 128 MiB (0x48000000); Xen drops any module
+# that overlaps it, so the modules start above it.
+qemu_xen() {	# VARIANT DOM0_APPEND [INTERACTIVE]
+	local v=$1 append=$2 sfx="" kaddr=0x4a000000 iaddr ksz
+	[ "$v" = debug ] && sfx=-debug
+	ksz=$(stat -c %s "$OUT/Image$sfx")
+	iaddr=$(printf '0x%x' $(( (kaddr + ksz + 0x1000000 + 0x1fffff) & ~0x1fffff )))
+	echo qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -cpu cortex-a57 \
+		-m 2048 -smp 2 -display none -no-reboot \
+		$([ -n "${3:-}" ] && echo -nographic || echo -serial stdio -monitor none) \
+		-kernel "$OUT/xen" \
+		-append "\"dom0_mem=${DOM0_MEM:-768M} dom0_max_vcpus=2 console=dtuart dtuart=/pl011@9000000\"" \
+		-device "guest-loader,addr=$kaddr,kernel=$OUT/Image$sfx,bootargs=\"console=hvc0 earlycon=xen panic=-1 rdinit=/init $append\"" \
+		-device "guest-loader,addr=$iaddr,initrd=$OUT/dom0$sfx.cpio"
+}

@@ -1,0 +1,113 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Static checks of our files: checkpatch --strict, kernel-doc, sparse (C=2)
+# and W=1 on our objects for arm64 and x86_64, uapi headers compiled
+# standalone, the DT binding, and the export of the patch series.
+# Writes "PASS|FAIL|SKIP<TAB>name<TAB>detail" lines to $1.
+set -uo pipefail
+. "$(dirname "$0")/common.sh"
+
+RES=$1
+SRC=$CACHE/linux/src
+B=$CACHE/linux/build-normal
+X86=$CACHE/linux/build-x86_64
+W=$CACHE/static && rm -rf "$W" && mkdir -p "$W"
+
+res() { printf '%s\t%s\t%s\n' "$1" "static/$2" "$3" >> "$RES"; echo "$1 static/$2${3:+  ($3)}"; }
+check() {	# NAME LOGFILE CMD...: PASS if CMD succeeds with an empty log
+	local name=$1 out=$2
+	shift 2
+	if "$@" > "$out" 2>&1 && ! [ -s "$out" ]; then
+		res PASS "$name" ""
+	else
+		res FAIL "$name" "$(head -c 600 "$out" | tr '\n' ' ')"
+	fi
+}
+
+cd "$REPO_ROOT"
+KFILES=$(git ls-files -co --exclude-standard -- arch drivers include samples \
+	tools/testing/selftests/xen-pci | grep -E '\.[ch]$' || true)
+
+# --- checkpatch --strict on every file of ours and every patch ---
+for f in $KFILES; do
+	check "checkpatch/$f" "$W/cp.log" sh -c \
+		"'$SRC/scripts/checkpatch.pl' --strict --no-tree --quiet --no-summary --show-types -f '$f' 2>&1"
+done
+# --- kernel-doc: no warnings on our kernel files ---
+for f in $(echo "$KFILES" | grep -v '^tools/\|^samples/'); do
+	check "kernel-doc/$f" "$W/kd.log" "$SRC/scripts/kernel-doc" -none -Wall "$f"
+done
+
+# --- our objects with sparse (C=2) and W=1 ---
+OBJS=$(echo "$KFILES" | grep -E '^(arch|drivers)/.*\.c$' | sed 's/\.c$/.o/')
+build_objs() {	# ARCH BUILDDIR CROSS
+	local arch=$1 bd=$2 cross=$3 o
+	for o in $OBJS; do
+		# Objects of another architecture are not ours to build here.
+		case $o in arch/*) [ "${o#arch/$arch/}" = "$o" ] && continue ;; esac
+		if ! grep -q "$(basename "$o")" "$SRC/$(dirname "$o")/Makefile" 2>/dev/null; then
+			res FAIL "objects/$arch/$o" "not in its Makefile"
+			continue
+		fi
+		rm -f "$bd/$o"
+		make -s -C "$SRC" O="$bd" ARCH="$arch" CROSS_COMPILE="$cross" C=2 W=1 \
+			"$o" > "$W/obj.log" 2>&1
+		local rc=$?
+		# Only diagnostics about our own file count.
+		grep -E "^$(echo "${o%.o}" | sed 's/[.]/[.]/g')\.[ch]:|error" "$W/obj.log" > "$W/obj.ours" || true
+		if [ $rc -ne 0 ] || [ -s "$W/obj.ours" ] || [ ! -e "$bd/$o" ]; then
+			res FAIL "sparse-W1/$arch/$o" "$(head -c 600 "$W/obj.ours" "$W/obj.log" | tr '\n' ' ')"
+		else
+			res PASS "sparse-W1/$arch/$o" ""
+		fi
+	done
+}
+if [ -z "$OBJS" ]; then
+	res SKIP "sparse-W1" "no kernel C files of ours yet"
+else
+	build_objs arm64 "$B" "$CROSS"
+	# x86_64: allnoconfig + Xen dom0 + our options, COMPILE_TEST for the rest.
+	mkdir -p "$X86"
+	want=$(tree_hash "$TB_ROOT/config/x86_64.config")-$(cat "$SRC/.patched")
+	if [ "$(cat "$X86/.stamp" 2>/dev/null)" != "$want" ]; then
+		make -s -C "$SRC" O="$X86" ARCH=x86_64 allnoconfig >/dev/null
+		(cd "$X86" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$X86" .config \
+			"$TB_ROOT/config/x86_64.config" >/dev/null)
+		make -s -C "$SRC" O="$X86" ARCH=x86_64 olddefconfig >/dev/null
+		make -s -C "$SRC" O="$X86" ARCH=x86_64 CC="ccache gcc" -j"$JOBS" prepare >/dev/null 2>&1
+		echo "$want" > "$X86/.stamp"
+	fi
+	build_objs x86_64 "$X86" ""
+fi
+
+# --- uapi headers: standalone, for arm64 and the host ---
+UAPI=$(git ls-files -co --exclude-standard -- include/uapi | grep '\.h$' || true)
+if [ -z "$UAPI" ]; then
+	res SKIP "uapi" "no uapi headers of ours yet"
+fi
+for h in $UAPI; do
+	rel=${h#include/uapi/}
+	for cc in "${CROSS}gcc" gcc; do
+		check "uapi/$cc/$rel" "$W/uapi.log" sh -c "echo '#include <$rel>' |
+			$cc -x c -fsyntax-only -Wall -Wextra -std=c99 -I'$B/usr/include' - 2>&1"
+	done
+done
+
+# --- DT bindings of ours ---
+BINDINGS=$(git ls-files -co --exclude-standard -- Documentation/devicetree/bindings | grep '\.yaml$' || true)
+[ -z "$BINDINGS" ] && res SKIP "dt-binding" "no DT binding of ours yet"
+for y in $BINDINGS; do
+	check "dt-binding/yamllint/$y" "$W/yl.log" \
+		yamllint -f parsable -c "$SRC/Documentation/devicetree/bindings/.yamllint" "$y"
+	check "dt-binding/schema/$y" "$W/dt.log" python3 "$TB_ROOT/lib/dt-check.py" "$y" "$W"
+done
+
+# --- the export is complete and applies to the pinned base; checkpatch on
+# --- the series as it would be mailed ---
+check "export" "$W/export.log" sh -c "'$TB_ROOT/lib/export.sh' '$W/export' >/dev/null 2>'$W/export.err' || cat '$W/export.err'"
+for p in "$W"/export/*.patch; do
+	[ -e "$p" ] || continue
+	check "checkpatch/series/$(basename "$p")" "$W/cp.log" sh -c \
+		"cd '$SRC' && ./scripts/checkpatch.pl --strict --quiet --no-summary --show-types \
+		 --ignore FILE_PATH_CHANGES '$p' 2>&1"
+done
