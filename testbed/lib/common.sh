@@ -17,6 +17,10 @@ TRIXIE_SECURITY=${TRIXIE_SECURITY:-"trixie-security"}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 DEBIAN_SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 
+# Builds take both cores: every build stage holds this lock, so two runs of
+# the test bed (or a developer and a helper) never compile at the same time.
+BUILD_LOCK=${XEN_PCI_BUILD_LOCK:-/tmp/xen-pci-build.lock}
+
 log()  { printf '[testbed] %s\n' "$*" >&2; }
 die()  { printf '[testbed] FAILED at stage %s: %s\n' "${TB_STAGE:-?}" "$*" >&2; exit 1; }
 

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR MIT) */
+/*
+ * /dev/xen/pci-ioreq: serve single PCI functions of a Xen guest from dom0
+ * userspace.
+ *
+ * A backend opens the device, binds the file to one guest, registers the
+ * functions (segment, bus, device, function) it emulates, reads the guest's
+ * config-space and BAR MMIO accesses to them as struct xen_pci_ioreq_request
+ * records, and completes each with a struct xen_pci_ioreq_response. The
+ * kernel owns the guest's Xen ioreq server and shares it between all the
+ * backends of that guest; accesses to functions nobody registered are
+ * answered in the kernel as by hardware (reads all ones, writes ignored).
+ *
+ * See Documentation/userspace-api/xen-pci-ioreq.rst.
+ */
+
+#ifndef _UAPI_XEN_PCI_IOREQ_H
+#define _UAPI_XEN_PCI_IOREQ_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/**
+ * struct xen_pci_ioreq_bind - bind the file to a guest
+ * @domid: the guest's domain id; not dom0, not DOMID_SELF
+ * @flags: must be 0
+ * @reserved: must be 0
+ *
+ * Once bound, a file never touches another domain. Binding twice fails with
+ * -EBUSY, a domain that does not exist with -ESRCH.
+ */
+struct xen_pci_ioreq_bind {
+	__u16 domid;
+	__u16 flags;
+	__u32 reserved;
+};
+
+/* The kernel decodes the guest's ECAM window itself (Arm: Xen has no vPCI). */
+#define XEN_PCI_IOREQ_MODE_ECAM		1
+/* Xen decodes config cycles and forwards them per function (x86 HVM). */
+#define XEN_PCI_IOREQ_MODE_PCI		2
+
+/**
+ * struct xen_pci_ioreq_info - what a backend needs to know about its guest
+ * @domid: the bound guest
+ * @ioservid: the Xen ioreq server the kernel created for it
+ * @nr_vcpus: number of vCPUs of the guest (vCPU ids are below it)
+ * @mode: %XEN_PCI_IOREQ_MODE_ECAM or %XEN_PCI_IOREQ_MODE_PCI
+ * @ecam_base: guest physical base of the ECAM window in ECAM mode, else 0
+ * @ecam_size: its size in bytes, else 0
+ * @reserved: 0
+ */
+struct xen_pci_ioreq_info {
+	__u16 domid;
+	__u16 ioservid;
+	__u32 nr_vcpus;
+	__u32 mode;
+	__u32 reserved0;
+	__u64 ecam_base;
+	__u64 ecam_size;
+	__u64 reserved[4];
+};
+
+/**
+ * struct xen_pci_ioreq_function - a PCI function of the guest
+ * @segment: PCI segment (domain); 0 on Arm guests
+ * @bus: bus number
+ * @devfn: device (bits 7-3) and function (bits 2-0), as PCI_DEVFN()
+ * @flags: must be 0
+ * @reserved: must be 0
+ */
+struct xen_pci_ioreq_function {
+	__u16 segment;
+	__u8 bus;
+	__u8 devfn;
+	__u32 flags;
+	__u64 reserved;
+};
+
+/**
+ * struct xen_pci_ioreq_mmio - a guest-physical MMIO range of a function
+ * @fn: the function, which this file must have registered
+ * @bar: BAR index 0-5, or 6 for the expansion ROM; echoed in requests
+ * @flags: must be 0
+ * @addr: guest physical start address
+ * @size: size in bytes, non-zero; @addr + @size must not wrap
+ * @reserved: must be 0
+ *
+ * The backend adds a range when the guest enables decoding of a BAR and
+ * removes it when the guest moves the BAR or disables decoding. Removing
+ * takes exactly the @fn, @addr and @size that were added.
+ */
+struct xen_pci_ioreq_mmio {
+	struct xen_pci_ioreq_function fn;
+	__u32 bar;
+	__u32 flags;
+	__u64 addr;
+	__u64 size;
+	__u64 reserved;
+};
+
+/**
+ * struct xen_pci_ioreq_intx - drive the INTx line of a function
+ * @fn: the function, which this file must have registered
+ * @pin: 1 (INTA) to 4 (INTD), as the Interrupt Pin register says
+ * @level: 1 asserts the line, 0 deasserts it
+ * @reserved0: must be 0
+ * @reserved: must be 0
+ */
+struct xen_pci_ioreq_intx {
+	struct xen_pci_ioreq_function fn;
+	__u8 pin;
+	__u8 level;
+	__u16 reserved0;
+	__u32 reserved;
+};
+
+#define XEN_PCI_IOREQ_KIND_CONFIG	1	/* config space: @addr = register */
+#define XEN_PCI_IOREQ_KIND_MMIO		2	/* BAR: @addr = guest physical */
+
+#define XEN_PCI_IOREQ_DIR_WRITE		0
+#define XEN_PCI_IOREQ_DIR_READ		1
+
+/**
+ * struct xen_pci_ioreq_request - one guest access, read() from the file
+ * @id: identifies the request; echo it in the response
+ * @fn: the function accessed
+ * @vcpu: the guest vCPU that made the access (it waits for the response)
+ * @kind: %XEN_PCI_IOREQ_KIND_CONFIG or %XEN_PCI_IOREQ_KIND_MMIO
+ * @dir: %XEN_PCI_IOREQ_DIR_READ or %XEN_PCI_IOREQ_DIR_WRITE
+ * @size: access size in bytes: 1, 2, 4 or 8
+ * @bar: for MMIO, the @bar of the range hit; 0xff for config accesses
+ * @addr: config: register offset (0-4095); MMIO: guest physical address
+ * @data: data of a write, 0 for a read
+ * @reserved: 0
+ *
+ * read() returns whole records only, as many as fit and are pending; it
+ * blocks until one is pending unless the file is O_NONBLOCK (-EAGAIN).
+ */
+struct xen_pci_ioreq_request {
+	__u64 id;
+	struct xen_pci_ioreq_function fn;
+	__u32 vcpu;
+	__u8 kind;
+	__u8 dir;
+	__u8 size;
+	__u8 bar;
+	__u64 addr;
+	__u64 data;
+	__u64 reserved;
+};
+
+/**
+ * struct xen_pci_ioreq_response - completion of a request, write() to the file
+ * @id: the request's @id
+ * @data: the value read, for a read request (low @size bytes are used)
+ * @flags: must be 0
+ * @reserved: must be 0
+ *
+ * Every request read from the file must be completed exactly once, by a
+ * write() to the same file; an unknown or already completed @id gives
+ * -EINVAL. A write() may complete several requests: it processes whole
+ * records in order and stops at the first bad one.
+ */
+struct xen_pci_ioreq_response {
+	__u64 id;
+	__u64 data;
+	__u32 flags;
+	__u32 reserved;
+};
+
+#define XEN_PCI_IOREQ_MAGIC	0xBA
+
+/* Bind this file to a guest. */
+#define XEN_PCI_IOREQ_BIND \
+	_IOW(XEN_PCI_IOREQ_MAGIC, 0x00, struct xen_pci_ioreq_bind)
+/* What the backend needs to know about its guest. */
+#define XEN_PCI_IOREQ_GET_INFO \
+	_IOR(XEN_PCI_IOREQ_MAGIC, 0x01, struct xen_pci_ioreq_info)
+/* Serve a function: its accesses come to this file. -EBUSY if taken. */
+#define XEN_PCI_IOREQ_REGISTER \
+	_IOW(XEN_PCI_IOREQ_MAGIC, 0x02, struct xen_pci_ioreq_function)
+/* Stop serving a function; pending requests to it are aborted. */
+#define XEN_PCI_IOREQ_UNREGISTER \
+	_IOW(XEN_PCI_IOREQ_MAGIC, 0x03, struct xen_pci_ioreq_function)
+/* Route a guest MMIO range (a BAR) of a registered function to this file. */
+#define XEN_PCI_IOREQ_ADD_MMIO \
+	_IOW(XEN_PCI_IOREQ_MAGIC, 0x04, struct xen_pci_ioreq_mmio)
+/* Stop routing it. */
+#define XEN_PCI_IOREQ_REMOVE_MMIO \
+	_IOW(XEN_PCI_IOREQ_MAGIC, 0x05, struct xen_pci_ioreq_mmio)
+/* Set the INTx level of a registered function. */
+#define XEN_PCI_IOREQ_SET_INTX \
+	_IOW(XEN_PCI_IOREQ_MAGIC, 0x06, struct xen_pci_ioreq_intx)
+
+#endif /* _UAPI_XEN_PCI_IOREQ_H */
