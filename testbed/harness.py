@@ -218,6 +218,15 @@ class Run:
         log = open(a.log, 'w') if a.log else None
         proc = subprocess.Popen(a.qemu, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, start_new_session=True)
+        # A harness that is stopped takes its QEMU with it.
+        def stop(signum, _frame):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            sys.exit(128 + signum)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, stop)
         fd = proc.stdout.fileno()
         buf = b''
         hard_end = time.monotonic() + a.total_limit

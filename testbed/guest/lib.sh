@@ -47,8 +47,8 @@ run_kselftests() {	# SUITE
 		[ -r "/opt/kselftest/$coll/settings" ] &&
 			limit=$(sed -n 's/^timeout=//p' "/opt/kselftest/$coll/settings")
 		echo "# selftests: $coll: $t"
-		( cd "/opt/kselftest/$coll" &&
-		  XEN_PCI_SUITE=$1 timeout -s KILL "$limit" "./$t" </dev/null 2>&1
+		( cd "/opt/kselftest/$coll" && export XEN_PCI_SUITE=$1 &&
+		  timeout -s KILL "$limit" "./$t" </dev/null 2>&1
 		  echo $? > /tmp/.ksft-rc ) | sed 's/^/# /'
 		rc=$(cat /tmp/.ksft-rc)
 		case $rc in

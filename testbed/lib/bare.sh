@@ -16,14 +16,16 @@ XEN_VPCI_COMPAT=${XEN_VPCI_COMPAT:-xen,vpci-pcie-ecam}
 D=$CACHE/dtb && mkdir -p "$D" "$CACHE/logs"
 
 # Sub-page MMIO BARs: rtl8139 (256 B), ivshmem-plain (256 B + 1 MiB shared),
-# pci-testdev (4 KiB, 16 B I/O), two more rtl8139 behind a pci-bridge.
+# pci-testdev (4 KiB, 16 B I/O), two more rtl8139 behind a pci-bridge; and an
+# ivshmem-plain with a 1 GiB BAR2 that, in "ours", cannot fit (see below).
 DEVICES="-device rtl8139,netdev=n0,bus=pcie.0,addr=1 -netdev user,id=n0,restrict=on
  -device rtl8139,netdev=n1,bus=pcie.0,addr=2 -netdev user,id=n1,restrict=on
  -object memory-backend-ram,id=shm0,size=1M -device ivshmem-plain,memdev=shm0,bus=pcie.0,addr=3
  -device pci-testdev,bus=pcie.0,addr=4
  -device pci-bridge,id=br1,chassis_nr=1,bus=pcie.0,addr=5
  -device rtl8139,netdev=n2,bus=br1,addr=1 -netdev user,id=n2,restrict=on
- -device rtl8139,netdev=n3,bus=br1,addr=2 -netdev user,id=n3,restrict=on"
+ -device rtl8139,netdev=n3,bus=br1,addr=2 -netdev user,id=n3,restrict=on
+ -object memory-backend-ram,id=shm1,size=1G -device ivshmem-plain,memdev=shm1,bus=pcie.0,addr=6"
 M=virt,gic-version=3
 CPU="-cpu cortex-a57 -m 1024 -smp 2"
 
@@ -36,7 +38,38 @@ dtc -q -I dtb -O dtb -o "$D/bare-generic.dtb" "$D/qemu.dtb"
 node=$(fdtget -l "$D/bare-generic.dtb" / | grep '^pcie@' | head -1)
 [ -n "$node" ] || die "no pcie node in QEMU's device tree"
 cp "$D/bare-generic.dtb" "$D/bare-ours.dtb"
-fdtput -t s "$D/bare-ours.dtb" "/$node" compatible "$XEN_VPCI_COMPAT" pci-host-ecam-generic
+O=$D/bare-ours.dtb
+fdtput -t s "$O" "/$node" compatible "$XEN_VPCI_COMPAT" pci-host-ecam-generic
+
+# Bad input for pci_bad_input: the 64-bit window shrunk to 256 MiB, so the
+# 1 GiB BAR2 of 00:06.0 fits nowhere (the 32-bit window is 751 MiB), and four
+# malformed host bridge nodes in unused address space, each of which must
+# fail to probe with its own message. The control keeps QEMU's tree.
+ranges=($(fdtget -t x "$O" "/$node" ranges))
+for ((i = 0; i < ${#ranges[@]}; i += 7)); do
+	case ${ranges[i]} in 3000000|43000000) ranges[i+5]=0; ranges[i+6]=10000000 ;; esac
+done
+fdtput -t x "$O" "/$node" ranges "${ranges[@]}"
+fdtput -t s "$O" /chosen xenpci-test,nofit "0000:00:06.0 2"
+bad() {	# NAME [PROPERTY TYPE VALUE...]...
+	local n=/$1
+	shift
+	fdtput -c "$O" "$n"
+	fdtput -t s "$O" "$n" compatible "$XEN_VPCI_COMPAT"
+	fdtput -t s "$O" "$n" device_type pci
+	fdtput -t x "$O" "$n" "#address-cells" 3
+	fdtput -t x "$O" "$n" "#size-cells" 2
+	while [ $# -gt 0 ]; do
+		fdtput -t x "$O" "$n" "$1" $2
+		shift 2
+	done
+}
+bad xen-vpci-bad-noreg bus-range "0 0" ranges "2000000 0 0 50 0 0 100000"
+bad xen-vpci-bad-noranges@5100000000 reg "51 0 0 100000" bus-range "0 0"
+bad xen-vpci-bad-smallecam@5200000000 reg "52 0 0 100000" bus-range "0 ff" \
+	ranges "2000000 0 0 53 0 0 100000"
+bad xen-vpci-bad-nomem@5400000000 reg "54 0 0 100000" bus-range "0 0" \
+	ranges "43000000 0 0 55 0 0 100000"
 
 suite=bare-$WHICH
 mode=test

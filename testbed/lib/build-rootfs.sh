@@ -107,7 +107,14 @@ common_files "$D0"
 install -m 0755 "$TB_ROOT/guest/dom0-init" "$D0/init"
 mkdir -p "$D0/etc/xenpci" "$D0/var/lib/xen" "$D0/var/log/xen/console" "$D0/var/run/xen" "$D0/guest"
 cp "$TB_ROOT"/guest/xl/*.cfg "$D0/etc/xenpci/"
-if compgen -G "$CACHE/dtb/*.dtb" >/dev/null; then cp "$CACHE"/dtb/*.dtb "$D0/etc/xenpci/"; fi
+compgen -G "$TB_ROOT/guest/xl/*.backends" >/dev/null && cp "$TB_ROOT"/guest/xl/*.backends "$D0/etc/xenpci/"
+# Partial device trees for xl.cfg device_tree=.
+for dts in "$TB_ROOT"/guest/dts/*.dts; do
+	[ -e "$dts" ] || continue
+	cpp -nostdinc -undef -x assembler-with-cpp -P "$dts" |
+		dtc -q -I dts -O dtb -o "$D0/etc/xenpci/$(basename "$dts" .dts).dtb" - ||
+		die "$(basename "$dts") does not compile"
+done
 [ -d "$CACHE/samples-$VARIANT" ] && cp -a "$CACHE/samples-$VARIANT" "$D0/opt/samples"
 cp "$OUT/Image$suffix" "$D0/guest/Image"
 cp "$OUT/domU$suffix.cpio" "$D0/guest/domU.cpio"

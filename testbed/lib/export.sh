@@ -24,7 +24,7 @@ if [ "$(cat "$G/.git/xenpci-base" 2>/dev/null)" != "$LVER" ]; then
 	cp -a "$PRISTINE/." "$G/"
 	rm -f "$G/.unpacked"
 	gg init -q
-	gg add -A
+	gg add -A -f
 	gg commit -q -m "Linux 6.12.y (Debian linux-source-6.12 $LVER)"
 	gg tag base
 	echo "$LVER" > "$G/.git/xenpci-base"
@@ -53,7 +53,7 @@ while read -r p paths; do
 $x"
 		done
 	done
-	gg add -A
+	gg add -A -f
 	# Commit message: the patch's Subject and body, up to the --- line.
 	git mailinfo -k /dev/null /dev/null < "patches/$p" > /dev/null 2>&1 || true
 	subj=$(sed -n 's/^Subject: \(\[PATCH[^]]*\] \)\{0,1\}//p' "patches/$p" | head -1)

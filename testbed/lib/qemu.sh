@@ -18,3 +18,14 @@ qemu_xen() {	# VARIANT DOM0_APPEND [INTERACTIVE]
 		-device "guest-loader,addr=$kaddr,kernel=$OUT/Image$sfx,bootargs=\"console=hvc0 earlycon=xen panic=-1 rdinit=/init $append\"" \
 		-device "guest-loader,addr=$iaddr,initrd=$OUT/dom0$sfx.cpio"
 }
+
+# Boot Xen + dom0 under the harness. Results go to $RES when it is set.
+run_xen() {	# NAME VARIANT DOM0_APPEND [harness options...]
+	local name=$1 v=$2 append=$3 opts=""
+	shift 3
+	mkdir -p "$CACHE/logs"
+	[ -n "${RES:-}" ] && opts="--results $(printf '%q' "$RES")"
+	[ $# -gt 0 ] && opts="$opts $(printf '%q ' "$@")"
+	eval "python3 '$TB_ROOT/harness.py' --name '$name' --mode xen \
+		--log '$CACHE/logs/$name.log' $opts -- $(qemu_xen "$v" "$append")"
+}

@@ -49,15 +49,9 @@ echo "-- builds done at $(elapsed)"
 "$L/static-checks.sh" "$RES"
 echo "-- static checks done at $(elapsed)"
 
+. "$L/qemu.sh"
+
 # Xen + dom0 + domU, selftests in both.
-run_xen() {	# NAME VARIANT APPEND [harness options]
-	local name=$1 v=$2 append=$3
-	shift 3
-	. "$L/qemu.sh"
-	eval "python3 '$TB_ROOT/harness.py' --name '$name' --mode xen --results '$RES' \
-		--log '$CACHE/logs/$name.log' $(printf '%q ' "$@") -- \
-		$(qemu_xen "$v" "$append")"
-}
 run_xen xen-$V "$V" "xenpci.mode=test xenpci.guests=domu-test" \
 	--expect-suite dom0 --expect-suite domu-test \
 	--kernel-limit $([ "$V" = debug ] && echo 300 || echo 120)

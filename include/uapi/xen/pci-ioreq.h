@@ -46,6 +46,7 @@ struct xen_pci_ioreq_bind {
  * @ioservid: the Xen ioreq server the kernel created for it
  * @nr_vcpus: number of vCPUs of the guest (vCPU ids are below it)
  * @mode: %XEN_PCI_IOREQ_MODE_ECAM or %XEN_PCI_IOREQ_MODE_PCI
+ * @reserved0: 0
  * @ecam_base: guest physical base of the ECAM window in ECAM mode, else 0
  * @ecam_size: its size in bytes, else 0
  * @reserved: 0

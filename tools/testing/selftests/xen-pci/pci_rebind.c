@@ -34,7 +34,7 @@
 
 struct bar {
 	unsigned long long start, end;
-	char dev[32];
+	char dev[NAME_MAX + 1];
 	int idx;
 };
 
@@ -139,7 +139,7 @@ FIXTURE(host) {
 /* Name of the platform device above the first PCI function, and its driver. */
 static int find_host(char *platdev, size_t len, char *drv, size_t dlen)
 {
-	char path[PATH_MAX], real[PATH_MAX], link[PATH_MAX];
+	char path[PATH_MAX + 16], real[PATH_MAX], link[PATH_MAX];
 	struct dirent *e;
 	char *p;
 	DIR *d;
@@ -203,19 +203,19 @@ FIXTURE_TEARDOWN(host)
 
 /* Everything is back and laid out as before. */
 static void expect_restored(struct __test_metadata *_metadata,
-			    FIXTURE_DATA(host) *self)
+			    int nr_devices, int nr_bars_before)
 {
 	int nr_bars;
 
-	EXPECT_EQ(self->nr_devices, count_devices());
+	EXPECT_EQ(nr_devices, count_devices());
 	EXPECT_EQ(0, check_layout(_metadata, &nr_bars));
-	EXPECT_EQ(self->nr_bars, nr_bars);
+	EXPECT_EQ(nr_bars_before, nr_bars);
 }
 
 TEST_F(host, rescan)
 {
 	ASSERT_EQ(0, write_str("/sys/bus/pci/rescan", "1"));
-	expect_restored(_metadata, self);
+	expect_restored(_metadata, self->nr_devices, self->nr_bars);
 }
 
 /* Remove the last function that has a sub-page BAR, then rescan. */
@@ -223,7 +223,7 @@ TEST_F(host, remove_rescan)
 {
 	static struct bar bars[MAX_BARS];
 	unsigned long long page = sysconf(_SC_PAGESIZE);
-	char path[PATH_MAX], victim[32] = "";
+	char path[PATH_MAX], victim[NAME_MAX + 1] = "";
 	struct stat st;
 	int n, i;
 
@@ -244,7 +244,7 @@ TEST_F(host, remove_rescan)
 
 	ASSERT_EQ(0, write_str("/sys/bus/pci/rescan", "1"));
 	ASSERT_EQ(0, stat(path, &st));
-	expect_restored(_metadata, self);
+	expect_restored(_metadata, self->nr_devices, self->nr_bars);
 }
 
 TEST_F(host, unbind_bind)
@@ -252,7 +252,7 @@ TEST_F(host, unbind_bind)
 	ASSERT_EQ(0, write_str(DRIVER_DIR "/unbind", self->platdev));
 	EXPECT_EQ(0, count_devices());
 	ASSERT_EQ(0, write_str(DRIVER_DIR "/bind", self->platdev));
-	expect_restored(_metadata, self);
+	expect_restored(_metadata, self->nr_devices, self->nr_bars);
 }
 
 TEST_F(host, module_reload)
@@ -265,7 +265,7 @@ TEST_F(host, module_reload)
 	EXPECT_EQ(0, count_devices());
 	ASSERT_NE(0, stat(DRIVER_DIR, &st));
 	ASSERT_EQ(0, system("modprobe pcie-xen-vpci"));
-	expect_restored(_metadata, self);
+	expect_restored(_metadata, self->nr_devices, self->nr_bars);
 }
 
 TEST_HARNESS_MAIN

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,11 +94,31 @@ TEST(domain_role)
 		ret = 0;
 	ASSERT_EQ(0, ret);
 	TH_LOG("suite %s, capabilities \"%s\"", suite, caps);
-	if (want_dom0) {
-		ASSERT_NE(NULL, strstr(caps, "control_d"));
-	} else {
-		ASSERT_EQ(NULL, strstr(caps, "control_d"));
-	}
+	ASSERT_EQ(want_dom0, !!strstr(caps, "control_d"));
+}
+
+/*
+ * In a domU, the virtual root complex at GUEST_VPCI_ECAM_BASE, be it our
+ * node or the plain "pci-host-ecam-generic" one libxl generates, is driven
+ * by pcie-xen-vpci, never by pci-host-generic.
+ */
+TEST(vpci_host_driver)
+{
+	const char *suite = getenv("XEN_PCI_SUITE");
+	char link[PATH_MAX];
+	const char *drv;
+	ssize_t n;
+
+	if (!on_xen() || (suite && !strcmp(suite, "dom0")))
+		SKIP(return, "not a Xen domU");
+	if (access("/sys/bus/platform/devices/10000000.pcie", F_OK))
+		SKIP(return, "this domU has no virtual root complex");
+	n = readlink("/sys/bus/platform/devices/10000000.pcie/driver", link,
+		     sizeof(link) - 1);
+	ASSERT_LT(0, n) TH_LOG("the virtual root complex is not bound");
+	link[n] = '\0';
+	drv = strrchr(link, '/');
+	ASSERT_STREQ("pcie-xen-vpci", drv ? drv + 1 : link);
 }
 
 TEST_HARNESS_MAIN
