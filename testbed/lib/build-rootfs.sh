@@ -111,7 +111,7 @@ compgen -G "$TB_ROOT/guest/xl/*.backends" >/dev/null && cp "$TB_ROOT"/guest/xl/*
 # Partial device trees for xl.cfg device_tree=.
 for dts in "$TB_ROOT"/guest/dts/*.dts; do
 	[ -e "$dts" ] || continue
-	cpp -nostdinc -undef -x assembler-with-cpp -P "$dts" |
+	cpp -nostdinc -undef -x assembler-with-cpp -P -I "$TB_ROOT/guest/dts" "$dts" |
 		dtc -q -I dts -O dtb -o "$D0/etc/xenpci/$(basename "$dts" .dts).dtb" - ||
 		die "$(basename "$dts") does not compile"
 done

@@ -8,6 +8,7 @@
 qemu_xen() {	# VARIANT DOM0_APPEND [INTERACTIVE]
 	local v=$1 append=$2 sfx="" kaddr=0x4a000000 iaddr ksz
 	[ "$v" = debug ] && sfx=-debug
+	append=${append//,/,,}	# a comma ends a QEMU -device option; ",," is one
 	ksz=$(stat -c %s "$OUT/Image$sfx")
 	iaddr=$(printf '0x%x' $(( (kaddr + ksz + 0x1000000 + 0x1fffff) & ~0x1fffff )))
 	echo qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -cpu cortex-a57 \

@@ -412,6 +412,36 @@ static __u32 read_words(const __u8 *p, unsigned long long size,
 	return sum;
 }
 
+/*
+ * Enable a function the way a driver would before touching its BARs (with
+ * memory decoding off, a BAR has no right to answer). Returns whether it
+ * was enabled here, so that it can be disabled again.
+ */
+static bool enable_dev(const char *dev)
+{
+	char c = '1';
+	int fd = dev_file(dev, "enable", O_RDWR);
+	bool done = false;
+
+	if (fd < 0)
+		return false;
+	if (pread(fd, &c, 1, 0) == 1 && c == '0')
+		done = pwrite(fd, "1", 1, 0) == 1;
+	close(fd);
+	return done;
+}
+
+static void disable_dev(const char *dev)
+{
+	int fd = dev_file(dev, "enable", O_WRONLY);
+
+	if (fd < 0)
+		return;
+	if (pwrite(fd, "0", 1, 0) != 1)
+		ksft_print_msg("%s: cannot disable again\n", dev);
+	close(fd);
+}
+
 static void read_rom(struct __test_metadata *_metadata, const struct bar *b)
 {
 	char *buf = malloc(b->size);
@@ -448,6 +478,7 @@ TEST_F(bars, mmap_read)
 		unsigned long long in_page = b->start % self->page;
 		size_t len = (in_page + b->size + self->page - 1) /
 			     self->page * self->page;
+		bool enabled;
 		char file[16];
 		void *map;
 		int fd;
@@ -457,23 +488,29 @@ TEST_F(bars, mmap_read)
 			continue;
 		}
 
+		enabled = enable_dev(b->dev);
 		snprintf(file, sizeof(file), "resource%d", b->idx);
 		fd = dev_file(b->dev, file, O_RDONLY);
 		EXPECT_LE(0, fd) TH_LOG("%s %s: %s", b->dev, file,
 					strerror(errno));
-		if (fd < 0)
+		if (fd < 0) {
+			if (enabled)
+				disable_dev(b->dev);
 			continue;
+		}
 		map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 		close(fd);
 		EXPECT_NE(MAP_FAILED, map)
 			TH_LOG("%s %s: mmap of 0x%zx bytes: %s", b->dev, file,
 			       len, strerror(errno));
-		if (map == MAP_FAILED)
-			continue;
-
-		read_words((const __u8 *)map + in_page, b->size, self->page);
-		munmap(map, len);
-		mapped++;
+		if (map != MAP_FAILED) {
+			read_words((const __u8 *)map + in_page, b->size,
+				   self->page);
+			munmap(map, len);
+			mapped++;
+		}
+		if (enabled)
+			disable_dev(b->dev);
 	}
 	ksft_print_msg("mapped and read %d BAR(s)\n", mapped);
 }

@@ -1,0 +1,1549 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/xen/pci-ioreq: serve single PCI functions of Xen guests from dom0
+ * userspace backends.
+ *
+ * The driver owns one Xen ioreq server per guest, created when the first
+ * file binds to the guest and shared by every file bound to it. Xen hands
+ * the server the guest's accesses through one struct ioreq per vCPU in a
+ * shared page, signalled on a per-vCPU event channel. The interrupt handler
+ * decodes each access to a function and hands it to the file that
+ * registered the function; accesses to functions nobody registered are
+ * answered right there, as hardware answers a master abort: reads return
+ * all ones, writes are dropped.
+ *
+ * Two ways of getting configuration accesses, fixed by the architecture:
+ * - ECAM (arm64): Xen has no virtual PCI for Arm guests and never decodes
+ *   configuration cycles. The server claims the whole ECAM window of the
+ *   guest layout as one memory range and decodes it here.
+ * - PCI (x86): Xen decodes configuration cycles itself and forwards them
+ *   per function (IOREQ_TYPE_PCI_CONFIG); a function is claimed as a PCI
+ *   range when it is registered.
+ * BAR MMIO ranges are memory ranges of the server in both.
+ *
+ * Lifetime: a guest object is referenced by the list of live guests and by
+ * each file bound to it. The server, and with it the ECAM claim, stays
+ * until the guest dies or the module is unloaded, so a guest whose backend
+ * went away keeps getting answers. Guest death is noticed through the
+ * "@releaseDomain" xenstore watch; the guest is then torn down, and its
+ * files see POLLHUP and -ENODEV.
+ *
+ * Locking, outermost first:
+ * - xpi.lock (mutex): the list of live guests and the watch.
+ * - xpi_guest.mutex: the control path of one guest (register, BAR ranges,
+ *   INTx, file release, teardown) and the hypercalls it makes.
+ * - xpi_guest.lock (spinlock, taken in the event channel handler): what
+ *   the request path reads (functions, BAR ranges, the dead flag) and the
+ *   requests themselves (vCPU state, file queues, the shared page).
+ * Fields read by the request path are written with both held.
+ *
+ * Only an auto-translated dom0 (Arm, x86 PVH) is supported: the shared page
+ * is mapped into a page of unpopulated physical address space.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/hashtable.h>
+#include <linux/interrupt.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/log2.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/notifier.h>
+#include <linux/pci.h>
+#include <linux/poll.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+
+#include <asm/xen/hypercall.h>
+#include <asm/xen/hypervisor.h>
+
+#include <xen/events.h>
+#include <xen/features.h>
+#include <xen/page.h>
+#include <xen/pci-ioreq.h>
+#include <xen/xen.h>
+#include <xen/xenbus.h>
+#include <xen/interface/event_channel.h>
+#include <xen/interface/memory.h>
+#include <xen/interface/xen.h>
+#include <xen/interface/hvm/dm_op.h>
+#include <xen/interface/hvm/ioreq.h>
+
+#include "xen-pci-ioreq.h"
+
+#define CREATE_TRACE_POINTS
+#include "xen_pci_ioreq_trace.h"
+
+#if IS_ENABLED(CONFIG_ARM64)
+#define XPI_MODE		XEN_PCI_IOREQ_MODE_ECAM
+#else
+#define XPI_MODE		XEN_PCI_IOREQ_MODE_PCI
+#endif
+
+/* One frame of ioreq slots: the most vCPUs Xen 4.20 serves a server. */
+#define XPI_MAX_VCPUS		(XEN_PAGE_SIZE / sizeof(struct ioreq))
+/* Xen's limit of ranges of one type per server (MAX_NR_IO_RANGES). */
+#define XPI_XEN_MAX_RANGES		256
+/* BAR ranges: the ECAM window takes one memory range in ECAM mode. */
+#define XPI_MAX_RANGES		(XPI_XEN_MAX_RANGES - 1)
+/* Functions per guest; PCI mode takes one Xen PCI range for each. */
+#define XPI_MAX_FNS		XPI_XEN_MAX_RANGES
+#define XPI_FN_HASH_BITS	6
+/* A request id is a sequence number above the vCPU id. */
+#define XPI_ID_VCPU_BITS	8
+#define XPI_ID_VCPU_MASK	(BIT_ULL(XPI_ID_VCPU_BITS) - 1)
+#define XPI_NO_BAR		0xff
+#define XPI_NO_SBDF		(~0U)
+#define XPI_MAX_BAR		PCI_ROM_RESOURCE
+
+static_assert(order_base_2(XPI_MAX_VCPUS) <= XPI_ID_VCPU_BITS);
+
+static bool xpi_ecam_mode(void)
+{
+	return XPI_MODE == XEN_PCI_IOREQ_MODE_ECAM;
+}
+
+/**
+ * struct xpi_stats - counters of a guest, in debugfs
+ * @config: configuration space requests
+ * @mmio: BAR MMIO requests
+ * @other: other requests (port I/O, Xen's own), answered in the kernel
+ * @in_kernel: requests answered in the kernel, without a backend
+ * @routed: requests queued to a backend
+ * @delivered: requests read() by a backend
+ * @completed: requests completed by a backend
+ * @aborted: requests completed by the kernel for a backend that went away
+ */
+struct xpi_stats {
+	u64 config;
+	u64 mmio;
+	u64 other;
+	u64 in_kernel;
+	u64 routed;
+	u64 delivered;
+	u64 completed;
+	u64 aborted;
+};
+
+enum xpi_req_state {
+	XPI_REQ_IDLE,		/* no request of this vCPU with a backend */
+	XPI_REQ_QUEUED,		/* on the file's queue, not read yet */
+	XPI_REQ_DELIVERED,	/* read, waiting for its completion */
+};
+
+struct xpi_guest;
+struct xpi_file;
+
+/**
+ * struct xpi_vcpu - a vCPU of a guest, and its one request in flight
+ * @guest: the guest
+ * @id: vCPU id, its slot in the shared page
+ * @irq: the IRQ of its event channel, or -1
+ * @state: where its request is, under the guest's lock
+ * @file: the file the request went to, unless %XPI_REQ_IDLE
+ * @fn: the function it accesses, unless %XPI_REQ_IDLE
+ * @node: entry in the file's queue while %XPI_REQ_QUEUED
+ * @rec: the request as the backend reads it
+ * @name: name of the IRQ
+ */
+struct xpi_vcpu {
+	struct xpi_guest *guest;
+	unsigned int id;
+	int irq;
+	enum xpi_req_state state;
+	struct xpi_file *file;
+	struct xpi_fn *fn;
+	struct list_head node;
+	struct xen_pci_ioreq_request rec;
+	char name[32];
+};
+
+/**
+ * struct xpi_guest - a guest, its ioreq server and what is registered on it
+ * @kref: one reference for the list of live guests, one per bound file
+ * @node: entry in xpi.guests until the guest is torn down
+ * @domid: the guest
+ * @ioservid: its ioreq server
+ * @nr_vcpus: number of its vCPUs
+ * @mutex: the control path; see the top of the file
+ * @lock: the request path; see the top of the file
+ * @dead: torn down: the server, its page and event channels are gone
+ * @page: the page the shared ioreq page is mapped into
+ * @iopage: the shared ioreq page
+ * @files: files bound to the guest, under @mutex
+ * @fns: registered functions, by SBDF
+ * @nr_fns: number of registered functions
+ * @ranges: BAR ranges, sorted by start
+ * @nr_ranges: number of BAR ranges
+ * @intx_users: per INTx line, the functions asserting it, under @mutex
+ * @seq: sequence number of the next request id, under @lock
+ * @stats: counters, under @lock
+ * @debugfs: the guest's debugfs directory
+ * @vcpus: the vCPUs
+ */
+struct xpi_guest {
+	struct kref kref;
+	struct list_head node;
+	domid_t domid;
+	ioservid_t ioservid;
+	unsigned int nr_vcpus;
+	struct mutex mutex;		/* control path */
+	spinlock_t lock;		/* request path */
+	bool dead;
+	struct page *page;
+	struct shared_iopage *iopage;
+	struct list_head files;
+	DECLARE_HASHTABLE(fns, XPI_FN_HASH_BITS);
+	unsigned int nr_fns;
+	struct xpi_range *ranges;
+	unsigned int nr_ranges;
+	u16 intx_users[XPI_NR_INTX_LINES];
+	u64 seq;
+	struct xpi_stats stats;
+	struct dentry *debugfs;
+	struct xpi_vcpu vcpus[] __counted_by(nr_vcpus);
+};
+
+/**
+ * struct xpi_fn - a function registered by a file
+ * @hnode: entry in the guest's @fns
+ * @node: entry in the file's @fns
+ * @file: the file that serves it
+ * @sbdf: segment << 16 | bus << 8 | devfn
+ * @nr_ranges: number of its BAR ranges
+ * @intx_asserted: bit (pin - 1) set while it asserts that pin
+ */
+struct xpi_fn {
+	struct hlist_node hnode;
+	struct list_head node;
+	struct xpi_file *file;
+	u32 sbdf;
+	unsigned int nr_ranges;
+	u8 intx_asserted;
+};
+
+/**
+ * struct xpi_file - an open file of /dev/xen/pci-ioreq
+ * @bind_lock: serializes binding
+ * @guest: the guest, once bound; never changes after
+ * @node: entry in the guest's @files
+ * @queue: requests not read yet, under the guest's lock
+ * @fns: the functions it registered, under the guest's mutex
+ * @wq: woken for new requests and when the guest dies
+ */
+struct xpi_file {
+	struct mutex bind_lock;		/* serializes binding */
+	struct xpi_guest *guest;
+	struct list_head node;
+	struct list_head queue;
+	struct list_head fns;
+	wait_queue_head_t wq;
+};
+
+/**
+ * struct xpi_module - the state of the driver
+ * @misc: /dev/xen/pci-ioreq
+ * @lock: protects @guests and @watching
+ * @guests: live guests
+ * @debugfs: the driver's debugfs directory
+ * @xs_nb: tells when xenstore is up, to set up @watch
+ * @watch: "@releaseDomain", fired when a domain dies
+ * @watching: @watch is registered
+ */
+struct xpi_module {
+	struct miscdevice misc;
+	struct mutex lock;		/* guests, watching */
+	struct list_head guests;
+	struct dentry *debugfs;
+	struct notifier_block xs_nb;
+	struct xenbus_watch watch;
+	bool watching;
+};
+
+static struct xpi_module xpi;
+
+static int xpi_dm_op(domid_t domid, struct xen_dm_op *op)
+{
+	struct xen_dm_op_buf buf;
+
+	set_xen_guest_handle(buf.h, op);
+	buf.size = sizeof(*op);
+	return HYPERVISOR_dm_op(domid, 1, &buf);
+}
+
+static int xpi_xen_range(struct xpi_guest *g, bool map, u32 type, u64 start,
+			 u64 last)
+{
+	struct xen_dm_op op = {
+		.op = map ? XEN_DMOP_map_io_range_to_ioreq_server :
+			    XEN_DMOP_unmap_io_range_from_ioreq_server,
+	};
+	/* Both operations take the same structure. */
+	struct xen_dm_op_ioreq_server_range *r = &op.u.map_io_range_to_ioreq_server;
+
+	r->id = g->ioservid;
+	r->type = type;
+	r->start = start;
+	r->end = last;
+	return xpi_dm_op(g->domid, &op);
+}
+
+/*
+ * The guest's memory windows (ECAM mode). They are claimed whole when the
+ * server is created, as a root complex decodes its whole aperture: an access
+ * that no BAR decodes, to a BAR whose decoding is off or whose backend died,
+ * then reads all ones like a master abort instead of faulting the guest.
+ * BAR ranges inside a window are routed here only; a range outside both gets
+ * a range of its own in Xen.
+ */
+static const struct {
+	u64 start;
+	u64 size;
+} xpi_windows[] = {
+	{ GUEST_VPCI_MEM_ADDR, GUEST_VPCI_MEM_SIZE },
+	{ GUEST_VPCI_PREFETCH_MEM_ADDR, GUEST_VPCI_PREFETCH_MEM_SIZE },
+};
+
+/* 1: inside a claimed window, 0: outside all of them, -1: across an edge. */
+static int xpi_window_of(u64 start, u64 last)
+{
+	unsigned int i;
+
+	if (!xpi_ecam_mode())
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(xpi_windows); i++) {
+		u64 w_last = xpi_windows[i].start + xpi_windows[i].size - 1;
+
+		if (start >= xpi_windows[i].start && last <= w_last)
+			return 1;
+		if (start <= w_last && last >= xpi_windows[i].start)
+			return -1;
+	}
+	return 0;
+}
+
+/* Map or unmap a BAR range in Xen, unless a claimed window covers it. */
+static int xpi_bar_range(struct xpi_guest *g, bool map, u64 start, u64 last)
+{
+	if (xpi_window_of(start, last) > 0)
+		return 0;
+	return xpi_xen_range(g, map, XEN_DMOP_IO_RANGE_MEMORY, start, last);
+}
+
+static int xpi_xen_set_state(struct xpi_guest *g, bool enabled)
+{
+	struct xen_dm_op op = { .op = XEN_DMOP_set_ioreq_server_state };
+
+	op.u.set_ioreq_server_state.id = g->ioservid;
+	op.u.set_ioreq_server_state.enabled = enabled;
+	return xpi_dm_op(g->domid, &op);
+}
+
+static int xpi_xen_destroy(struct xpi_guest *g)
+{
+	struct xen_dm_op op = { .op = XEN_DMOP_destroy_ioreq_server };
+
+	op.u.destroy_ioreq_server.id = g->ioservid;
+	return xpi_dm_op(g->domid, &op);
+}
+
+/* Whether the guest still has our server: gone once the guest is dying. */
+static bool xpi_xen_alive(struct xpi_guest *g)
+{
+	struct xen_dm_op op = { .op = XEN_DMOP_get_ioreq_server_info };
+	int rc;
+
+	op.u.get_ioreq_server_info.id = g->ioservid;
+	op.u.get_ioreq_server_info.flags = XEN_DMOP_no_gfns;
+	rc = xpi_dm_op(g->domid, &op);
+	if (rc && rc != -ESRCH && rc != -ENOENT)
+		pr_warn_ratelimited("dom%u: ioreq server %u: info: %d\n",
+				    g->domid, g->ioservid, rc);
+	return rc != -ESRCH && rc != -ENOENT;
+}
+
+/* Set the level of a guest INTx line, the way the architecture does it. */
+static int xpi_xen_intx(struct xpi_guest *g, u8 slot, u8 pin, u8 level)
+{
+	struct xen_dm_op op = { };
+
+	if (xpi_ecam_mode()) {
+		op.op = XEN_DMOP_set_irq_level;
+		op.u.set_irq_level.irq = xpi_intx_intid(slot, pin);
+		op.u.set_irq_level.level = level;
+	} else {
+		op.op = XEN_DMOP_set_pci_intx_level;
+		op.u.set_pci_intx_level.device = slot;
+		op.u.set_pci_intx_level.intx = pin - 1;
+		op.u.set_pci_intx_level.level = level;
+	}
+	return xpi_dm_op(g->domid, &op);
+}
+
+/* --- request path: under the guest's lock --- */
+
+/*
+ * Hand the vCPU its response: the data of a read, masked to the access
+ * size, visible before the state that tells Xen it is there.
+ */
+static void xpi_respond(struct xpi_guest *g, struct xpi_vcpu *v,
+			bool set_data, u32 size, u64 data)
+{
+	struct ioreq *slot = &g->iopage->vcpu_ioreq[v->id];
+
+	lockdep_assert_held(&g->lock);
+	if (set_data)
+		slot->data = data & xpi_size_mask(size);
+	/* Xen reads the data once it sees the state. */
+	virt_wmb();
+	slot->state = STATE_IORESP_READY;
+	notify_remote_via_irq(v->irq);
+}
+
+/* Complete the backend request of @v in the kernel: reads all ones. */
+static void xpi_abort_one(struct xpi_guest *g, struct xpi_vcpu *v)
+{
+	bool read = v->rec.dir == XEN_PCI_IOREQ_DIR_READ;
+
+	lockdep_assert_held(&g->lock);
+	if (v->state == XPI_REQ_QUEUED)
+		list_del_init(&v->node);
+	if (!g->dead) {
+		xpi_respond(g, v, read, v->rec.size, ~0ULL);
+		g->stats.aborted++;
+		trace_xen_pci_ioreq_complete(g->domid, v->id, v->rec.id,
+					     read ? xpi_size_mask(v->rec.size) : 0,
+					     true);
+	}
+	v->state = XPI_REQ_IDLE;
+	v->file = NULL;
+	v->fn = NULL;
+}
+
+/* Abort the requests that went to @f, only those for @fn if not NULL. */
+static void xpi_abort(struct xpi_guest *g, struct xpi_file *f,
+		      struct xpi_fn *fn)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&g->lock);
+	for (i = 0; i < g->nr_vcpus; i++) {
+		struct xpi_vcpu *v = &g->vcpus[i];
+
+		if (v->state != XPI_REQ_IDLE && v->file == f &&
+		    (!fn || v->fn == fn))
+			xpi_abort_one(g, v);
+	}
+}
+
+static struct xpi_fn *xpi_fn_lookup(struct xpi_guest *g, u32 sbdf)
+{
+	struct xpi_fn *fn;
+
+	hash_for_each_possible(g->fns, fn, hnode, sbdf)
+		if (fn->sbdf == sbdf)
+			return fn;
+	return NULL;
+}
+
+/* Decode a guest access and answer it, or queue it to its backend. */
+static void xpi_dispatch(struct xpi_guest *g, struct xpi_vcpu *v,
+			 const struct ioreq *req)
+{
+	struct xen_pci_ioreq_request *rec = &v->rec;
+	bool read = req->dir == IOREQ_READ;
+	bool plain = !req->data_is_ptr && req->count == 1 &&
+		     xpi_size_valid(req->size);
+	struct xpi_cfg_access cfg;
+	struct xpi_fn *fn = NULL;
+	u8 kind = 0, bar = XPI_NO_BAR;
+	u64 addr = req->addr;
+	int i;
+
+	if (req->type == IOREQ_TYPE_COPY && xpi_ecam_mode()) {
+		switch (xpi_ecam_decode(GUEST_VPCI_ECAM_BASE,
+					GUEST_VPCI_ECAM_SIZE, req->addr,
+					req->size, &cfg)) {
+		case XPI_DECODE_OK:
+			fn = xpi_fn_lookup(g, cfg.sbdf);
+			addr = cfg.reg;
+			fallthrough;
+		case XPI_DECODE_INVALID:
+			kind = XEN_PCI_IOREQ_KIND_CONFIG;
+			break;
+		case XPI_DECODE_OUTSIDE:
+			break;
+		}
+	} else if (req->type == IOREQ_TYPE_PCI_CONFIG && !xpi_ecam_mode()) {
+		kind = XEN_PCI_IOREQ_KIND_CONFIG;
+		if (xpi_pci_config_decode(req->addr, req->size, &cfg)) {
+			fn = xpi_fn_lookup(g, cfg.sbdf);
+			addr = cfg.reg;
+		}
+	}
+	if (!kind && req->type == IOREQ_TYPE_COPY) {
+		kind = XEN_PCI_IOREQ_KIND_MMIO;
+		i = xpi_range_find(g->ranges, g->nr_ranges, req->addr,
+				   req->size);
+		if (i >= 0) {
+			fn = g->ranges[i].fn;
+			bar = g->ranges[i].bar;
+		}
+	}
+
+	if (kind == XEN_PCI_IOREQ_KIND_CONFIG)
+		g->stats.config++;
+	else if (kind == XEN_PCI_IOREQ_KIND_MMIO)
+		g->stats.mmio++;
+	else
+		g->stats.other++;
+
+	if (!fn || !plain) {
+		/* Nobody there: a master abort. */
+		g->stats.in_kernel++;
+		trace_xen_pci_ioreq_dispatch(g->domid, v->id, XPI_NO_SBDF,
+					     kind, read, req->size, req->addr,
+					     req->data, 0);
+		xpi_respond(g, v, plain && read, req->size, ~0ULL);
+		trace_xen_pci_ioreq_complete(g->domid, v->id, 0,
+					     plain && read ?
+					     xpi_size_mask(req->size) : 0,
+					     false);
+		return;
+	}
+
+	memset(rec, 0, sizeof(*rec));
+	rec->id = ++g->seq << XPI_ID_VCPU_BITS | v->id;
+	rec->fn.segment = xpi_sbdf_segment(fn->sbdf);
+	rec->fn.bus = xpi_sbdf_bus(fn->sbdf);
+	rec->fn.devfn = xpi_sbdf_devfn(fn->sbdf);
+	rec->vcpu = v->id;
+	rec->kind = kind;
+	rec->dir = read ? XEN_PCI_IOREQ_DIR_READ : XEN_PCI_IOREQ_DIR_WRITE;
+	rec->size = req->size;
+	rec->bar = bar;
+	rec->addr = addr;
+	rec->data = read ? 0 : req->data & xpi_size_mask(req->size);
+
+	v->state = XPI_REQ_QUEUED;
+	v->file = fn->file;
+	v->fn = fn;
+	list_add_tail(&v->node, &fn->file->queue);
+	g->stats.routed++;
+	trace_xen_pci_ioreq_dispatch(g->domid, v->id, fn->sbdf, kind, read,
+				     req->size, addr, rec->data, rec->id);
+	wake_up_interruptible_poll(&fn->file->wq, EPOLLIN | EPOLLRDNORM);
+}
+
+/* Take a new request from the vCPU's slot, if there is one. */
+static bool xpi_process(struct xpi_guest *g, struct xpi_vcpu *v)
+{
+	struct ioreq *slot;
+	struct ioreq req;
+
+	lockdep_assert_held(&g->lock);
+	if (g->dead || v->state != XPI_REQ_IDLE)
+		return false;
+	slot = &g->iopage->vcpu_ioreq[v->id];
+	if (slot->state != STATE_IOREQ_READY)
+		return false;
+	/* The request, after the state that says it is complete. */
+	virt_rmb();
+	req = *slot;
+	slot->state = STATE_IOREQ_INPROCESS;
+	xpi_dispatch(g, v, &req);
+	return true;
+}
+
+static irqreturn_t xpi_interrupt(int irq, void *dev_id)
+{
+	struct xpi_vcpu *v = dev_id;
+	struct xpi_guest *g = v->guest;
+	bool handled;
+
+	spin_lock(&g->lock);
+	handled = xpi_process(g, v);
+	spin_unlock(&g->lock);
+	xen_irq_lateeoi(irq, handled ? 0 : XEN_EOI_FLAG_SPURIOUS);
+	return IRQ_HANDLED;
+}
+
+/* --- guests --- */
+
+static int xpi_stats_show(struct seq_file *m, void *unused)
+{
+	struct xpi_guest *g = m->private;
+	unsigned int i, in_flight = 0, bkt;
+	struct xpi_fn *fn;
+
+	spin_lock_irq(&g->lock);
+	for (i = 0; i < g->nr_vcpus; i++)
+		in_flight += g->vcpus[i].state != XPI_REQ_IDLE;
+	seq_printf(m, "domid: %u\nioservid: %u\nvcpus: %u\nmode: %s\n",
+		   g->domid, g->ioservid, g->nr_vcpus,
+		   xpi_ecam_mode() ? "ecam" : "pci");
+	seq_printf(m, "requests_config: %llu\nrequests_mmio: %llu\n",
+		   g->stats.config, g->stats.mmio);
+	seq_printf(m, "requests_other: %llu\n", g->stats.other);
+	seq_printf(m, "answered_in_kernel: %llu\nrouted: %llu\n",
+		   g->stats.in_kernel, g->stats.routed);
+	seq_printf(m, "delivered: %llu\ncompleted: %llu\naborted: %llu\n",
+		   g->stats.delivered, g->stats.completed, g->stats.aborted);
+	seq_printf(m, "in_flight: %u\nfunctions: %u\nmmio_ranges: %u\n",
+		   in_flight, g->nr_fns, g->nr_ranges);
+	hash_for_each(g->fns, bkt, fn, hnode)
+		seq_printf(m, "function %04x:%02x:%02x.%u ranges %u intx %#x\n",
+			   xpi_sbdf_segment(fn->sbdf), xpi_sbdf_bus(fn->sbdf),
+			   PCI_SLOT(xpi_sbdf_devfn(fn->sbdf)),
+			   PCI_FUNC(xpi_sbdf_devfn(fn->sbdf)), fn->nr_ranges,
+			   READ_ONCE(fn->intx_asserted));
+	for (i = 0; i < g->nr_ranges; i++)
+		seq_printf(m, "mmio %#llx-%#llx %04x:%02x:%02x.%u bar %u\n",
+			   g->ranges[i].start, g->ranges[i].last,
+			   xpi_sbdf_segment(g->ranges[i].fn->sbdf),
+			   xpi_sbdf_bus(g->ranges[i].fn->sbdf),
+			   PCI_SLOT(xpi_sbdf_devfn(g->ranges[i].fn->sbdf)),
+			   PCI_FUNC(xpi_sbdf_devfn(g->ranges[i].fn->sbdf)),
+			   g->ranges[i].bar);
+	spin_unlock_irq(&g->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(xpi_stats);
+
+static void xpi_guest_free(struct kref *kref)
+{
+	struct xpi_guest *g = container_of(kref, struct xpi_guest, kref);
+
+	/* Torn down before the last reference went, by whoever listed it. */
+	WARN_ON(!g->dead || !list_empty(&g->files) || g->nr_fns);
+	kfree(g->ranges);
+	kfree(g);
+}
+
+static void xpi_guest_put(struct xpi_guest *g)
+{
+	kref_put(&g->kref, xpi_guest_free);
+}
+
+static void xpi_unbind_vcpus(struct xpi_guest *g)
+{
+	unsigned int i;
+
+	for (i = 0; i < g->nr_vcpus; i++) {
+		if (g->vcpus[i].irq < 0)
+			continue;
+		/* Frees the IRQ, waiting for its handler, and closes the port. */
+		unbind_from_irqhandler(g->vcpus[i].irq, &g->vcpus[i]);
+		g->vcpus[i].irq = -1;
+	}
+}
+
+static void xpi_unmap_page(struct xpi_guest *g)
+{
+	struct xen_remove_from_physmap xrp = {
+		.domid = DOMID_SELF,
+		.gpfn = page_to_xen_pfn(g->page),
+	};
+	int rc;
+
+	rc = HYPERVISOR_memory_op(XENMEM_remove_from_physmap, &xrp);
+	if (rc) {
+		/* The frame stays in use: better leak the page than reuse it. */
+		pr_err("dom%u: cannot unmap the ioreq page: %d\n", g->domid, rc);
+	} else {
+		xen_free_unpopulated_pages(1, &g->page);
+	}
+	g->page = NULL;
+	g->iopage = NULL;
+}
+
+static int xpi_map_page(struct xpi_guest *g)
+{
+	struct xen_mem_acquire_resource xar = {
+		.domid = g->domid,
+		.type = XENMEM_resource_ioreq_server,
+		.id = g->ioservid,
+		.frame = XENMEM_resource_ioreq_server_frame_ioreq(0),
+		.nr_frames = 1,
+	};
+	xen_pfn_t pfn;
+	int rc;
+
+	rc = xen_alloc_unpopulated_pages(1, &g->page);
+	if (rc)
+		return rc;
+	pfn = page_to_xen_pfn(g->page);
+	set_xen_guest_handle(xar.frame_list, &pfn);
+	rc = HYPERVISOR_memory_op(XENMEM_acquire_resource, &xar);
+	if (rc) {
+		xen_free_unpopulated_pages(1, &g->page);
+		g->page = NULL;
+		return rc;
+	}
+	g->iopage = page_address(g->page);
+	return 0;
+}
+
+static int xpi_bind_vcpu(struct xpi_guest *g, struct xpi_vcpu *v)
+{
+	struct evtchn_bind_interdomain bind = {
+		.remote_dom = g->domid,
+		.remote_port = READ_ONCE(g->iopage->vcpu_ioreq[v->id].vp_eport),
+	};
+	int rc;
+
+	rc = HYPERVISOR_event_channel_op(EVTCHNOP_bind_interdomain, &bind);
+	if (rc)
+		return rc;
+	rc = bind_evtchn_to_irqhandler_lateeoi(bind.local_port, xpi_interrupt,
+					       0, v->name, v);
+	if (rc < 0) {
+		xen_evtchn_close(bind.local_port);
+		return rc;
+	}
+	v->irq = rc;
+	return 0;
+}
+
+/*
+ * Create the guest's ioreq server and set it up: page, ECAM claim, enable,
+ * event channels. Called with xpi.lock held.
+ */
+static struct xpi_guest *xpi_guest_create(domid_t domid)
+{
+	struct xen_dm_op op = { .op = XEN_DMOP_nr_vcpus };
+	struct xpi_guest *g;
+	unsigned int i, nr;
+	char name[8];
+	int rc;
+
+	rc = xpi_dm_op(domid, &op);
+	if (rc)
+		return ERR_PTR(rc);
+	nr = op.u.nr_vcpus.vcpus;
+	if (!nr || nr > XPI_MAX_VCPUS)
+		return ERR_PTR(-EOPNOTSUPP);
+
+	g = kzalloc(struct_size(g, vcpus, nr), GFP_KERNEL);
+	if (!g)
+		return ERR_PTR(-ENOMEM);
+	g->nr_vcpus = nr;
+	g->ranges = kcalloc(XPI_MAX_RANGES, sizeof(*g->ranges), GFP_KERNEL);
+	if (!g->ranges) {
+		kfree(g);
+		return ERR_PTR(-ENOMEM);
+	}
+	kref_init(&g->kref);
+	INIT_LIST_HEAD(&g->node);
+	g->domid = domid;
+	mutex_init(&g->mutex);
+	spin_lock_init(&g->lock);
+	INIT_LIST_HEAD(&g->files);
+	hash_init(g->fns);
+	for (i = 0; i < nr; i++) {
+		struct xpi_vcpu *v = &g->vcpus[i];
+
+		v->guest = g;
+		v->id = i;
+		v->irq = -1;
+		INIT_LIST_HEAD(&v->node);
+		snprintf(v->name, sizeof(v->name), "xen-pci-ioreq-d%uv%u",
+			 domid, i);
+	}
+
+	op = (struct xen_dm_op){ .op = XEN_DMOP_create_ioreq_server };
+	op.u.create_ioreq_server.handle_bufioreq = 0;
+	rc = xpi_dm_op(domid, &op);
+	if (rc)
+		goto err_free;
+	g->ioservid = op.u.create_ioreq_server.id;
+
+	rc = xpi_map_page(g);
+	if (rc)
+		goto err_destroy;
+	if (xpi_ecam_mode()) {
+		rc = xpi_xen_range(g, true, XEN_DMOP_IO_RANGE_MEMORY,
+				   GUEST_VPCI_ECAM_BASE,
+				   GUEST_VPCI_ECAM_BASE + GUEST_VPCI_ECAM_SIZE - 1);
+		for (i = 0; !rc && i < ARRAY_SIZE(xpi_windows); i++)
+			rc = xpi_xen_range(g, true, XEN_DMOP_IO_RANGE_MEMORY,
+					   xpi_windows[i].start,
+					   xpi_windows[i].start +
+					   xpi_windows[i].size - 1);
+		if (rc)
+			goto err_unmap;
+	}
+	rc = xpi_xen_set_state(g, true);
+	if (rc)
+		goto err_unmap;
+	/* Xen has now written the event channels into the page. */
+	for (i = 0; i < nr; i++) {
+		rc = xpi_bind_vcpu(g, &g->vcpus[i]);
+		if (rc)
+			goto err_unbind;
+	}
+	/* A running guest may have sent requests before the ports were bound. */
+	spin_lock_irq(&g->lock);
+	for (i = 0; i < nr; i++)
+		xpi_process(g, &g->vcpus[i]);
+	spin_unlock_irq(&g->lock);
+
+	snprintf(name, sizeof(name), "%u", domid);
+	g->debugfs = debugfs_create_dir(name, xpi.debugfs);
+	debugfs_create_file("stats", 0400, g->debugfs, g, &xpi_stats_fops);
+	return g;
+
+err_unbind:
+	xpi_unbind_vcpus(g);
+err_unmap:
+	xpi_unmap_page(g);
+err_destroy:
+	xpi_xen_destroy(g);
+err_free:
+	kfree(g->ranges);
+	kfree(g);
+	return ERR_PTR(rc);
+}
+
+/*
+ * Tear the guest's server down; @alive: the guest still runs (module
+ * unload), so the server is disabled, drained and destroyed. Called with
+ * xpi.lock held, after taking the guest off the list.
+ */
+static void xpi_guest_teardown(struct xpi_guest *g, bool alive)
+{
+	struct xpi_file *f;
+	unsigned int i;
+
+	debugfs_remove_recursive(g->debugfs);
+	g->debugfs = NULL;
+
+	mutex_lock(&g->mutex);
+	/* Xen pauses the guest for this: no request comes after it. */
+	if (alive)
+		xpi_xen_set_state(g, false);
+	spin_lock_irq(&g->lock);
+	if (alive) {
+		/* Answer whatever the guest still waits for. */
+		for (i = 0; i < g->nr_vcpus; i++) {
+			if (g->vcpus[i].state != XPI_REQ_IDLE)
+				xpi_abort_one(g, &g->vcpus[i]);
+			xpi_process(g, &g->vcpus[i]);
+		}
+	}
+	WRITE_ONCE(g->dead, true);
+	/* Nothing to answer any more: forget the requests. */
+	for (i = 0; i < g->nr_vcpus; i++) {
+		if (g->vcpus[i].state != XPI_REQ_IDLE)
+			xpi_abort_one(g, &g->vcpus[i]);
+	}
+	spin_unlock_irq(&g->lock);
+
+	xpi_unbind_vcpus(g);
+	if (alive)
+		xpi_xen_destroy(g);
+	xpi_unmap_page(g);
+
+	list_for_each_entry(f, &g->files, node)
+		wake_up_interruptible_poll(&f->wq, EPOLLHUP);
+	mutex_unlock(&g->mutex);
+	pr_info("dom%u: ioreq server %u %s\n", g->domid, g->ioservid,
+		alive ? "destroyed" : "gone with its guest");
+}
+
+/* The live guest @domid, created if need be, with a reference. */
+static struct xpi_guest *xpi_guest_get(domid_t domid)
+{
+	struct xpi_guest *g;
+
+	mutex_lock(&xpi.lock);
+	list_for_each_entry(g, &xpi.guests, node) {
+		if (g->domid == domid) {
+			kref_get(&g->kref);
+			goto out;
+		}
+	}
+	g = xpi_guest_create(domid);
+	if (!IS_ERR(g)) {
+		list_add(&g->node, &xpi.guests);
+		kref_get(&g->kref);
+		pr_info("dom%u: ioreq server %u, %u vCPUs, %s mode\n", domid,
+			g->ioservid, g->nr_vcpus,
+			xpi_ecam_mode() ? "ECAM" : "PCI");
+	}
+out:
+	mutex_unlock(&xpi.lock);
+	return g;
+}
+
+/* "@releaseDomain" fired: tear down the servers of guests that died. */
+static void xpi_release_domain(struct xenbus_watch *watch, const char *path,
+			       const char *token)
+{
+	struct xpi_guest *g, *tmp;
+
+	mutex_lock(&xpi.lock);
+	list_for_each_entry_safe(g, tmp, &xpi.guests, node) {
+		if (xpi_xen_alive(g))
+			continue;
+		list_del_init(&g->node);
+		xpi_guest_teardown(g, false);
+		xpi_guest_put(g);
+	}
+	mutex_unlock(&xpi.lock);
+}
+
+static int xpi_xenstore_ready(struct notifier_block *nb, unsigned long event,
+			      void *data)
+{
+	int rc;
+
+	mutex_lock(&xpi.lock);
+	rc = register_xenbus_watch(&xpi.watch);
+	if (rc)
+		pr_err("cannot watch @releaseDomain (%d): dead guests stay until unload\n",
+		       rc);
+	else
+		xpi.watching = true;
+	mutex_unlock(&xpi.lock);
+	return NOTIFY_DONE;
+}
+
+/* --- control path: under the guest's mutex --- */
+
+static int xpi_check_fn(const struct xen_pci_ioreq_function *fn)
+{
+	if (fn->flags || fn->reserved)
+		return -EINVAL;
+	if (xpi_ecam_mode() && fn->segment)
+		return -EINVAL;
+	return 0;
+}
+
+/* The function @ufn, which @f must have registered. */
+static struct xpi_fn *xpi_file_fn(struct xpi_guest *g, struct xpi_file *f,
+				  const struct xen_pci_ioreq_function *ufn)
+{
+	struct xpi_fn *fn;
+	int rc;
+
+	rc = xpi_check_fn(ufn);
+	if (rc)
+		return ERR_PTR(rc);
+	fn = xpi_fn_lookup(g, xpi_sbdf(ufn->segment, ufn->bus, ufn->devfn));
+	if (!fn || fn->file != f)
+		return ERR_PTR(-ENOENT);
+	return fn;
+}
+
+static int xpi_set_intx(struct xpi_guest *g, struct xpi_fn *fn, u8 pin,
+			u8 level)
+{
+	u8 slot = PCI_SLOT(xpi_sbdf_devfn(fn->sbdf));
+	unsigned int line = xpi_intx_line(xpi_ecam_mode(), slot, pin);
+	u8 bit = BIT(pin - 1);
+	int rc = 0;
+
+	lockdep_assert_held(&g->mutex);
+	if (!!(fn->intx_asserted & bit) == level)
+		return 0;
+	/* Lines are shared: the level is the OR of the functions' pins. */
+	if (level) {
+		if (!g->intx_users[line])
+			rc = xpi_xen_intx(g, slot, pin, 1);
+		if (rc)
+			return rc;
+		g->intx_users[line]++;
+		WRITE_ONCE(fn->intx_asserted, fn->intx_asserted | bit);
+	} else {
+		WRITE_ONCE(fn->intx_asserted, fn->intx_asserted & ~bit);
+		if (!--g->intx_users[line])
+			rc = xpi_xen_intx(g, slot, pin, 0);
+	}
+	return rc;
+}
+
+/* Make the function absent: no ranges, no requests, no INTx. */
+static void xpi_fn_remove(struct xpi_guest *g, struct xpi_fn *fn)
+{
+	unsigned int i, j, pin;
+	int rc;
+
+	lockdep_assert_held(&g->mutex);
+	if (!g->dead) {
+		for (i = 0; i < g->nr_ranges; i++) {
+			if (g->ranges[i].fn != fn)
+				continue;
+			rc = xpi_bar_range(g, false, g->ranges[i].start,
+					   g->ranges[i].last);
+			if (rc)
+				pr_warn("dom%u: cannot unmap %#llx-%#llx: %d\n",
+					g->domid, g->ranges[i].start,
+					g->ranges[i].last, rc);
+		}
+	}
+
+	spin_lock_irq(&g->lock);
+	hash_del(&fn->hnode);
+	for (i = 0, j = 0; i < g->nr_ranges; i++) {
+		if (g->ranges[i].fn != fn)
+			g->ranges[j++] = g->ranges[i];
+	}
+	g->nr_ranges = j;
+	fn->nr_ranges = 0;
+	xpi_abort(g, fn->file, fn);
+	spin_unlock_irq(&g->lock);
+
+	if (!g->dead) {
+		if (!xpi_ecam_mode()) {
+			rc = xpi_xen_range(g, false, XEN_DMOP_IO_RANGE_PCI,
+					   fn->sbdf, fn->sbdf);
+			if (rc)
+				pr_warn("dom%u: cannot unmap function %#x: %d\n",
+					g->domid, fn->sbdf, rc);
+		}
+		for (pin = 1; pin <= 4; pin++)
+			xpi_set_intx(g, fn, pin, 0);
+	}
+	list_del(&fn->node);
+	g->nr_fns--;
+	kfree(fn);
+}
+
+static int xpi_register(struct xpi_guest *g, struct xpi_file *f,
+			const struct xen_pci_ioreq_function *ufn)
+{
+	u32 sbdf = xpi_sbdf(ufn->segment, ufn->bus, ufn->devfn);
+	struct xpi_fn *fn;
+	int rc;
+
+	rc = xpi_check_fn(ufn);
+	if (rc)
+		return rc;
+	if (xpi_fn_lookup(g, sbdf))
+		return -EBUSY;
+	if (g->nr_fns >= XPI_MAX_FNS)
+		return -ENOSPC;
+	fn = kzalloc(sizeof(*fn), GFP_KERNEL_ACCOUNT);
+	if (!fn)
+		return -ENOMEM;
+	fn->file = f;
+	fn->sbdf = sbdf;
+	if (!xpi_ecam_mode()) {
+		rc = xpi_xen_range(g, true, XEN_DMOP_IO_RANGE_PCI, sbdf, sbdf);
+		if (rc) {
+			kfree(fn);
+			return rc;
+		}
+	}
+	spin_lock_irq(&g->lock);
+	hash_add(g->fns, &fn->hnode, sbdf);
+	spin_unlock_irq(&g->lock);
+	list_add_tail(&fn->node, &f->fns);
+	g->nr_fns++;
+	return 0;
+}
+
+static int xpi_check_mmio(const struct xen_pci_ioreq_mmio *m, u64 *last)
+{
+	if (m->flags || m->reserved || m->bar > XPI_MAX_BAR || !m->size)
+		return -EINVAL;
+	if (check_add_overflow(m->addr, m->size - 1, last))
+		return -EINVAL;
+	return 0;
+}
+
+static int xpi_add_mmio(struct xpi_guest *g, struct xpi_file *f,
+			const struct xen_pci_ioreq_mmio *m)
+{
+	struct xpi_range *r;
+	struct xpi_fn *fn;
+	unsigned int pos;
+	u64 last;
+	int rc;
+
+	rc = xpi_check_mmio(m, &last);
+	if (rc)
+		return rc;
+	fn = xpi_file_fn(g, f, &m->fn);
+	if (IS_ERR(fn))
+		return PTR_ERR(fn);
+	/* Never a BAR: the window is configuration space. */
+	if (xpi_ecam_mode() &&
+	    m->addr < GUEST_VPCI_ECAM_BASE + GUEST_VPCI_ECAM_SIZE &&
+	    last >= GUEST_VPCI_ECAM_BASE)
+		return -EINVAL;
+	/* Half in a window: a BAR is decoded by one window or none. */
+	if (xpi_window_of(m->addr, last) < 0)
+		return -EINVAL;
+	if (xpi_range_overlaps(g->ranges, g->nr_ranges, m->addr, last))
+		return -EEXIST;
+	if (g->nr_ranges >= XPI_MAX_RANGES)
+		return -ENOSPC;
+	rc = xpi_bar_range(g, true, m->addr, last);
+	if (rc)
+		return rc;
+
+	spin_lock_irq(&g->lock);
+	pos = xpi_range_upper(g->ranges, g->nr_ranges, m->addr);
+	r = &g->ranges[pos];
+	memmove(r + 1, r, (g->nr_ranges - pos) * sizeof(*r));
+	r->start = m->addr;
+	r->last = last;
+	r->fn = fn;
+	r->bar = m->bar;
+	g->nr_ranges++;
+	fn->nr_ranges++;
+	spin_unlock_irq(&g->lock);
+	return 0;
+}
+
+static int xpi_remove_mmio(struct xpi_guest *g, struct xpi_file *f,
+			   const struct xen_pci_ioreq_mmio *m)
+{
+	struct xpi_fn *fn;
+	u64 last;
+	int rc, i;
+
+	rc = xpi_check_mmio(m, &last);
+	if (rc)
+		return rc;
+	fn = xpi_file_fn(g, f, &m->fn);
+	if (IS_ERR(fn))
+		return PTR_ERR(fn);
+	i = xpi_range_find(g->ranges, g->nr_ranges, m->addr, 1);
+	if (i < 0 || g->ranges[i].start != m->addr ||
+	    g->ranges[i].last != last || g->ranges[i].fn != fn)
+		return -ENOENT;
+
+	rc = xpi_bar_range(g, false, m->addr, last);
+	if (rc)
+		pr_warn("dom%u: cannot unmap %#llx-%#llx: %d\n", g->domid,
+			m->addr, last, rc);
+	spin_lock_irq(&g->lock);
+	memmove(&g->ranges[i], &g->ranges[i + 1],
+		(g->nr_ranges - i - 1) * sizeof(*g->ranges));
+	g->nr_ranges--;
+	fn->nr_ranges--;
+	spin_unlock_irq(&g->lock);
+	return 0;
+}
+
+static int xpi_intx(struct xpi_guest *g, struct xpi_file *f,
+		    const struct xen_pci_ioreq_intx *in)
+{
+	struct xpi_fn *fn;
+
+	if (in->pin < 1 || in->pin > 4 || in->level > 1 || in->reserved0 ||
+	    in->reserved)
+		return -EINVAL;
+	fn = xpi_file_fn(g, f, &in->fn);
+	if (IS_ERR(fn))
+		return PTR_ERR(fn);
+	/* Root bus only: which bridge leads to a bus is the guest's business. */
+	if (xpi_sbdf_segment(fn->sbdf) || xpi_sbdf_bus(fn->sbdf))
+		return -EINVAL;
+	return xpi_set_intx(g, fn, in->pin, in->level);
+}
+
+static void xpi_get_info(struct xpi_guest *g, struct xen_pci_ioreq_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->domid = g->domid;
+	info->ioservid = g->ioservid;
+	info->nr_vcpus = g->nr_vcpus;
+	info->mode = XPI_MODE;
+	if (xpi_ecam_mode()) {
+		info->ecam_base = GUEST_VPCI_ECAM_BASE;
+		info->ecam_size = GUEST_VPCI_ECAM_SIZE;
+	}
+}
+
+/* --- file operations --- */
+
+static struct xpi_guest *xpi_file_guest(struct xpi_file *f)
+{
+	/* Pairs with the release in xpi_bind(). */
+	return smp_load_acquire(&f->guest);
+}
+
+static int xpi_open(struct inode *inode, struct file *filp)
+{
+	struct xpi_file *f;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
+	if (!f)
+		return -ENOMEM;
+	mutex_init(&f->bind_lock);
+	INIT_LIST_HEAD(&f->node);
+	INIT_LIST_HEAD(&f->queue);
+	INIT_LIST_HEAD(&f->fns);
+	init_waitqueue_head(&f->wq);
+	filp->private_data = f;
+	return stream_open(inode, filp);
+}
+
+static int xpi_release(struct inode *inode, struct file *filp)
+{
+	struct xpi_file *f = filp->private_data;
+	struct xpi_guest *g = f->guest;
+	struct xpi_fn *fn, *tmp;
+
+	if (g) {
+		mutex_lock(&g->mutex);
+		list_for_each_entry_safe(fn, tmp, &f->fns, node)
+			xpi_fn_remove(g, fn);
+		spin_lock_irq(&g->lock);
+		xpi_abort(g, f, NULL);
+		spin_unlock_irq(&g->lock);
+		list_del(&f->node);
+		mutex_unlock(&g->mutex);
+		xpi_guest_put(g);
+	}
+	kfree(f);
+	return 0;
+}
+
+static long xpi_bind(struct xpi_file *f, void __user *uarg)
+{
+	struct xen_pci_ioreq_bind b;
+	struct xpi_guest *g;
+	long ret = 0;
+
+	if (copy_from_user(&b, uarg, sizeof(b)))
+		return -EFAULT;
+	if (b.flags || b.reserved)
+		return -EINVAL;
+	if (b.domid == 0 || b.domid >= DOMID_FIRST_RESERVED)
+		return -EINVAL;
+
+	mutex_lock(&f->bind_lock);
+	if (f->guest) {
+		ret = READ_ONCE(f->guest->dead) ? -ENODEV : -EBUSY;
+		goto out;
+	}
+	g = xpi_guest_get(b.domid);
+	if (IS_ERR(g)) {
+		ret = PTR_ERR(g);
+		goto out;
+	}
+	mutex_lock(&g->mutex);
+	if (g->dead) {
+		/* Died since we looked it up. */
+		mutex_unlock(&g->mutex);
+		xpi_guest_put(g);
+		ret = -ESRCH;
+		goto out;
+	}
+	list_add_tail(&f->node, &g->files);
+	/* Pairs with the acquire in xpi_file_guest(). */
+	smp_store_release(&f->guest, g);
+	mutex_unlock(&g->mutex);
+out:
+	mutex_unlock(&f->bind_lock);
+	return ret;
+}
+
+static long xpi_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	struct xpi_file *f = filp->private_data;
+	void __user *uarg = (void __user *)arg;
+	union {
+		struct xen_pci_ioreq_info info;
+		struct xen_pci_ioreq_function fn;
+		struct xen_pci_ioreq_mmio mmio;
+		struct xen_pci_ioreq_intx intx;
+	} u;
+	struct xpi_guest *g;
+	long ret;
+
+	switch (cmd) {
+	case XEN_PCI_IOREQ_BIND:
+		return xpi_bind(f, uarg);
+	case XEN_PCI_IOREQ_GET_INFO:
+		break;
+	case XEN_PCI_IOREQ_REGISTER:
+	case XEN_PCI_IOREQ_UNREGISTER:
+	case XEN_PCI_IOREQ_ADD_MMIO:
+	case XEN_PCI_IOREQ_REMOVE_MMIO:
+	case XEN_PCI_IOREQ_SET_INTX:
+		if (copy_from_user(&u, uarg, _IOC_SIZE(cmd)))
+			return -EFAULT;
+		break;
+	default:
+		return -ENOTTY;
+	}
+
+	g = xpi_file_guest(f);
+	if (!g)
+		return -EINVAL;
+	mutex_lock(&g->mutex);
+	if (g->dead) {
+		ret = -ENODEV;
+		goto out;
+	}
+	switch (cmd) {
+	case XEN_PCI_IOREQ_GET_INFO:
+		xpi_get_info(g, &u.info);
+		ret = 0;
+		break;
+	case XEN_PCI_IOREQ_REGISTER:
+		ret = xpi_register(g, f, &u.fn);
+		break;
+	case XEN_PCI_IOREQ_UNREGISTER: {
+		struct xpi_fn *fn = xpi_file_fn(g, f, &u.fn);
+
+		ret = PTR_ERR_OR_ZERO(fn);
+		if (!ret)
+			xpi_fn_remove(g, fn);
+		break;
+	}
+	case XEN_PCI_IOREQ_ADD_MMIO:
+		ret = xpi_add_mmio(g, f, &u.mmio);
+		break;
+	case XEN_PCI_IOREQ_REMOVE_MMIO:
+		ret = xpi_remove_mmio(g, f, &u.mmio);
+		break;
+	default:
+		ret = xpi_intx(g, f, &u.intx);
+		break;
+	}
+out:
+	mutex_unlock(&g->mutex);
+	if (!ret && cmd == XEN_PCI_IOREQ_GET_INFO &&
+	    copy_to_user(uarg, &u.info, sizeof(u.info)))
+		ret = -EFAULT;
+	return ret;
+}
+
+static bool xpi_readable(struct xpi_file *f, struct xpi_guest *g)
+{
+	return READ_ONCE(g->dead) || !list_empty_careful(&f->queue);
+}
+
+static ssize_t xpi_read(struct file *filp, char __user *buf, size_t count,
+			loff_t *ppos)
+{
+	struct xpi_file *f = filp->private_data;
+	struct xpi_guest *g = xpi_file_guest(f);
+	struct xen_pci_ioreq_request *recs;
+	size_t max, n = 0;
+	ssize_t ret;
+
+	if (!g || count < sizeof(*recs))
+		return -EINVAL;
+	max = min_t(size_t, count / sizeof(*recs), g->nr_vcpus);
+	recs = kmalloc_array(max, sizeof(*recs), GFP_KERNEL);
+	if (!recs)
+		return -ENOMEM;
+
+	for (;;) {
+		spin_lock_irq(&g->lock);
+		if (g->dead) {
+			spin_unlock_irq(&g->lock);
+			ret = -ENODEV;
+			goto out;
+		}
+		while (n < max && !list_empty(&f->queue)) {
+			struct xpi_vcpu *v = list_first_entry(&f->queue,
+							      struct xpi_vcpu,
+							      node);
+
+			list_del_init(&v->node);
+			v->state = XPI_REQ_DELIVERED;
+			recs[n++] = v->rec;
+			g->stats.delivered++;
+		}
+		spin_unlock_irq(&g->lock);
+		if (n)
+			break;
+		if (filp->f_flags & O_NONBLOCK) {
+			ret = -EAGAIN;
+			goto out;
+		}
+		ret = wait_event_interruptible(f->wq, xpi_readable(f, g));
+		if (ret)
+			goto out;
+	}
+
+	ret = n * sizeof(*recs);
+	if (copy_to_user(buf, recs, ret)) {
+		/* Not delivered after all: back to the head of the queue. */
+		spin_lock_irq(&g->lock);
+		while (n--) {
+			struct xpi_vcpu *v;
+
+			v = &g->vcpus[recs[n].id & XPI_ID_VCPU_MASK];
+			if (g->dead || v->state != XPI_REQ_DELIVERED ||
+			    v->file != f || v->rec.id != recs[n].id)
+				continue;
+			v->state = XPI_REQ_QUEUED;
+			list_add(&v->node, &f->queue);
+			g->stats.delivered--;
+		}
+		spin_unlock_irq(&g->lock);
+		ret = -EFAULT;
+	}
+out:
+	kfree(recs);
+	return ret;
+}
+
+static int xpi_complete(struct xpi_guest *g, struct xpi_file *f,
+			const struct xen_pci_ioreq_response *r)
+{
+	u64 vid = r->id & XPI_ID_VCPU_MASK;
+	struct xpi_vcpu *v;
+	bool read;
+	int ret = 0;
+
+	if (r->flags || r->reserved)
+		return -EINVAL;
+	spin_lock_irq(&g->lock);
+	if (g->dead) {
+		ret = -ENODEV;
+		goto out;
+	}
+	if (vid >= g->nr_vcpus) {
+		ret = -EINVAL;
+		goto out;
+	}
+	v = &g->vcpus[vid];
+	if (v->state != XPI_REQ_DELIVERED || v->file != f ||
+	    v->rec.id != r->id) {
+		ret = -EINVAL;
+		goto out;
+	}
+	read = v->rec.dir == XEN_PCI_IOREQ_DIR_READ;
+	xpi_respond(g, v, read, v->rec.size, r->data);
+	g->stats.completed++;
+	trace_xen_pci_ioreq_complete(g->domid, v->id, r->id,
+				     read ? r->data & xpi_size_mask(v->rec.size) : 0,
+				     false);
+	v->state = XPI_REQ_IDLE;
+	v->file = NULL;
+	v->fn = NULL;
+out:
+	spin_unlock_irq(&g->lock);
+	return ret;
+}
+
+static ssize_t xpi_write(struct file *filp, const char __user *buf,
+			 size_t count, loff_t *ppos)
+{
+	struct xpi_file *f = filp->private_data;
+	struct xpi_guest *g = xpi_file_guest(f);
+	struct xen_pci_ioreq_response r;
+	size_t done;
+	int ret = 0;
+
+	if (!g || count % sizeof(r))
+		return -EINVAL;
+	for (done = 0; done < count; done += sizeof(r)) {
+		if (copy_from_user(&r, buf + done, sizeof(r))) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = xpi_complete(g, f, &r);
+		if (ret)
+			break;
+	}
+	return done ? done : ret;
+}
+
+static __poll_t xpi_poll(struct file *filp, poll_table *wait)
+{
+	struct xpi_file *f = filp->private_data;
+	struct xpi_guest *g = xpi_file_guest(f);
+	__poll_t mask = EPOLLOUT | EPOLLWRNORM;
+
+	if (!g)
+		return EPOLLERR;
+	poll_wait(filp, &f->wq, wait);
+	if (READ_ONCE(g->dead))
+		return EPOLLHUP;
+	if (!list_empty_careful(&f->queue))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	return mask;
+}
+
+static const struct file_operations xpi_fops = {
+	.owner = THIS_MODULE,
+	.open = xpi_open,
+	.release = xpi_release,
+	.read = xpi_read,
+	.write = xpi_write,
+	.poll = xpi_poll,
+	.unlocked_ioctl = xpi_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static int __init xpi_init(void)
+{
+	int rc;
+
+	if (!xen_initial_domain())
+		return -ENODEV;
+	if (!xen_feature(XENFEAT_auto_translated_physmap)) {
+		pr_info("needs an auto-translated dom0 (Arm, PVH)\n");
+		return -ENODEV;
+	}
+
+	mutex_init(&xpi.lock);
+	INIT_LIST_HEAD(&xpi.guests);
+	xpi.misc.minor = MISC_DYNAMIC_MINOR;
+	xpi.misc.name = "xen/pci-ioreq";
+	xpi.misc.fops = &xpi_fops;
+	xpi.xs_nb.notifier_call = xpi_xenstore_ready;
+	xpi.watch.node = "@releaseDomain";
+	xpi.watch.callback = xpi_release_domain;
+
+	xpi.debugfs = debugfs_create_dir("xen-pci-ioreq", NULL);
+	rc = misc_register(&xpi.misc);
+	if (rc) {
+		debugfs_remove_recursive(xpi.debugfs);
+		return rc;
+	}
+	/* Calls xpi_xenstore_ready() now, or once xenstored runs. */
+	register_xenstore_notifier(&xpi.xs_nb);
+	return 0;
+}
+
+static void __exit xpi_exit(void)
+{
+	struct xpi_guest *g, *tmp;
+
+	/* No file is open: the module would be in use. */
+	misc_deregister(&xpi.misc);
+	unregister_xenstore_notifier(&xpi.xs_nb);
+	if (xpi.watching)
+		unregister_xenbus_watch(&xpi.watch);
+
+	mutex_lock(&xpi.lock);
+	list_for_each_entry_safe(g, tmp, &xpi.guests, node) {
+		list_del_init(&g->node);
+		xpi_guest_teardown(g, xpi_xen_alive(g));
+		xpi_guest_put(g);
+	}
+	mutex_unlock(&xpi.lock);
+	debugfs_remove_recursive(xpi.debugfs);
+}
+
+module_init(xpi_init);
+module_exit(xpi_exit);
+
+MODULE_DESCRIPTION("Xen: userspace backends for single PCI functions of guests");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Pure helpers of the xen-pci-ioreq driver: decoding guest accesses to
+ * functions and registers, the INTx lines, and the table of BAR ranges.
+ * They touch no state of their own, so the KUnit suite in
+ * xen-pci-ioreq-test.c can check them in isolation.
+ */
+
+#ifndef _XEN_PCI_IOREQ_H
+#define _XEN_PCI_IOREQ_H
+
+#include <linux/bits.h>
+#include <linux/overflow.h>
+#include <linux/types.h>
+
+#include <xen/interface/arch-arm.h>
+
+struct xpi_fn;
+
+/* Where a configuration space access goes. */
+struct xpi_cfg_access {
+	u32 sbdf;	/* segment << 16 | bus << 8 | devfn */
+	u16 reg;	/* register offset, 0-4095 */
+};
+
+/* The encoding of a function used throughout, as XEN_DMOP_PCI_SBDF(). */
+static inline u32 xpi_sbdf(u16 segment, u8 bus, u8 devfn)
+{
+	return (u32)segment << 16 | (u32)bus << 8 | devfn;
+}
+
+static inline u16 xpi_sbdf_segment(u32 sbdf)
+{
+	return sbdf >> 16;
+}
+
+static inline u8 xpi_sbdf_bus(u32 sbdf)
+{
+	return (sbdf >> 8) & 0xff;
+}
+
+static inline u8 xpi_sbdf_devfn(u32 sbdf)
+{
+	return sbdf & 0xff;
+}
+
+/* An access size a backend may be handed: 1, 2, 4 or 8 bytes. */
+static inline bool xpi_size_valid(u32 size)
+{
+	return size == 1 || size == 2 || size == 4 || size == 8;
+}
+
+/* The bits of a value that an access of @size bytes carries. */
+static inline u64 xpi_size_mask(u32 size)
+{
+	if (!size || size >= sizeof(u64))
+		return ~0ULL;
+	return GENMASK_ULL(size * BITS_PER_BYTE - 1, 0);
+}
+
+enum xpi_decode {
+	XPI_DECODE_OUTSIDE,	/* not in the window: not a config access */
+	XPI_DECODE_INVALID,	/* in the window, but no function register */
+	XPI_DECODE_OK,
+};
+
+/**
+ * xpi_ecam_decode() - decode a guest access to an ECAM window
+ * @base: guest physical base of the window
+ * @len: its size in bytes
+ * @addr: guest physical address of the access
+ * @size: access size in bytes
+ * @out: the function and register, when the result is %XPI_DECODE_OK
+ *
+ * ECAM gives each function 4 KiB of the window: bits 27-20 of the offset
+ * are the bus, 19-15 the device, 14-12 the function, 11-0 the register.
+ * An access that lies in the window only partly, or that has a size other
+ * than 1, 2, 4 or 8, or is not naturally aligned (and could straddle two
+ * functions), reaches no function register.
+ *
+ * Return: whether and how the access decodes.
+ */
+static inline enum xpi_decode xpi_ecam_decode(u64 base, u64 len, u64 addr,
+					      u32 size,
+					      struct xpi_cfg_access *out)
+{
+	u64 off;
+
+	if (addr < base || addr - base >= len)
+		return XPI_DECODE_OUTSIDE;
+	off = addr - base;
+	if (!xpi_size_valid(size) || len - off < size || (off & (size - 1)))
+		return XPI_DECODE_INVALID;
+	out->sbdf = xpi_sbdf(0, off >> 20, (off >> 12) & 0xff);
+	out->reg = off & 0xfff;
+	return XPI_DECODE_OK;
+}
+
+/**
+ * xpi_pci_config_decode() - decode an IOREQ_TYPE_PCI_CONFIG request
+ * @addr: the request's address: SBDF in bits 63-32, register in bits 31-0
+ * @size: access size in bytes
+ * @out: the function and register, on success
+ *
+ * Configuration accesses are 1, 2 or 4 bytes wide and stay within one
+ * dword of the 4 KiB configuration space.
+ *
+ * Return: true if the request reaches a function register.
+ */
+static inline bool xpi_pci_config_decode(u64 addr, u32 size,
+					 struct xpi_cfg_access *out)
+{
+	u32 reg = lower_32_bits(addr);
+
+	if (size != 1 && size != 2 && size != 4)
+		return false;
+	if (reg >= 4096 || (reg & 3) + size > 4)
+		return false;
+	out->sbdf = upper_32_bits(addr);
+	out->reg = reg;
+	return true;
+}
+
+/* INTx lines a guest has: per interrupt ID (ECAM), per slot and pin (PCI). */
+#define XPI_NR_INTX_LINES	(32 * 4)
+
+/**
+ * xpi_intx_line() - the guest interrupt line of a root-bus INTx pin
+ * @ecam: the Arm convention (shared SPIs) rather than Xen's x86 one
+ * @slot: device number on the root bus, 0-31
+ * @pin: 1 (INTA) to 4 (INTD)
+ *
+ * On Arm, pins are swizzled by slot onto four SPIs (XEN_VPCI_INTX_SPI()),
+ * so functions of different slots share a line; on x86 Xen routes each
+ * slot and pin itself, and a line is that pair.
+ *
+ * Return: the index of the line, below %XPI_NR_INTX_LINES.
+ */
+static inline unsigned int xpi_intx_line(bool ecam, u8 slot, u8 pin)
+{
+	if (ecam)
+		return XEN_VPCI_INTX_SPI(slot, pin) - XEN_VPCI_INTX_SPI_BASE;
+	return (slot & 31) * 4 + ((pin - 1) & 3);
+}
+
+/**
+ * xpi_intx_intid() - the GIC interrupt ID of a root-bus INTx pin on Arm
+ * @slot: device number on the root bus, 0-31
+ * @pin: 1 (INTA) to 4 (INTD)
+ *
+ * Return: the interrupt ID XEN_DMOP_set_irq_level takes for that pin.
+ */
+static inline u32 xpi_intx_intid(u8 slot, u8 pin)
+{
+	return XEN_VPCI_INTX_INTID(slot, pin);
+}
+
+/* A guest physical range of a BAR routed to a function. */
+struct xpi_range {
+	u64 start;
+	u64 last;		/* inclusive */
+	struct xpi_fn *fn;
+	u8 bar;
+};
+
+/**
+ * xpi_range_upper() - index of the first range that starts above @addr
+ * @r: ranges, sorted by start, not overlapping
+ * @n: number of ranges
+ * @addr: guest physical address
+ *
+ * Return: the number of ranges starting at or below @addr, which is also
+ * where a range starting at @addr is inserted.
+ */
+static inline unsigned int xpi_range_upper(const struct xpi_range *r,
+					   unsigned int n, u64 addr)
+{
+	unsigned int lo = 0, hi = n;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (r[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/**
+ * xpi_range_find() - the range an access lies entirely in
+ * @r: ranges, sorted by start, not overlapping
+ * @n: number of ranges
+ * @addr: guest physical address of the access
+ * @size: its size in bytes, non-zero
+ *
+ * Return: the index of the range, or -1 if the access is not entirely
+ * inside one range.
+ */
+static inline int xpi_range_find(const struct xpi_range *r, unsigned int n,
+				 u64 addr, u32 size)
+{
+	unsigned int i = xpi_range_upper(r, n, addr);
+	u64 last;
+
+	if (!i || !size || check_add_overflow(addr, (u64)size - 1, &last))
+		return -1;
+	return last <= r[i - 1].last ? (int)(i - 1) : -1;
+}
+
+/**
+ * xpi_range_overlaps() - whether [@start, @last] overlaps one of the ranges
+ * @r: ranges, sorted by start, not overlapping
+ * @n: number of ranges
+ * @start: first address
+ * @last: last address, not below @start
+ *
+ * Return: true on an overlap.
+ */
+static inline bool xpi_range_overlaps(const struct xpi_range *r,
+				      unsigned int n, u64 start, u64 last)
+{
+	unsigned int i = xpi_range_upper(r, n, last);
+
+	/* Sorted and disjoint: r[i - 1] ends last of those starting <= @last */
+	return i && r[i - 1].last >= start;
+}
+
+#endif /* _XEN_PCI_IOREQ_H */

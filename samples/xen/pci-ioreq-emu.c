@@ -1,0 +1,995 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pci-ioreq-emu: emulate one PCI function of a Xen guest from dom0
+ * userspace, through /dev/xen/pci-ioreq.
+ *
+ * The function is the small test device described in pci-ioreq-emu.h: a
+ * type 0 header, a 256-byte register BAR, a 64-bit prefetchable BAR backed
+ * by memory and an INTx line raised by a doorbell register. The backend
+ * binds to the guest, registers the function, and then serves the guest's
+ * config space and BAR accesses from an epoll loop, several requests per
+ * read() when several vCPUs wait. When the guest enables memory decoding
+ * or moves a BAR, the BAR's guest-physical range is routed to the backend
+ * with XEN_PCI_IOREQ_ADD_MMIO (and unrouted with XEN_PCI_IOREQ_REMOVE_MMIO).
+ *
+ * Usage:
+ *	pci-ioreq-emu --domid N --slot S [--function F] [--bus B]
+ *		      [--bar2-size BYTES] [--multifunction] [--crash-register]
+ *		      [--verbose]
+ *
+ * Start it while the guest is paused (xl create -p; then xl unpause once
+ * the backend printed its "serving" line). It runs until SIGTERM, SIGINT
+ * or SIGHUP, or until the guest goes away; SIGUSR1 prints the counters.
+ * The counters are printed at exit too: requests served, backend wakeups
+ * and records per wakeup. Exit status: 0 on a signal or when the guest is
+ * gone, 1 on an error, 2 on a usage error; a backend killed through the
+ * crash register dies of SIGKILL.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <linux/pci.h>
+#include <linux/types.h>
+#include <xen/pci-ioreq.h>
+
+#include "pci-ioreq-emu.h"
+
+#define DEV_PATH		"/dev/xen/pci-ioreq"
+#define PROG			"pci-ioreq-emu"
+
+#define CFG_SPACE_SIZE		4096	/* ECAM space of one function */
+#define MAX_BATCH		128	/* requests per read(), at most */
+#define BAR2_SIZE_MIN		16ULL	/* smallest memory BAR (PCI) */
+#define BAR2_SIZE_MAX		0x40000000ULL	/* 1 GiB */
+#define DOMID_FIRST_RESERVED	0x7ff0
+
+#define CMD_WRITABLE		(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | \
+				 PCI_COMMAND_INTX_DISABLE)
+#define BAR2_FLAGS		(PCI_BASE_ADDRESS_SPACE_MEMORY | \
+				 PCI_BASE_ADDRESS_MEM_TYPE_64 | \
+				 PCI_BASE_ADDRESS_MEM_PREFETCH)
+#define INTX_PIN		1	/* INTA */
+
+/* Outcome of serving requests. */
+enum {
+	SERVE_OK,
+	SERVE_GONE,	/* the guest went away */
+	SERVE_ERROR,
+};
+
+struct emu_bar {
+	__u64 size;		/* 0: BAR not implemented */
+	__u64 addr;		/* address programmed by the guest */
+	bool mapped;		/* a range is routed to us... */
+	__u64 mapped_addr;	/* ...at this address */
+};
+
+struct emu_stats {
+	unsigned long long wakeups;	/* epoll wakeups for the device */
+	unsigned long long empty;	/* wakeups that found nothing */
+	unsigned long long reads;	/* read() calls that returned requests */
+	unsigned long long requests;
+	unsigned long long cfg_reads, cfg_writes, mmio_reads, mmio_writes;
+	unsigned long long bad;		/* malformed requests, refused responses */
+	unsigned long long maps, unmaps, intx;
+};
+
+struct emu {
+	int fd;
+	struct xen_pci_ioreq_function fn;
+	struct xen_pci_ioreq_info info;
+	unsigned int batch;
+	bool multifunction;
+	bool crash_enabled;
+	bool verbose;
+	bool gone;
+
+	/* config space */
+	__u16 command;
+	__u8 cache_line;
+	__u8 latency;
+	__u8 irq_line;
+	struct emu_bar bar[PCI_STD_NUM_BARS];
+
+	/* BAR 0 */
+	__u32 scratch;
+	__u64 scratch64;
+	bool irq_pending;
+	bool intx_level;
+	__u32 irq_count;
+	__u32 mmio_count;
+	__u32 config_count;
+
+	/* BAR 2 */
+	__u8 *mem;
+
+	struct xen_pci_ioreq_request *req;
+	struct xen_pci_ioreq_response *rsp;
+	struct emu_stats st;
+};
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs(PROG ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+/* A failed ioctl: the guest is gone, or a real error worth a message. */
+static void ioctl_failed(struct emu *e, const char *what)
+{
+	if (errno == ENODEV)
+		e->gone = true;
+	else
+		say("%s: %s\n", what, strerror(errno));
+}
+
+/* ---- INTx ---- */
+
+static void update_intx(struct emu *e)
+{
+	bool level = e->irq_pending &&
+		     !(e->command & PCI_COMMAND_INTX_DISABLE);
+	struct xen_pci_ioreq_intx intx = {
+		.fn = e->fn,
+		.pin = INTX_PIN,
+		.level = level,
+	};
+
+	if (level == e->intx_level || e->gone)
+		return;
+	if (ioctl(e->fd, XEN_PCI_IOREQ_SET_INTX, &intx)) {
+		ioctl_failed(e, "XEN_PCI_IOREQ_SET_INTX");
+		return;
+	}
+	e->intx_level = level;
+	e->st.intx++;
+}
+
+/* ---- BAR routing ---- */
+
+static int bar_mmio(struct emu *e, unsigned long cmd, unsigned int i,
+		    __u64 addr)
+{
+	struct xen_pci_ioreq_mmio mmio = {
+		.fn = e->fn,
+		.bar = i,
+		.addr = addr,
+		.size = e->bar[i].size,
+	};
+
+	return ioctl(e->fd, cmd, &mmio);
+}
+
+/*
+ * Route each BAR to us while the guest has memory decoding on and the BAR
+ * at an address; follow the guest when it moves a BAR or turns decoding
+ * off. An address of 0 counts as unassigned, and a BAR half way through a
+ * 64-bit update may point past the end of the address space: neither is
+ * routed.
+ */
+static void update_bars(struct emu *e)
+{
+	bool decode = e->command & PCI_COMMAND_MEMORY;
+	unsigned int i;
+
+	for (i = 0; i < PCI_STD_NUM_BARS && !e->gone; i++) {
+		struct emu_bar *b = &e->bar[i];
+		bool want = decode && b->size && b->addr &&
+			    b->addr <= ~0ULL - b->size;
+
+		if (b->mapped && (!want || b->mapped_addr != b->addr)) {
+			if (bar_mmio(e, XEN_PCI_IOREQ_REMOVE_MMIO, i,
+				     b->mapped_addr))
+				ioctl_failed(e, "XEN_PCI_IOREQ_REMOVE_MMIO");
+			else
+				e->st.unmaps++;
+			b->mapped = false;
+		}
+		if (want && !b->mapped && !e->gone) {
+			if (bar_mmio(e, XEN_PCI_IOREQ_ADD_MMIO, i, b->addr)) {
+				say("BAR %u at %#llx: ", i,
+				    (unsigned long long)b->addr);
+				ioctl_failed(e, "XEN_PCI_IOREQ_ADD_MMIO");
+				continue;
+			}
+			b->mapped = true;
+			b->mapped_addr = b->addr;
+			e->st.maps++;
+		}
+	}
+}
+
+/* ---- config space ---- */
+
+static __u32 bar_read(struct emu *e, unsigned int i)
+{
+	switch (i) {
+	case 0:
+		return (__u32)e->bar[0].addr | PCI_BASE_ADDRESS_SPACE_MEMORY |
+		       PCI_BASE_ADDRESS_MEM_TYPE_32;
+	case 2:
+		return (__u32)e->bar[2].addr | BAR2_FLAGS;
+	case 3:
+		return e->bar[2].addr >> 32;
+	default:
+		return 0;
+	}
+}
+
+/* The address bits of a BAR are those above its size; the rest are 0. */
+static void bar_write(struct emu *e, unsigned int i, __u32 val)
+{
+	__u64 lo_mask;
+
+	switch (i) {
+	case 0:
+		e->bar[0].addr = val & ~(__u32)(e->bar[0].size - 1);
+		break;
+	case 2:
+		lo_mask = ~(e->bar[2].size - 1) & 0xffffffffULL;
+		e->bar[2].addr = (e->bar[2].addr & ~0xffffffffULL) |
+				 (val & lo_mask);
+		break;
+	case 3:
+		e->bar[2].addr = ((__u64)val << 32 | (__u32)e->bar[2].addr) &
+				 ~(e->bar[2].size - 1);
+		break;
+	default:
+		return;
+	}
+	update_bars(e);
+}
+
+static __u16 cfg_status(struct emu *e)
+{
+	return e->irq_pending ? PCI_STATUS_INTERRUPT : 0;
+}
+
+/* Reads have no side effects: callers may read a dword more than once. */
+static __u32 cfg_read32(struct emu *e, unsigned int off)
+{
+	switch (off) {
+	case PCI_VENDOR_ID:
+		return EMU_VENDOR_ID | EMU_DEVICE_ID << 16;
+	case PCI_COMMAND:
+		return e->command | (__u32)cfg_status(e) << 16;
+	case PCI_CLASS_REVISION:
+		return EMU_REVISION | (__u32)EMU_CLASS << 8;
+	case PCI_CACHE_LINE_SIZE:
+		return e->cache_line | e->latency << 8 |
+		       (e->multifunction ? PCI_HEADER_TYPE_MFD :
+					   PCI_HEADER_TYPE_NORMAL) << 16;
+	case PCI_BASE_ADDRESS_0 ... PCI_BASE_ADDRESS_5:
+		return bar_read(e, (off - PCI_BASE_ADDRESS_0) / 4);
+	case PCI_SUBSYSTEM_VENDOR_ID:
+		return EMU_SUBSYS_VENDOR_ID | EMU_SUBSYS_ID << 16;
+	case PCI_INTERRUPT_LINE:
+		return e->irq_line | INTX_PIN << 8;
+	default:
+		/* no expansion ROM, no capabilities, nothing beyond */
+		return 0;
+	}
+}
+
+/*
+ * Write the bytes of dword @off selected by @mask (0xff per byte lane).
+ * Only the Command register, the cache line size, the latency timer, the
+ * Interrupt Line and the BARs hold writable bits; the Status register has
+ * no error bits to clear.
+ */
+static void cfg_write32(struct emu *e, unsigned int off, __u32 val,
+			__u32 mask)
+{
+	__u32 cur = cfg_read32(e, off);
+	__u32 new = (cur & ~mask) | (val & mask);
+
+	switch (off) {
+	case PCI_COMMAND:
+		if (!(mask & 0xffff))
+			return;
+		e->command = new & CMD_WRITABLE;
+		update_bars(e);
+		update_intx(e);
+		break;
+	case PCI_CACHE_LINE_SIZE:
+		e->cache_line = new;
+		e->latency = new >> 8;
+		break;
+	case PCI_BASE_ADDRESS_0 ... PCI_BASE_ADDRESS_5:
+		bar_write(e, (off - PCI_BASE_ADDRESS_0) / 4, new);
+		break;
+	case PCI_INTERRUPT_LINE:
+		e->irq_line = new;
+		break;
+	}
+}
+
+/* ---- BAR 0 registers ---- */
+
+static __u32 reg_read32(struct emu *e, unsigned int off)
+{
+	switch (off) {
+	case EMU_REG_MAGIC:
+		return EMU_MAGIC;
+	case EMU_REG_VERSION:
+		return EMU_VERSION;
+	case EMU_REG_FEATURES:
+		return e->crash_enabled ? EMU_FEAT_CRASH : 0;
+	case EMU_REG_BDF:
+		return e->fn.bus << 8 | e->fn.devfn;
+	case EMU_REG_SCRATCH:
+		return e->scratch;
+	case EMU_REG_IRQ_STATUS:
+		return e->irq_pending ? EMU_IRQ_PENDING : 0;
+	case EMU_REG_IRQ_COUNT:
+		return e->irq_count;
+	case EMU_REG_MMIO_COUNT:
+		return e->mmio_count;
+	case EMU_REG_CONFIG_COUNT:
+		return e->config_count;
+	case EMU_REG_BAR2_SIZE_LO:
+		return e->bar[2].size;
+	case EMU_REG_BAR2_SIZE_HI:
+		return e->bar[2].size >> 32;
+	case EMU_REG_SCRATCH64:
+		return e->scratch64;
+	case EMU_REG_SCRATCH64 + 4:
+		return e->scratch64 >> 32;
+	default:
+		return 0;
+	}
+}
+
+static void reg_write32(struct emu *e, unsigned int off, __u32 val,
+			__u32 mask)
+{
+	switch (off) {
+	case EMU_REG_SCRATCH:
+		e->scratch = (e->scratch & ~mask) | (val & mask);
+		break;
+	case EMU_REG_DOORBELL:
+		e->irq_pending = true;
+		e->irq_count++;
+		update_intx(e);
+		break;
+	case EMU_REG_IRQ_STATUS:
+		if (val & mask & EMU_IRQ_PENDING) {
+			e->irq_pending = false;
+			update_intx(e);
+		}
+		break;
+	case EMU_REG_SCRATCH64:
+		e->scratch64 = (e->scratch64 & ~(__u64)mask) | (val & mask);
+		break;
+	case EMU_REG_SCRATCH64 + 4:
+		e->scratch64 = (e->scratch64 & ~((__u64)mask << 32)) |
+			       (__u64)(val & mask) << 32;
+		break;
+	}
+}
+
+/* ---- accesses of any size to dword-organized register spaces ---- */
+
+typedef __u32 (*read32_fn)(struct emu *e, unsigned int off);
+typedef void (*write32_fn)(struct emu *e, unsigned int off, __u32 val,
+			   __u32 mask);
+
+static __u64 dword_space_read(struct emu *e, read32_fn rd, unsigned int off,
+			      unsigned int size)
+{
+	unsigned int i, cached = UINT_MAX;
+	__u32 dw = 0;
+	__u64 val = 0;
+
+	for (i = 0; i < size; i++) {
+		unsigned int o = off + i;
+
+		if ((o & ~3U) != cached) {
+			cached = o & ~3U;
+			dw = rd(e, cached);
+		}
+		val |= (__u64)((dw >> (o & 3) * 8) & 0xff) << i * 8;
+	}
+	return val;
+}
+
+static void dword_space_write(struct emu *e, write32_fn wr, unsigned int off,
+			      unsigned int size, __u64 data)
+{
+	unsigned int i = 0;
+
+	while (i < size) {
+		unsigned int base = (off + i) & ~3U;
+		__u32 val = 0, mask = 0;
+
+		for (; i < size && ((off + i) & ~3U) == base; i++) {
+			unsigned int shift = ((off + i) & 3) * 8;
+
+			val |= (__u32)((data >> i * 8) & 0xff) << shift;
+			mask |= 0xffU << shift;
+		}
+		wr(e, base, val, mask);
+	}
+}
+
+/* ---- requests ---- */
+
+static bool valid_size(unsigned int size)
+{
+	return size == 1 || size == 2 || size == 4 || size == 8;
+}
+
+static __u64 size_mask(unsigned int size)
+{
+	return size == 8 ? ~0ULL : (1ULL << size * 8) - 1;
+}
+
+static __u64 mem_read(const __u8 *p, unsigned int size)
+{
+	__u64 val = 0;
+	unsigned int i;
+
+	for (i = 0; i < size; i++)
+		val |= (__u64)p[i] << i * 8;
+	return val;
+}
+
+static void mem_write(__u8 *p, unsigned int size, __u64 val)
+{
+	unsigned int i;
+
+	for (i = 0; i < size; i++)
+		p[i] = val >> i * 8;
+}
+
+/* A 32-bit write of the key to the crash register, when it is armed. */
+static bool is_crash(struct emu *e, const struct xen_pci_ioreq_request *r)
+{
+	return e->crash_enabled && r->kind == XEN_PCI_IOREQ_KIND_MMIO &&
+	       r->dir == XEN_PCI_IOREQ_DIR_WRITE && r->bar == 0 &&
+	       e->bar[0].mapped && r->size == 4 &&
+	       r->addr == e->bar[0].mapped_addr + EMU_REG_CRASH &&
+	       (__u32)r->data == EMU_CRASH_KEY;
+}
+
+/*
+ * Serve one request; store the value read in *data. Returns false for a
+ * request that makes no sense, which is answered as by a master abort
+ * (reads all ones, writes dropped).
+ */
+static bool serve_one(struct emu *e, const struct xen_pci_ioreq_request *r,
+		      __u64 *data)
+{
+	bool rd = r->dir == XEN_PCI_IOREQ_DIR_READ;
+	struct emu_bar *b;
+	__u64 off;
+
+	*data = 0;
+	if (!valid_size(r->size) || memcmp(&r->fn, &e->fn, sizeof(e->fn)))
+		return false;
+	if (r->dir != XEN_PCI_IOREQ_DIR_READ && r->dir != XEN_PCI_IOREQ_DIR_WRITE)
+		return false;
+
+	switch (r->kind) {
+	case XEN_PCI_IOREQ_KIND_CONFIG:
+		if (r->addr >= CFG_SPACE_SIZE ||
+		    r->addr + r->size > CFG_SPACE_SIZE)
+			return false;
+		e->config_count++;
+		if (rd) {
+			e->st.cfg_reads++;
+			*data = dword_space_read(e, cfg_read32, r->addr,
+						 r->size);
+		} else {
+			e->st.cfg_writes++;
+			dword_space_write(e, cfg_write32, r->addr, r->size,
+					  r->data);
+		}
+		return true;
+	case XEN_PCI_IOREQ_KIND_MMIO:
+		if (r->bar >= PCI_STD_NUM_BARS || !e->bar[r->bar].mapped)
+			return false;
+		b = &e->bar[r->bar];
+		off = r->addr - b->mapped_addr;
+		if (r->addr < b->mapped_addr || off >= b->size ||
+		    off + r->size > b->size)
+			return false;
+		e->mmio_count++;
+		if (rd)
+			e->st.mmio_reads++;
+		else
+			e->st.mmio_writes++;
+		if (r->bar == 2) {
+			if (rd)
+				*data = mem_read(e->mem + off, r->size);
+			else
+				mem_write(e->mem + off, r->size, r->data);
+		} else if (rd) {
+			*data = dword_space_read(e, reg_read32, off, r->size);
+		} else {
+			dword_space_write(e, reg_write32, off, r->size,
+					  r->data);
+		}
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Complete @nr responses; the kernel refuses a bad one with -EINVAL. */
+static int complete(struct emu *e, unsigned int nr)
+{
+	size_t done = 0, len = nr * sizeof(*e->rsp);
+
+	while (done < len) {
+		ssize_t n = write(e->fd, (char *)e->rsp + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == ENODEV) {
+			e->gone = true;
+			return SERVE_GONE;
+		}
+		if (n < 0 && errno == EINVAL) {
+			const struct xen_pci_ioreq_response *r =
+				(const void *)((char *)e->rsp + done);
+
+			say("response to request %llu refused\n",
+			    (unsigned long long)r->id);
+			e->st.bad++;
+			done += sizeof(*r);
+			continue;
+		}
+		if (n < 0) {
+			say("write: %s\n", strerror(errno));
+			return SERVE_ERROR;
+		}
+		if (n == 0 || n % sizeof(*e->rsp)) {
+			say("write: completed %zd bytes, not whole records\n",
+			    n);
+			return SERVE_ERROR;
+		}
+		done += n;
+	}
+	return SERVE_OK;
+}
+
+static void trace(const struct xen_pci_ioreq_request *r, __u64 data)
+{
+	bool rd = r->dir == XEN_PCI_IOREQ_DIR_READ;
+
+	fprintf(stderr, PROG ": #%llu vcpu %u %s %s bar %u %#llx/%u %s %#llx\n",
+		(unsigned long long)r->id, r->vcpu,
+		r->kind == XEN_PCI_IOREQ_KIND_CONFIG ? "cfg" : "mmio",
+		rd ? "read" : "write", r->bar, (unsigned long long)r->addr,
+		r->size, rd ? "->" : "<-",
+		(unsigned long long)(rd ? data : r->data));
+}
+
+/* Serve a batch of @nr requests read from the device. */
+static int serve_batch(struct emu *e, unsigned int nr)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < nr; i++) {
+		const struct xen_pci_ioreq_request *r = &e->req[i];
+		struct xen_pci_ioreq_response *rsp = &e->rsp[i];
+		__u64 data;
+
+		if (is_crash(e, r)) {
+			/* Complete the others, then die with this one open. */
+			complete(e, i);
+			say("crash register written by vCPU %u: ", r->vcpu);
+			fprintf(stderr, "dying with request %llu open\n",
+				(unsigned long long)r->id);
+			fflush(NULL);
+			kill(getpid(), SIGKILL);
+			pause();
+		}
+
+		if (!serve_one(e, r, &data)) {
+			say("bad request %llu: kind %u dir %u size %u bar %u addr %#llx\n",
+			    (unsigned long long)r->id, r->kind, r->dir,
+			    r->size, r->bar, (unsigned long long)r->addr);
+			e->st.bad++;
+			data = ~0ULL;
+		}
+		if (e->verbose)
+			trace(r, data);
+		memset(rsp, 0, sizeof(*rsp));
+		rsp->id = r->id;
+		if (r->dir == XEN_PCI_IOREQ_DIR_READ)
+			rsp->data = data & size_mask(valid_size(r->size) ?
+						     r->size : 8);
+	}
+	ret = complete(e, nr);
+	if (ret == SERVE_OK && e->gone)
+		ret = SERVE_GONE;
+	return ret;
+}
+
+/*
+ * The device is readable: serve what is pending. At most one request per
+ * vCPU can be pending, so one read() of e->batch records normally gets
+ * them all; read again only when it came back full.
+ */
+static int serve_pending(struct emu *e)
+{
+	bool first = true;
+
+	e->st.wakeups++;
+	for (;;) {
+		ssize_t n = read(e->fd, e->req, e->batch * sizeof(*e->req));
+		unsigned int nr;
+		int ret;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				if (first)
+					e->st.empty++;
+				return SERVE_OK;
+			}
+			if (errno == ENODEV) {
+				e->gone = true;
+				return SERVE_GONE;
+			}
+			say("read: %s\n", strerror(errno));
+			return SERVE_ERROR;
+		}
+		if (n == 0 || n % sizeof(*e->req)) {
+			say("read: %zd bytes, not whole records\n", n);
+			return SERVE_ERROR;
+		}
+		first = false;
+		nr = n / sizeof(*e->req);
+		e->st.reads++;
+		e->st.requests += nr;
+		ret = serve_batch(e, nr);
+		if (ret != SERVE_OK || nr < e->batch)
+			return ret;
+	}
+}
+
+static void print_stats(struct emu *e)
+{
+	const struct emu_stats *s = &e->st;
+	double wakeups = s->wakeups ? s->wakeups : 1;
+	double requests = s->requests ? s->requests : 1;
+
+	/* One line, for the test bed to quote. */
+	printf(PROG ": stats %04x:%02x:%02x.%x dom%u: requests %llu",
+	       e->fn.segment, e->fn.bus, PCI_SLOT(e->fn.devfn),
+	       PCI_FUNC(e->fn.devfn), e->info.domid, s->requests);
+	printf(" (config %llu read %llu write, mmio %llu read %llu write)",
+	       s->cfg_reads, s->cfg_writes, s->mmio_reads, s->mmio_writes);
+	printf(" wakeups %llu (empty %llu) reads %llu", s->wakeups, s->empty,
+	       s->reads);
+	printf(" records/wakeup %.3f wakeups/request %.3f",
+	       s->requests / wakeups, s->wakeups / requests);
+	printf(" intx %llu maps %llu unmaps %llu bad %llu\n", s->intx,
+	       s->maps, s->unmaps, s->bad);
+	fflush(stdout);
+}
+
+/* Returns true when the loop must stop. */
+static bool handle_signal(struct emu *e, int sfd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return false;
+	if (si.ssi_signo == SIGUSR1) {
+		print_stats(e);
+		return false;
+	}
+	say("%s: stopping\n", strsignal(si.ssi_signo));
+	return true;
+}
+
+static int event_loop(struct emu *e, int sfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep, ret = SERVE_ERROR;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0) {
+		say("epoll_create1: %s\n", strerror(errno));
+		return SERVE_ERROR;
+	}
+	ev.data.fd = e->fd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, e->fd, &ev))
+		goto fail;
+	ev.data.fd = sfd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev))
+		goto fail;
+
+	for (;;) {
+		struct epoll_event evs[2];
+		int i, n;
+
+		n = epoll_wait(ep, evs, 2, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.fd == sfd) {
+				if (handle_signal(e, sfd)) {
+					ret = SERVE_OK;
+					goto out;
+				}
+				continue;
+			}
+			/* The guest is gone: POLLHUP, and read() says -ENODEV. */
+			ret = serve_pending(e);
+			if (ret != SERVE_OK)
+				goto out;
+			if (evs[i].events & (EPOLLHUP | EPOLLERR)) {
+				e->gone = true;
+				ret = SERVE_GONE;
+				goto out;
+			}
+		}
+	}
+fail:
+	say("epoll: %s\n", strerror(errno));
+out:
+	close(ep);
+	return ret;
+}
+
+static int setup(struct emu *e, unsigned int domid)
+{
+	struct xen_pci_ioreq_bind bind = { .domid = domid };
+
+	e->fd = open(DEV_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (e->fd < 0) {
+		say("%s: %s%s\n", DEV_PATH, strerror(errno),
+		    errno == ENOENT ? " (not dom0, or no CONFIG_XEN_PCI_IOREQ?)" :
+		    errno == EPERM ? " (needs CAP_SYS_ADMIN)" : "");
+		return -1;
+	}
+	if (ioctl(e->fd, XEN_PCI_IOREQ_BIND, &bind)) {
+		say("bind to domain %u: %s\n", domid,
+		    errno == ESRCH ? "no such domain" : strerror(errno));
+		return -1;
+	}
+	if (ioctl(e->fd, XEN_PCI_IOREQ_GET_INFO, &e->info)) {
+		say("XEN_PCI_IOREQ_GET_INFO: %s\n", strerror(errno));
+		return -1;
+	}
+	/* Each vCPU waits for one request at a time. */
+	e->batch = e->info.nr_vcpus;
+	if (e->batch < 1)
+		e->batch = 1;
+	if (e->batch > MAX_BATCH)
+		e->batch = MAX_BATCH;
+	e->req = calloc(e->batch, sizeof(*e->req));
+	e->rsp = calloc(e->batch, sizeof(*e->rsp));
+	if (!e->req || !e->rsp) {
+		say("out of memory\n");
+		return -1;
+	}
+	if (ioctl(e->fd, XEN_PCI_IOREQ_REGISTER, &e->fn)) {
+		say("register %04x:%02x:%02x.%x: %s\n", e->fn.segment,
+		    e->fn.bus, PCI_SLOT(e->fn.devfn), PCI_FUNC(e->fn.devfn),
+		    errno == EBUSY ? "served by another backend" :
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Leave nothing behind: the guest may go on and rescan. */
+static void teardown(struct emu *e)
+{
+	unsigned int i;
+
+	if (!e->gone) {
+		e->irq_pending = false;
+		update_intx(e);
+	}
+	for (i = 0; i < PCI_STD_NUM_BARS && !e->gone; i++) {
+		if (!e->bar[i].mapped)
+			continue;
+		if (bar_mmio(e, XEN_PCI_IOREQ_REMOVE_MMIO, i,
+			     e->bar[i].mapped_addr))
+			ioctl_failed(e, "XEN_PCI_IOREQ_REMOVE_MMIO");
+		e->bar[i].mapped = false;
+	}
+	if (!e->gone && ioctl(e->fd, XEN_PCI_IOREQ_UNREGISTER, &e->fn))
+		ioctl_failed(e, "XEN_PCI_IOREQ_UNREGISTER");
+}
+
+static void print_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: " PROG " --domid N --slot S [options]\n"
+		"Emulate a PCI test device (%04x:%04x) for Xen guest N at\n"
+		"0000:BB:SS.F through " DEV_PATH ".\n"
+		"  -d, --domid N          the guest (required)\n"
+		"  -s, --slot S           device number 0-31 (required)\n"
+		"  -f, --function F       function number 0-7 (default 0)\n"
+		"  -b, --bus B            bus number 0-255 (default 0)\n"
+		"  -m, --bar2-size BYTES  size of BAR 2, a power of two from 16\n"
+		"                         to 1G; K, M and G suffixes (default 64K)\n"
+		"  -M, --multifunction    set the multi-function bit of the header\n"
+		"  -c, --crash-register   let the guest kill the backend through\n"
+		"                         the crash register (tests only)\n"
+		"  -v, --verbose          trace every request on stderr\n"
+		"  -h, --help             this help\n",
+		EMU_VENDOR_ID, EMU_DEVICE_ID);
+}
+
+static bool parse_uint(const char *s, unsigned long long max,
+		       unsigned long long *val)
+{
+	unsigned long long v;
+	unsigned int shift;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *s == '-')
+		return false;
+	shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+	if (shift)
+		end++;
+	if (*end || v > max >> shift)
+		return false;
+	*val = v << shift;
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "domid", required_argument, NULL, 'd' },
+		{ "slot", required_argument, NULL, 's' },
+		{ "function", required_argument, NULL, 'f' },
+		{ "bus", required_argument, NULL, 'b' },
+		{ "bar2-size", required_argument, NULL, 'm' },
+		{ "multifunction", no_argument, NULL, 'M' },
+		{ "crash-register", no_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	unsigned long long domid = 0, slot = 32, func = 0, bus = 0;
+	unsigned long long bar2_size = EMU_BAR2_SIZE_DEFAULT;
+	struct emu e = { .fd = -1 };
+	sigset_t sigs;
+	int opt, sfd, ret;
+
+	while ((opt = getopt_long(argc, argv, "d:s:f:b:m:Mcvh", opts,
+				  NULL)) != -1) {
+		const char *bad = NULL;
+
+		switch (opt) {
+		case 'd':
+			if (!parse_uint(optarg, DOMID_FIRST_RESERVED - 1,
+					&domid) || !domid)
+				bad = "domid";
+			break;
+		case 's':
+			if (!parse_uint(optarg, 31, &slot))
+				bad = "slot";
+			break;
+		case 'f':
+			if (!parse_uint(optarg, 7, &func))
+				bad = "function";
+			break;
+		case 'b':
+			if (!parse_uint(optarg, 255, &bus))
+				bad = "bus";
+			break;
+		case 'm':
+			if (!parse_uint(optarg, BAR2_SIZE_MAX, &bar2_size) ||
+			    bar2_size < BAR2_SIZE_MIN ||
+			    (bar2_size & (bar2_size - 1)))
+				bad = "bar2-size";
+			break;
+		case 'M':
+			e.multifunction = true;
+			break;
+		case 'c':
+			e.crash_enabled = true;
+			break;
+		case 'v':
+			e.verbose = true;
+			break;
+		case 'h':
+			print_usage(stdout);
+			return 0;
+		default:
+			print_usage(stderr);
+			return 2;
+		}
+		if (bad) {
+			say("invalid --%s: %s\n", bad, optarg);
+			return 2;
+		}
+	}
+	if (optind != argc || !domid || slot > 31) {
+		print_usage(stderr);
+		return 2;
+	}
+
+	e.fn.bus = bus;
+	e.fn.devfn = PCI_DEVFN(slot, func);
+	e.bar[0].size = EMU_BAR0_SIZE;
+	e.bar[2].size = bar2_size;
+	e.mem = mmap(NULL, bar2_size, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (e.mem == MAP_FAILED) {
+		say("BAR 2 memory: %s\n", strerror(errno));
+		return 1;
+	}
+
+	/* Signals are events of the loop, not interruptions. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &sigs, NULL)) {
+		say("sigprocmask: %s\n", strerror(errno));
+		return 1;
+	}
+	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0) {
+		say("signalfd: %s\n", strerror(errno));
+		return 1;
+	}
+
+	if (setup(&e, domid)) {
+		ret = SERVE_ERROR;
+		goto out;
+	}
+	/* The test bed waits for this line before it unpauses the guest. */
+	printf(PROG ": serving %04x:%02x:%02x.%x of domain %u",
+	       e.fn.segment, e.fn.bus, PCI_SLOT(e.fn.devfn),
+	       PCI_FUNC(e.fn.devfn), e.info.domid);
+	printf(" (%u vCPUs, %s mode): BAR0 %u bytes, BAR2 %llu bytes%s\n",
+	       e.info.nr_vcpus,
+	       e.info.mode == XEN_PCI_IOREQ_MODE_ECAM ? "ECAM" : "PCI",
+	       EMU_BAR0_SIZE, bar2_size,
+	       e.crash_enabled ? ", crash register armed" : "");
+	fflush(stdout);
+
+	ret = event_loop(&e, sfd);
+	if (ret == SERVE_GONE)
+		say("domain %u is gone\n", e.info.domid);
+	teardown(&e);
+	print_stats(&e);
+out:
+	if (e.fd >= 0)
+		close(e.fd);
+	close(sfd);
+	free(e.req);
+	free(e.rsp);
+	munmap(e.mem, bar2_size);
+	return ret == SERVE_ERROR ? 1 : 0;
+}

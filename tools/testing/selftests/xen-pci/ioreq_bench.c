@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * How fast a guest reaches a PCI function emulated in dom0 userspace
+ * through /dev/xen/pci-ioreq (samples/xen/pci-ioreq-emu): config space
+ * reads through sysfs (4 bytes each, one ECAM access each) and BAR 0 MMIO
+ * round trips (a 4-byte load, then a 4-byte store, each a round trip to
+ * the backend), each for a fixed time. Also checks, with the backend's own
+ * counters, that every guest access reached the backend exactly once.
+ *
+ * Not a test: it prints plain "ioreq_bench: " lines for the test bed to
+ * quote. Run inside the guest, as root.
+ *
+ *	ioreq_bench [-t SECONDS] [-d SSSS:BB:DD.F]
+ *
+ * Exit status: 0, 1 on an error, 4 (kselftest's skip) when there is no
+ * emulated function.
+ */
+
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <signal.h>
+#include <time.h>
+
+#include <linux/pci_regs.h>
+
+#include "ioreq_dev.h"
+
+#define PROG		"ioreq_bench"
+#define KSFT_SKIP	4
+#define CHECK_EVERY	64	/* iterations between clock reads */
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static void report(const char *what, unsigned long long ops, double secs,
+		   unsigned long long backend)
+{
+	printf(PROG ": %s: %llu in %.2f s: %.0f/s, %.1f us each", what, ops,
+	       secs, ops / secs, secs * 1e6 / ops);
+	printf(", backend saw %.3f accesses per guest access\n",
+	       (double)backend / ops);
+}
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = PROG ": watchdog: an access hung\n";
+
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	char bdfs[EMU_MAX_DEVS][EMU_BDF_LEN], bdf[EMU_BDF_LEN] = "", drv[64];
+	unsigned long long ops;
+	struct bar_map bar0 = { 0 };
+	double secs = 2, t0, t;
+	__u32 c0, c1, v;
+	int opt, cfg, ret = 1;
+	bool enabled = false;
+
+	while ((opt = getopt(argc, argv, "t:d:h")) != -1) {
+		switch (opt) {
+		case 't':
+			secs = atof(optarg);
+			break;
+		case 'd':
+			snprintf(bdf, sizeof(bdf), "%s", optarg);
+			break;
+		default:
+			fprintf(stderr, "usage: " PROG " [-t SECONDS] [-d SSSS:BB:DD.F]\n");
+			return opt == 'h' ? 0 : 1;
+		}
+	}
+	if (secs <= 0 || secs > 20) {
+		fprintf(stderr, PROG ": -t takes 0 to 20 seconds\n");
+		return 1;
+	}
+	if (!bdf[0]) {
+		if (!find_emu_devices(bdfs, EMU_MAX_DEVS)) {
+			printf(PROG ": no %04x:%04x function: nothing to measure\n",
+			       EMU_VENDOR_ID, EMU_DEVICE_ID);
+			return KSFT_SKIP;
+		}
+		snprintf(bdf, sizeof(bdf), "%s", bdfs[0]);
+	}
+	if (!dev_is_emu(bdf)) {
+		fprintf(stderr, PROG ": %s is not an emulated function\n", bdf);
+		return 1;
+	}
+	dev_driver(bdf, drv, sizeof(drv));
+	if (drv[0]) {
+		fprintf(stderr, PROG ": %s is driven by %s\n", bdf, drv);
+		return 1;
+	}
+
+	/* No access may take long: each run is bounded, and so is the whole. */
+	signal(SIGALRM, on_alarm);
+	alarm(3 * secs + 20);
+
+	if (dev_attr_write(bdf, "enable", "1")) {
+		fprintf(stderr, PROG ": cannot enable %s\n", bdf);
+		return 1;
+	}
+	enabled = true;
+	cfg = dev_cfg_open(bdf);
+	if (cfg < 0 || dev_map_bar(bdf, 0, &bar0)) {
+		fprintf(stderr, PROG ": cannot open %s: %s\n", bdf,
+			strerror(errno));
+		goto out;
+	}
+	if (mmio_read32(bar0.base + EMU_REG_MAGIC) != EMU_MAGIC) {
+		fprintf(stderr, PROG ": %s: bad magic in BAR 0\n", bdf);
+		goto out;
+	}
+	printf(PROG ": %s (%04x:%04x), %.1f s per measurement\n", bdf,
+	       EMU_VENDOR_ID, EMU_DEVICE_ID, secs);
+
+	/* Config space reads. */
+	c0 = mmio_read32(bar0.base + EMU_REG_CONFIG_COUNT);
+	t0 = now();
+	for (ops = 0, t = t0; t - t0 < secs; ops++) {
+		if (cfg_read(cfg, PCI_VENDOR_ID, 4, &v) ||
+		    v != (EMU_DEVICE_ID << 16 | EMU_VENDOR_ID)) {
+			fprintf(stderr, PROG ": config read %llu: %#x\n", ops, v);
+			goto out;
+		}
+		if (!(ops % CHECK_EVERY))
+			t = now();
+	}
+	t = now();
+	c1 = mmio_read32(bar0.base + EMU_REG_CONFIG_COUNT);
+	report("config_read_4B", ops, t - t0, c1 - c0);
+
+	/* MMIO loads. */
+	c0 = mmio_read32(bar0.base + EMU_REG_MMIO_COUNT);
+	t0 = now();
+	for (ops = 0, t = t0; t - t0 < secs; ops++) {
+		if (mmio_read32(bar0.base + EMU_REG_MAGIC) != EMU_MAGIC) {
+			fprintf(stderr, PROG ": MMIO read %llu: bad value\n", ops);
+			goto out;
+		}
+		if (!(ops % CHECK_EVERY))
+			t = now();
+	}
+	t = now();
+	c1 = mmio_read32(bar0.base + EMU_REG_MMIO_COUNT);
+	/* the counter's own read counts too */
+	report("mmio_read_4B", ops, t - t0, c1 - c0 - 1);
+
+	/* MMIO stores. */
+	c0 = mmio_read32(bar0.base + EMU_REG_MMIO_COUNT);
+	t0 = now();
+	for (ops = 0, t = t0; t - t0 < secs; ops++) {
+		mmio_write32(bar0.base + EMU_REG_SCRATCH, ops);
+		if (!(ops % CHECK_EVERY))
+			t = now();
+	}
+	t = now();
+	c1 = mmio_read32(bar0.base + EMU_REG_MMIO_COUNT);
+	report("mmio_write_4B", ops, t - t0, c1 - c0 - 1);
+	if (mmio_read32(bar0.base + EMU_REG_SCRATCH) != (__u32)(ops - 1)) {
+		fprintf(stderr, PROG ": the last store did not land\n");
+		goto out;
+	}
+	ret = 0;
+out:
+	alarm(0);
+	dev_unmap_bar(&bar0);
+	if (cfg >= 0)
+		close(cfg);
+	if (enabled)
+		dev_attr_write(bdf, "enable", "0");
+	return ret;
+}

@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for the programs that drive, from inside a Xen guest, the test
+ * device of samples/xen/pci-ioreq-emu: finding it in sysfs, its config
+ * space through sysfs, and its BARs through mmap() of the sysfs resource
+ * files, with exactly one guest access per MMIO helper call.
+ */
+
+#ifndef _XEN_PCI_IOREQ_DEV_H
+#define _XEN_PCI_IOREQ_DEV_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/types.h>
+
+#include "../../../../samples/xen/pci-ioreq-emu.h"
+
+#define SYSFS_PCI_DEVICES	"/sys/bus/pci/devices"
+#define EMU_MAX_DEVS		64
+#define EMU_BDF_LEN		16	/* "0000:00:00.0" */
+
+/*
+ * MMIO accessors: each call is exactly one access of its size. On arm64,
+ * a single ldr/str without writeback: Xen emulates a trapped access from
+ * the syndrome the CPU reports, which describes only such plain loads and
+ * stores, so the compiler must not pick another form (a post-indexed one,
+ * a pair) for a BAR access. Elsewhere, relaxed atomic accesses, which the
+ * compiler neither splits nor merges.
+ */
+#ifdef __aarch64__
+static inline __u8 mmio_read8(const void *addr)
+{
+	__u32 val;
+
+	asm volatile("ldrb %w0, [%1]" : "=r" (val) : "r" (addr) : "memory");
+	return val;
+}
+
+static inline __u16 mmio_read16(const void *addr)
+{
+	__u32 val;
+
+	asm volatile("ldrh %w0, [%1]" : "=r" (val) : "r" (addr) : "memory");
+	return val;
+}
+
+static inline __u32 mmio_read32(const void *addr)
+{
+	__u32 val;
+
+	asm volatile("ldr %w0, [%1]" : "=r" (val) : "r" (addr) : "memory");
+	return val;
+}
+
+static inline __u64 mmio_read64(const void *addr)
+{
+	__u64 val;
+
+	asm volatile("ldr %x0, [%1]" : "=r" (val) : "r" (addr) : "memory");
+	return val;
+}
+
+static inline void mmio_write8(void *addr, __u8 val)
+{
+	asm volatile("strb %w0, [%1]" : : "r" (val), "r" (addr) : "memory");
+}
+
+static inline void mmio_write16(void *addr, __u16 val)
+{
+	asm volatile("strh %w0, [%1]" : : "r" (val), "r" (addr) : "memory");
+}
+
+static inline void mmio_write32(void *addr, __u32 val)
+{
+	asm volatile("str %w0, [%1]" : : "r" (val), "r" (addr) : "memory");
+}
+
+static inline void mmio_write64(void *addr, __u64 val)
+{
+	asm volatile("str %x0, [%1]" : : "r" (val), "r" (addr) : "memory");
+}
+#else
+static inline __u8 mmio_read8(const void *addr)
+{
+	return __atomic_load_n((const __u8 *)addr, __ATOMIC_RELAXED);
+}
+
+static inline __u16 mmio_read16(const void *addr)
+{
+	return __atomic_load_n((const __u16 *)addr, __ATOMIC_RELAXED);
+}
+
+static inline __u32 mmio_read32(const void *addr)
+{
+	return __atomic_load_n((const __u32 *)addr, __ATOMIC_RELAXED);
+}
+
+static inline __u64 mmio_read64(const void *addr)
+{
+	return __atomic_load_n((const __u64 *)addr, __ATOMIC_RELAXED);
+}
+
+static inline void mmio_write8(void *addr, __u8 val)
+{
+	__atomic_store_n((__u8 *)addr, val, __ATOMIC_RELAXED);
+}
+
+static inline void mmio_write16(void *addr, __u16 val)
+{
+	__atomic_store_n((__u16 *)addr, val, __ATOMIC_RELAXED);
+}
+
+static inline void mmio_write32(void *addr, __u32 val)
+{
+	__atomic_store_n((__u32 *)addr, val, __ATOMIC_RELAXED);
+}
+
+static inline void mmio_write64(void *addr, __u64 val)
+{
+	__atomic_store_n((__u64 *)addr, val, __ATOMIC_RELAXED);
+}
+#endif
+
+/* ---- sysfs ---- */
+
+static inline int sysfs_write(const char *path, const char *s)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n < 0 ? n : 0;
+}
+
+static inline int sysfs_read(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return 0;
+}
+
+/* A number in a sysfs file of device @bdf, such as "vendor" or "irq". */
+static inline int dev_attr_ulong(const char *bdf, const char *attr,
+				 unsigned long *val)
+{
+	char path[PATH_MAX], buf[64], *end;
+	int ret;
+
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/%s", bdf, attr);
+	ret = sysfs_read(path, buf, sizeof(buf));
+	if (ret)
+		return ret;
+	errno = 0;
+	*val = strtoul(buf, &end, 0);
+	return errno || end == buf ? -EINVAL : 0;
+}
+
+static inline int dev_attr_write(const char *bdf, const char *attr,
+				 const char *s)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/%s", bdf, attr);
+	return sysfs_write(path, s);
+}
+
+static inline bool dev_exists(const char *bdf)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s", bdf);
+	return !access(path, F_OK);
+}
+
+static inline bool dev_is_emu(const char *bdf)
+{
+	unsigned long vendor, device;
+
+	return !dev_attr_ulong(bdf, "vendor", &vendor) &&
+	       !dev_attr_ulong(bdf, "device", &device) &&
+	       vendor == EMU_VENDOR_ID && device == EMU_DEVICE_ID;
+}
+
+/* The name of the driver bound to @bdf, or "" when there is none. */
+static inline void dev_driver(const char *bdf, char *drv, size_t len)
+{
+	char path[PATH_MAX], link[PATH_MAX], *name;
+	size_t l;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/driver", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	drv[0] = '\0';
+	if (n <= 0)
+		return;
+	link[n] = '\0';
+	name = strrchr(link, '/');
+	name = name ? name + 1 : link;
+	l = strlen(name) < len ? strlen(name) : len - 1;
+	memcpy(drv, name, l);
+	drv[l] = '\0';
+}
+
+static inline int emu_bdf_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* The emulated devices, sorted by address. Returns how many. */
+static inline int find_emu_devices(char bdfs[][EMU_BDF_LEN], int max)
+{
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	d = opendir(SYSFS_PCI_DEVICES);
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) && n < max) {
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= EMU_BDF_LEN)
+			continue;
+		if (dev_is_emu(e->d_name))
+			snprintf(bdfs[n++], EMU_BDF_LEN, "%s", e->d_name);
+	}
+	closedir(d);
+	qsort(bdfs, n, EMU_BDF_LEN, emu_bdf_cmp);
+	return n;
+}
+
+/* bus << 8 | devfn of "SSSS:BB:DD.F", or -1. */
+static inline int bdf_to_busdevfn(const char *bdf)
+{
+	unsigned int seg, bus, dev, fn;
+
+	if (sscanf(bdf, "%x:%x:%x.%x", &seg, &bus, &dev, &fn) != 4)
+		return -1;
+	return bus << 8 | dev << 3 | fn;
+}
+
+/* Open the config space of @bdf. */
+static inline int dev_cfg_open(const char *bdf)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/config", bdf);
+	return open(path, O_RDWR | O_CLOEXEC);
+}
+
+/* One config access of @size bytes (1, 2 or 4), little endian. */
+static inline int cfg_read(int fd, unsigned int off, unsigned int size,
+			   __u32 *val)
+{
+	__u8 b[4] = { 0 };
+	unsigned int i;
+
+	if (pread(fd, b, size, off) != (ssize_t)size)
+		return -1;
+	*val = 0;
+	for (i = 0; i < size; i++)
+		*val |= (__u32)b[i] << i * 8;
+	return 0;
+}
+
+static inline int cfg_write(int fd, unsigned int off, unsigned int size,
+			    __u32 val)
+{
+	__u8 b[4];
+	unsigned int i;
+
+	for (i = 0; i < size; i++)
+		b[i] = val >> i * 8;
+	return pwrite(fd, b, size, off) == (ssize_t)size ? 0 : -1;
+}
+
+/* Resource @idx of @bdf as sysfs shows it (0-5 BARs, 6 the ROM). */
+static inline int dev_resource(const char *bdf, int idx, __u64 *start,
+			       __u64 *size, __u64 *flags)
+{
+	unsigned long long s, e, f;
+	char path[PATH_MAX];
+	int i, ret = -ENOENT;
+	FILE *file;
+
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/resource", bdf);
+	file = fopen(path, "re");
+	if (!file)
+		return -errno;
+	for (i = 0; fscanf(file, "%llx %llx %llx", &s, &e, &f) == 3; i++) {
+		if (i != idx)
+			continue;
+		*start = s;
+		*size = e > s ? e - s + 1 : 0;
+		*flags = f;
+		ret = 0;
+		break;
+	}
+	fclose(file);
+	return ret;
+}
+
+struct bar_map {
+	void *map;		/* what mmap() returned */
+	size_t len;		/* its length */
+	__u8 *base;		/* the BAR's first byte */
+	__u64 size;		/* the BAR's size */
+};
+
+/* Map BAR @idx of @bdf whole, through its sysfs resource file. */
+static inline int dev_map_bar(const char *bdf, int idx, struct bar_map *m)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	__u64 start = 0, flags, off;
+	char path[PATH_MAX];
+	int fd, ret;
+
+	ret = dev_resource(bdf, idx, &start, &m->size, &flags);
+	if (ret)
+		return ret;
+	if (!m->size)
+		return -ENODEV;
+	off = start & (page - 1);
+	m->len = (off + m->size + page - 1) & ~(__u64)(page - 1);
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/resource%d", bdf,
+		 idx);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	m->map = mmap(NULL, m->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ret = m->map == MAP_FAILED ? -errno : 0;
+	close(fd);
+	if (ret)
+		return ret;
+	m->base = (__u8 *)m->map + off;
+	return 0;
+}
+
+static inline void dev_unmap_bar(struct bar_map *m)
+{
+	if (m->map && m->map != MAP_FAILED)
+		munmap(m->map, m->len);
+	m->map = NULL;
+	m->base = NULL;
+}
+
+#endif /* _XEN_PCI_IOREQ_DEV_H */

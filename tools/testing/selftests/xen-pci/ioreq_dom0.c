@@ -1,0 +1,1563 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/xen/pci-ioreq seen from dom0: every error the interface promises,
+ * and the lifecycle of files, functions, MMIO ranges and guests, without
+ * running a guest. What a running guest sees is tested from inside it by
+ * ioreq_guest.
+ *
+ * The tests need real guests. XEN_PCI_IOREQ_GUEST_CFG names the xl
+ * configuration of a small guest; the test creates it paused (xl create -p)
+ * under names of its own (ioreq-selftest-PID[-N]), never unpauses it, and
+ * destroys it at the end. One guest serves most tests; the tests that kill
+ * a guest create their own. The configuration needs nr_spis >= 16, so that
+ * INTx lines exist. Without the variable or without /dev/xen/pci-ioreq the
+ * tests are skipped.
+ *
+ * The fuzz test takes its seed and its number of iterations from
+ * XEN_PCI_IOREQ_FUZZ_SEED and XEN_PCI_IOREQ_FUZZ_ITERS, and always prints
+ * the seed it used.
+ *
+ * Runs as root in dom0. Needs xl in $PATH.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/capability.h>
+#include <xen/pci-ioreq.h>
+
+#include "../kselftest_harness.h"
+
+#define DEV_PATH		"/dev/xen/pci-ioreq"
+#define CFG_ENV			"XEN_PCI_IOREQ_GUEST_CFG"
+#define NAME_PREFIX		"ioreq-selftest-"
+#define XL_TIMEOUT		60	/* seconds for one xl command */
+#define GONE_TIMEOUT		20	/* seconds for a dead guest to vanish */
+
+#define DOMID_SELF		0x7ff0
+#define DOMID_UNUSED		0x7fef	/* last ordinary domid: never handed out here */
+
+/* Guest layout of Arm guests (Xen's public arch-arm.h). */
+#define ECAM_BASE		0x10000000ULL
+#define ECAM_SIZE		0x10000000ULL
+#define MEM_BASE		0x23000000ULL
+
+/*
+ * Errors not named in <xen/pci-ioreq.h>, as
+ * Documentation/userspace-api/xen-pci-ioreq.rst specifies them.
+ */
+#define ERR_UNBOUND		EINVAL	/* anything but BIND on an unbound file */
+#define ERR_NOT_OURS		ENOENT	/* function not registered by this file, range not added */
+#define ERR_OVERLAP		EEXIST	/* MMIO range overlapping one already routed */
+#define ERR_ECAM		EINVAL	/* MMIO range overlapping the ECAM window */
+
+#define REQ_SIZE		sizeof(struct xen_pci_ioreq_request)
+#define RSP_SIZE		sizeof(struct xen_pci_ioreq_response)
+
+static const char *errname(int err)
+{
+	static char buf[16];
+
+	switch (err) {
+	case 0: return "success";
+	case EPERM: return "EPERM";
+	case ENOENT: return "ENOENT";
+	case ESRCH: return "ESRCH";
+	case EINTR: return "EINTR";
+	case EBADF: return "EBADF";
+	case EAGAIN: return "EAGAIN";
+	case ENOMEM: return "ENOMEM";
+	case EACCES: return "EACCES";
+	case EFAULT: return "EFAULT";
+	case EBUSY: return "EBUSY";
+	case EEXIST: return "EEXIST";
+	case ENODEV: return "ENODEV";
+	case EINVAL: return "EINVAL";
+	case ENOSPC: return "ENOSPC";
+	case ENOTTY: return "ENOTTY";
+	case E2BIG: return "E2BIG";
+	case ERANGE: return "ERANGE";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	}
+	snprintf(buf, sizeof(buf), "errno %d", err);
+	return buf;
+}
+
+/* Whether a call failed with @err; says what it did instead if not. */
+static bool failed_with(struct __test_metadata *_metadata, long ret, int err,
+			const char *call)
+{
+	int seen = ret == -1 ? errno : 0;
+
+	if (seen == err)
+		return true;
+	TH_LOG("%s: returned %ld (%s), expected -1 (%s)", call, ret,
+	       errname(seen), errname(err));
+	return false;
+}
+
+/* Whether a call succeeded; says how it failed if not. */
+static long succeeded(struct __test_metadata *_metadata, long ret,
+		      const char *call)
+{
+	if (ret)
+		TH_LOG("%s: returned %ld (%s)", call, ret, errname(errno));
+	return ret;
+}
+
+#define EXPECT_ERRNO(err, call) \
+	EXPECT_TRUE(failed_with(_metadata, (call), (err), #call))
+#define ASSERT_OK(call) \
+	ASSERT_EQ(0, succeeded(_metadata, (call), #call))
+
+/* ---- guests, through xl ---- */
+
+struct guest {
+	int domid;
+	char name[64];
+};
+
+static struct guest shared_guest = { .domid = -1 };
+static char shared_error[512];
+static pid_t main_pid;
+
+/*
+ * Run a command with its output collected in @out (stdout and stderr),
+ * killing it after XL_TIMEOUT seconds. Returns its exit status, or -1.
+ */
+static int run(const char *const argv[], char *out, size_t len)
+{
+	struct timespec start, now;
+	int pipefd[2], status;
+	size_t used = 0;
+	pid_t pid;
+
+	out[0] = '\0';
+	if (pipe2(pipefd, O_CLOEXEC))
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -1;
+	}
+	if (!pid) {
+		dup2(pipefd[1], STDOUT_FILENO);
+		dup2(pipefd[1], STDERR_FILENO);
+		execvp(argv[0], (char *const *)argv);
+		fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(pipefd[1]);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
+		char sink[256];
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec > XL_TIMEOUT) {
+			kill(pid, SIGKILL);
+			snprintf(out, len, "%s: timed out", argv[0]);
+			break;
+		}
+		if (poll(&pfd, 1, 1000) <= 0)
+			continue;
+		if (used + 1 < len)
+			n = read(pipefd[0], out + used, len - used - 1);
+		else
+			n = read(pipefd[0], sink, sizeof(sink));
+		if (n <= 0)
+			break;
+		if (used + 1 < len) {
+			used += n;
+			out[used] = '\0';
+		}
+	}
+	close(pipefd[0]);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int xl(char *out, size_t len, const char *a1, const char *a2,
+	      const char *a3, const char *a4)
+{
+	const char *argv[6] = { "xl", a1, a2, a3, a4, NULL };
+
+	return run(argv, out, len);
+}
+
+/*
+ * The data line of domain @domid in "xl list" (Name ID Mem VCPUs State
+ * Time): its fields counted from the end, as a dying domain's name may be
+ * "(null)". Returns the number of fields, 0 if not listed, -1 on error.
+ */
+static int xl_list_fields(int domid, char fields[][32], int max)
+{
+	char out[8192], *line, *save = NULL;
+
+	if (xl(out, sizeof(out), "list", NULL, NULL, NULL))
+		return -1;
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char tok[8][32];
+		int n;
+
+		n = sscanf(line, "%31s %31s %31s %31s %31s %31s %31s %31s",
+			   tok[0], tok[1], tok[2], tok[3], tok[4], tok[5],
+			   tok[6], tok[7]);
+		if (n < 6 || n > max || atoi(tok[n - 5]) != domid ||
+		    tok[n - 5][0] < '0' || tok[n - 5][0] > '9')
+			continue;
+		memcpy(fields, tok, sizeof(tok[0]) * n);
+		return n;
+	}
+	return 0;
+}
+
+static bool domain_listed(int domid)
+{
+	char f[8][32];
+
+	return xl_list_fields(domid, f, 8) != 0;
+}
+
+/* Number of vCPUs of a domain, online or not. */
+static int domain_vcpus(int domid)
+{
+	char out[8192], id[16], *p;
+	int n = 0;
+
+	snprintf(id, sizeof(id), "%d", domid);
+	if (xl(out, sizeof(out), "vcpu-list", id, NULL, NULL))
+		return -1;
+	/* a header line, then one line per vCPU */
+	for (p = strchr(out, '\n'); p && p[1]; p = strchr(p + 1, '\n'))
+		n++;
+	return n;
+}
+
+static int guest_create(struct guest *g, const char *suffix, char *err,
+			size_t errlen)
+{
+	const char *cfg = getenv(CFG_ENV);
+	char out[4096], name_arg[96], *end = NULL;
+
+	g->domid = -1;
+	snprintf(g->name, sizeof(g->name), NAME_PREFIX "%d%s", getpid(),
+		 suffix);
+	snprintf(name_arg, sizeof(name_arg), "name=\"%s\"", g->name);
+	if (xl(out, sizeof(out), "create", "-p", cfg, name_arg)) {
+		snprintf(err, errlen, "xl create -p %.200s %s failed: %.400s",
+			 cfg, name_arg, out);
+		return -1;
+	}
+	if (!xl(out, sizeof(out), "domid", g->name, NULL, NULL))
+		g->domid = strtol(out, &end, 10);
+	if (g->domid <= 0 || (*end && *end != '\n')) {
+		snprintf(err, errlen, "xl domid %s: %.400s", g->name, out);
+		xl(out, sizeof(out), "destroy", g->name, NULL, NULL);
+		g->domid = -1;
+		return -1;
+	}
+	return 0;
+}
+
+static int guest_destroy(struct guest *g)
+{
+	char out[4096], id[16];
+	int ret;
+
+	if (g->domid <= 0)
+		return 0;
+	snprintf(id, sizeof(id), "%d", g->domid);
+	ret = xl(out, sizeof(out), "destroy", id, NULL, NULL);
+	if (ret)
+		printf("# xl destroy %s: %s\n", id, out);
+	g->domid = -1;
+	return ret ? -1 : 0;
+}
+
+/* Wait up to GONE_TIMEOUT seconds for a destroyed domain to vanish. */
+static bool wait_domain_gone(int domid)
+{
+	int i;
+
+	for (i = 0; i < GONE_TIMEOUT * 4; i++) {
+		if (!domain_listed(domid))
+			return true;
+		usleep(250000);
+	}
+	return false;
+}
+
+/* Guests left behind by an earlier run that was killed. */
+static void destroy_stale_guests(void)
+{
+	char out[8192], junk[4096], *line, *save = NULL;
+
+	if (xl(out, sizeof(out), "list", NULL, NULL, NULL))
+		return;
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char name[64];
+
+		if (sscanf(line, "%63s", name) == 1 &&
+		    !strncmp(name, NAME_PREFIX, strlen(NAME_PREFIX))) {
+			printf("# destroying stale guest %s\n", name);
+			xl(junk, sizeof(junk), "destroy", name, NULL, NULL);
+		}
+	}
+}
+
+static void destroy_shared_guest(void)
+{
+	if (getpid() == main_pid)
+		guest_destroy(&shared_guest);
+}
+
+/* Why the tests that need a guest cannot run, or NULL. */
+static const char *no_guest_reason(void)
+{
+	if (access(DEV_PATH, F_OK))
+		return "no " DEV_PATH " (dom0 with CONFIG_XEN_PCI_IOREQ only)";
+	if (geteuid())
+		return "needs root";
+	if (!getenv(CFG_ENV))
+		return CFG_ENV " not set: no guest configuration";
+	return NULL;
+}
+
+/* ---- the device ---- */
+
+static int open_dev(bool nonblock)
+{
+	return open(DEV_PATH, O_RDWR | O_CLOEXEC | (nonblock ? O_NONBLOCK : 0));
+}
+
+static int bind_fd(int fd, int domid)
+{
+	struct xen_pci_ioreq_bind b = { .domid = domid };
+
+	return ioctl(fd, XEN_PCI_IOREQ_BIND, &b);
+}
+
+static int open_bound(int domid, bool nonblock)
+{
+	int fd = open_dev(nonblock);
+
+	if (fd >= 0 && bind_fd(fd, domid)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static struct xen_pci_ioreq_function mkfn(unsigned int bus, unsigned int slot,
+					  unsigned int func)
+{
+	struct xen_pci_ioreq_function fn = {
+		.bus = bus,
+		.devfn = slot << 3 | func,
+	};
+
+	return fn;
+}
+
+static int fn_ioctl(int fd, unsigned long cmd, struct xen_pci_ioreq_function fn)
+{
+	return ioctl(fd, cmd, &fn);
+}
+
+static int mmio_ioctl(int fd, unsigned long cmd,
+		      struct xen_pci_ioreq_function fn, unsigned int bar,
+		      __u64 addr, __u64 size)
+{
+	struct xen_pci_ioreq_mmio m = {
+		.fn = fn,
+		.bar = bar,
+		.addr = addr,
+		.size = size,
+	};
+
+	return ioctl(fd, cmd, &m);
+}
+
+static int intx_ioctl(int fd, struct xen_pci_ioreq_function fn,
+		      unsigned int pin, unsigned int level)
+{
+	struct xen_pci_ioreq_intx x = {
+		.fn = fn,
+		.pin = pin,
+		.level = level,
+	};
+
+	return ioctl(fd, XEN_PCI_IOREQ_SET_INTX, &x);
+}
+
+static int respond(int fd, __u64 id, __u64 data)
+{
+	struct xen_pci_ioreq_response r = { .id = id, .data = data };
+
+	return write(fd, &r, sizeof(r));
+}
+
+static bool ecam_mode(int fd)
+{
+	struct xen_pci_ioreq_info info;
+
+	return !ioctl(fd, XEN_PCI_IOREQ_GET_INFO, &info) &&
+	       info.mode == XEN_PCI_IOREQ_MODE_ECAM;
+}
+
+/* ---- tests without a guest ---- */
+
+/* Opening the device takes CAP_SYS_ADMIN, whatever the file mode says. */
+TEST(open_needs_cap_sys_admin)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	unsigned int i = CAP_TO_INDEX(CAP_SYS_ADMIN);
+	int fd;
+
+	if (access(DEV_PATH, F_OK))
+		SKIP(return, "no " DEV_PATH);
+	if (geteuid())
+		SKIP(return, "needs root");
+
+	/* With the capability, it opens. */
+	fd = open_dev(false);
+	ASSERT_LE(0, fd);
+	close(fd);
+
+	/* This test runs in a process of its own: drop it for good. */
+	ASSERT_OK(syscall(SYS_capget, &hdr, data));
+	data[i].effective &= ~CAP_TO_MASK(CAP_SYS_ADMIN);
+	data[i].permitted &= ~CAP_TO_MASK(CAP_SYS_ADMIN);
+	data[i].inheritable &= ~CAP_TO_MASK(CAP_SYS_ADMIN);
+	ASSERT_OK(syscall(SYS_capset, &hdr, data));
+
+	EXPECT_ERRNO(EPERM, open_dev(false));
+	EXPECT_ERRNO(EPERM, open_dev(true));
+}
+
+FIXTURE(unbound) {
+	int fd;
+};
+
+FIXTURE_SETUP(unbound)
+{
+	self->fd = -1;
+	if (access(DEV_PATH, F_OK))
+		SKIP(return, "no " DEV_PATH);
+	if (geteuid())
+		SKIP(return, "needs root");
+	self->fd = open_dev(true);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(unbound)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/* A file does nothing before it is bound to a guest. */
+TEST_F(unbound, everything_needs_bind)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 1, 0);
+	struct xen_pci_ioreq_request req[2];
+	struct xen_pci_ioreq_info info;
+	struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
+
+	EXPECT_ERRNO(ERR_UNBOUND, ioctl(self->fd, XEN_PCI_IOREQ_GET_INFO, &info));
+	EXPECT_ERRNO(ERR_UNBOUND, fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
+	EXPECT_ERRNO(ERR_UNBOUND, fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, fn));
+	EXPECT_ERRNO(ERR_UNBOUND, mmio_ioctl(self->fd, XEN_PCI_IOREQ_ADD_MMIO,
+					     fn, 0, MEM_BASE, 0x1000));
+	EXPECT_ERRNO(ERR_UNBOUND, mmio_ioctl(self->fd, XEN_PCI_IOREQ_REMOVE_MMIO,
+					     fn, 0, MEM_BASE, 0x1000));
+	EXPECT_ERRNO(ERR_UNBOUND, intx_ioctl(self->fd, fn, 1, 1));
+	EXPECT_ERRNO(ERR_UNBOUND, read(self->fd, req, sizeof(req)));
+	EXPECT_ERRNO(ERR_UNBOUND, respond(self->fd, 1, 0));
+	/* Nothing to read. */
+	ASSERT_LE(0, poll(&pfd, 1, 0));
+	EXPECT_EQ(0, pfd.revents & POLLIN);
+}
+
+TEST_F(unbound, bind_refuses_bad_domains)
+{
+	struct xen_pci_ioreq_bind b = { .domid = 1, .flags = 1 };
+
+	EXPECT_ERRNO(EINVAL, bind_fd(self->fd, 0));
+	EXPECT_ERRNO(EINVAL, bind_fd(self->fd, DOMID_SELF));
+	EXPECT_ERRNO(ESRCH, bind_fd(self->fd, DOMID_UNUSED));
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, XEN_PCI_IOREQ_BIND, &b));
+	b.flags = 0;
+	b.reserved = 1;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, XEN_PCI_IOREQ_BIND, &b));
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, XEN_PCI_IOREQ_BIND, NULL));
+	/* None of that bound the file. */
+	EXPECT_ERRNO(ERR_UNBOUND, fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER,
+					   mkfn(0, 1, 0)));
+}
+
+/* ---- tests on the shared guest ---- */
+
+FIXTURE(guest) {
+	int domid;
+	int fd;		/* bound, non-blocking */
+	int fd2;	/* bound to the same guest */
+	bool ecam;
+};
+
+FIXTURE_SETUP(guest)
+{
+	const char *why = no_guest_reason();
+
+	self->fd = -1;
+	self->fd2 = -1;
+	if (why)
+		SKIP(return, "%s", why);
+	if (shared_guest.domid <= 0)
+		TH_LOG("%s", shared_error);
+	ASSERT_LT(0, shared_guest.domid);
+	self->domid = shared_guest.domid;
+	self->fd = open_bound(self->domid, true);
+	ASSERT_LE(0, self->fd) TH_LOG("bind to domain %d: %s", self->domid,
+				      errname(errno));
+	self->fd2 = open_bound(self->domid, true);
+	ASSERT_LE(0, self->fd2);
+	self->ecam = ecam_mode(self->fd);
+}
+
+FIXTURE_TEARDOWN(guest)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->fd2 >= 0)
+		close(self->fd2);
+}
+
+TEST_F(guest, bind_once)
+{
+	EXPECT_ERRNO(EBUSY, bind_fd(self->fd, self->domid));
+	EXPECT_ERRNO(EBUSY, bind_fd(self->fd, DOMID_UNUSED));
+}
+
+/*
+ * Commands that are not ours, in our ioctl space, are refused (on a bound
+ * file, where no other error can come first).
+ */
+TEST_F(guest, unknown_commands)
+{
+	unsigned char buf[256] = { 0 };
+	unsigned long cmds[] = {
+		_IO(XEN_PCI_IOREQ_MAGIC, 0x00),
+		_IOW(XEN_PCI_IOREQ_MAGIC, 0x00, __u32),	/* wrong size */
+		_IOWR(XEN_PCI_IOREQ_MAGIC, 0x00, struct xen_pci_ioreq_bind),
+		_IOR(XEN_PCI_IOREQ_MAGIC, 0x02, struct xen_pci_ioreq_function),
+		_IOW(XEN_PCI_IOREQ_MAGIC, 0x01, struct xen_pci_ioreq_info),
+		_IOW(XEN_PCI_IOREQ_MAGIC, 0x07, struct xen_pci_ioreq_function),
+		_IO(XEN_PCI_IOREQ_MAGIC, 0x3f),
+		_IOWR(XEN_PCI_IOREQ_MAGIC, 0xff, __u32),
+		_IOW(XEN_PCI_IOREQ_MAGIC + 1, 0x00, struct xen_pci_ioreq_bind),
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+		TH_LOG("command %#lx", cmds[i]);
+		EXPECT_ERRNO(ENOTTY, ioctl(self->fd, cmds[i], buf));
+	}
+}
+
+TEST_F(guest, get_info)
+{
+	struct xen_pci_ioreq_info info, info2;
+	unsigned int i;
+	int vcpus, fd;
+
+	memset(&info, 0xa5, sizeof(info));
+	ASSERT_OK(ioctl(self->fd, XEN_PCI_IOREQ_GET_INFO, &info));
+	TH_LOG("domain %u: ioreq server %u, %u vCPUs, mode %u, ECAM %#llx+%#llx",
+	       info.domid, info.ioservid, info.nr_vcpus, info.mode,
+	       (unsigned long long)info.ecam_base,
+	       (unsigned long long)info.ecam_size);
+	EXPECT_EQ(self->domid, info.domid);
+	EXPECT_EQ(0U, info.reserved0);
+	for (i = 0; i < ARRAY_SIZE(info.reserved); i++)
+		EXPECT_EQ(0ULL, info.reserved[i]);
+	vcpus = domain_vcpus(self->domid);
+	ASSERT_LT(0, vcpus);
+	EXPECT_EQ((__u32)vcpus, info.nr_vcpus);
+#ifdef __aarch64__
+	EXPECT_EQ((__u32)XEN_PCI_IOREQ_MODE_ECAM, info.mode);
+#endif
+	if (info.mode == XEN_PCI_IOREQ_MODE_ECAM) {
+		EXPECT_EQ(ECAM_BASE, info.ecam_base);
+		EXPECT_EQ(ECAM_SIZE, info.ecam_size);
+	} else {
+		EXPECT_EQ((__u32)XEN_PCI_IOREQ_MODE_PCI, info.mode);
+		EXPECT_EQ(0ULL, info.ecam_base);
+		EXPECT_EQ(0ULL, info.ecam_size);
+	}
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, XEN_PCI_IOREQ_GET_INFO, NULL));
+
+	/* One ioreq server per guest, shared by every file... */
+	ASSERT_OK(ioctl(self->fd2, XEN_PCI_IOREQ_GET_INFO, &info2));
+	EXPECT_EQ(info.ioservid, info2.ioservid);
+
+	/* ...and living as long as the guest, not as the files. */
+	close(self->fd);
+	close(self->fd2);
+	self->fd = -1;
+	self->fd2 = -1;
+	fd = open_bound(self->domid, true);
+	ASSERT_LE(0, fd);
+	ASSERT_OK(ioctl(fd, XEN_PCI_IOREQ_GET_INFO, &info2));
+	EXPECT_EQ(info.ioservid, info2.ioservid);
+	close(fd);
+}
+
+TEST_F(guest, register_unregister)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 1, 0);
+	struct xen_pci_ioreq_function other = mkfn(0, 1, 1);
+
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
+	EXPECT_ERRNO(EBUSY, fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
+	EXPECT_ERRNO(EBUSY, fn_ioctl(self->fd2, XEN_PCI_IOREQ_REGISTER, fn));
+	/* Only the file that registered a function can unregister it. */
+	EXPECT_ERRNO(ERR_NOT_OURS, fn_ioctl(self->fd2, XEN_PCI_IOREQ_UNREGISTER, fn));
+	EXPECT_ERRNO(ERR_NOT_OURS, fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, other));
+	/* Another function of the same device is another registration. */
+	ASSERT_OK(fn_ioctl(self->fd2, XEN_PCI_IOREQ_REGISTER, other));
+	ASSERT_OK(fn_ioctl(self->fd2, XEN_PCI_IOREQ_UNREGISTER, other));
+
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, fn));
+	EXPECT_ERRNO(ERR_NOT_OURS, fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, fn));
+	/* Free again, for anyone. */
+	ASSERT_OK(fn_ioctl(self->fd2, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_OK(fn_ioctl(self->fd2, XEN_PCI_IOREQ_UNREGISTER, fn));
+
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, NULL));
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, NULL));
+	/* An Arm guest has one PCI segment. */
+	if (self->ecam) {
+		fn.segment = 1;
+		EXPECT_ERRNO(EINVAL, fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
+	}
+}
+
+TEST_F(guest, mmio_ranges)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 2, 0);
+	struct xen_pci_ioreq_function fn2 = mkfn(0, 3, 0);
+	struct xen_pci_ioreq_function none = mkfn(0, 4, 0);
+	const unsigned long add = XEN_PCI_IOREQ_ADD_MMIO;
+	const unsigned long rm = XEN_PCI_IOREQ_REMOVE_MMIO;
+	__u64 a = MEM_BASE + 0x100000;
+
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_OK(fn_ioctl(self->fd2, XEN_PCI_IOREQ_REGISTER, fn2));
+
+	/* Only for functions this file registered. */
+	EXPECT_ERRNO(ERR_NOT_OURS, mmio_ioctl(self->fd, add, none, 0, a, 0x1000));
+	EXPECT_ERRNO(ERR_NOT_OURS, mmio_ioctl(self->fd, add, fn2, 0, a, 0x1000));
+	/* Malformed ranges. */
+	EXPECT_ERRNO(EINVAL, mmio_ioctl(self->fd, add, fn, 0, a, 0));
+	EXPECT_ERRNO(EINVAL, mmio_ioctl(self->fd, add, fn, 0,
+					~0ULL - 0xfff, 0x2000));
+	EXPECT_ERRNO(EINVAL, mmio_ioctl(self->fd, add, fn, 0, 1ULL << 63,
+					1ULL << 63 | 1));
+	EXPECT_ERRNO(EINVAL, mmio_ioctl(self->fd, add, fn, 7, a, 0x1000));
+	EXPECT_ERRNO(EINVAL, mmio_ioctl(self->fd, add, fn, ~0U, a, 0x1000));
+	/* The kernel's own ECAM window is not a BAR. */
+	if (self->ecam) {
+		EXPECT_ERRNO(ERR_ECAM, mmio_ioctl(self->fd, add, fn, 0,
+						  ECAM_BASE, 0x1000));
+		EXPECT_ERRNO(ERR_ECAM, mmio_ioctl(self->fd, add, fn, 0,
+						  ECAM_BASE + 0x8000, 0x100));
+		EXPECT_ERRNO(ERR_ECAM, mmio_ioctl(self->fd, add, fn, 0,
+						  ECAM_BASE - 0x100, 0x200));
+		EXPECT_ERRNO(ERR_ECAM, mmio_ioctl(self->fd, add, fn, 0,
+						  ECAM_BASE + ECAM_SIZE - 0x10,
+						  0x100));
+		EXPECT_ERRNO(ERR_ECAM, mmio_ioctl(self->fd, add, fn, 0,
+						  ECAM_BASE - 0x1000,
+						  ECAM_SIZE + 0x2000));
+	}
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, add, NULL));
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, rm, NULL));
+
+	/* A sub-page BAR, then overlaps from this file and another. */
+	ASSERT_OK(mmio_ioctl(self->fd, add, fn, 0, a, 0x100));
+	EXPECT_ERRNO(ERR_OVERLAP, mmio_ioctl(self->fd, add, fn, 0, a, 0x100));
+	EXPECT_ERRNO(ERR_OVERLAP, mmio_ioctl(self->fd, add, fn, 2, a + 0xff, 0x100));
+	EXPECT_ERRNO(ERR_OVERLAP, mmio_ioctl(self->fd2, add, fn2, 0, a - 0x80, 0x100));
+	/* Adjacent ranges do not overlap. */
+	ASSERT_OK(mmio_ioctl(self->fd2, add, fn2, 0, a + 0x100, 0x100));
+	ASSERT_OK(mmio_ioctl(self->fd, add, fn, 2, a + 0x1000, 0x10000));
+
+	/* Removing takes exactly what was added, by whoever added it. */
+	EXPECT_ERRNO(ERR_NOT_OURS, mmio_ioctl(self->fd, rm, fn, 0, a, 0x80));
+	EXPECT_ERRNO(ERR_NOT_OURS, mmio_ioctl(self->fd, rm, fn, 0, a + 0x10, 0x100));
+	EXPECT_ERRNO(ERR_NOT_OURS, mmio_ioctl(self->fd, rm, fn, 0, a + 0x100, 0x100));
+	EXPECT_ERRNO(ERR_NOT_OURS, mmio_ioctl(self->fd2, rm, fn, 0, a, 0x100));
+	ASSERT_OK(mmio_ioctl(self->fd, rm, fn, 0, a, 0x100));
+	EXPECT_ERRNO(ERR_NOT_OURS, mmio_ioctl(self->fd, rm, fn, 0, a, 0x100));
+	/* A BAR moves: gone from the old place, routed at the new one. */
+	ASSERT_OK(mmio_ioctl(self->fd, add, fn, 0, a + 0x200000, 0x100));
+	ASSERT_OK(mmio_ioctl(self->fd, rm, fn, 0, a + 0x200000, 0x100));
+	ASSERT_OK(mmio_ioctl(self->fd, add, fn, 0, a, 0x100));
+	ASSERT_OK(mmio_ioctl(self->fd, rm, fn, 0, a, 0x100));
+	ASSERT_OK(mmio_ioctl(self->fd, rm, fn, 2, a + 0x1000, 0x10000));
+	ASSERT_OK(mmio_ioctl(self->fd2, rm, fn2, 0, a + 0x100, 0x100));
+}
+
+TEST_F(guest, intx)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 5, 0);
+
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_OK(intx_ioctl(self->fd, fn, 1, 1));
+	ASSERT_OK(intx_ioctl(self->fd, fn, 1, 0));
+	ASSERT_OK(intx_ioctl(self->fd, fn, 4, 1));
+	ASSERT_OK(intx_ioctl(self->fd, fn, 4, 0));
+	EXPECT_ERRNO(EINVAL, intx_ioctl(self->fd, fn, 0, 1));
+	EXPECT_ERRNO(EINVAL, intx_ioctl(self->fd, fn, 5, 1));
+	EXPECT_ERRNO(EINVAL, intx_ioctl(self->fd, fn, 0xff, 0));
+	EXPECT_ERRNO(EINVAL, intx_ioctl(self->fd, fn, 1, 2));
+	EXPECT_ERRNO(ERR_NOT_OURS, intx_ioctl(self->fd2, fn, 1, 1));
+	EXPECT_ERRNO(ERR_NOT_OURS, intx_ioctl(self->fd, mkfn(0, 6, 0), 1, 1));
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, XEN_PCI_IOREQ_SET_INTX, NULL));
+}
+
+/* Make a reserved field or flags non-zero: its lowest bit, or its highest. */
+#define SPOIL(field, how) \
+	((field) = (how) ? (__typeof__(field))~((__typeof__(field))~0 >> 1) : 1)
+
+/* Field @i of a function: 0 flags, 1 reserved. */
+static struct xen_pci_ioreq_function spoil_fn(struct xen_pci_ioreq_function fn,
+					      unsigned int i, unsigned int how)
+{
+	if (i == 0)
+		SPOIL(fn.flags, how);
+	else
+		SPOIL(fn.reserved, how);
+	return fn;
+}
+
+/* Field @i: 0 flags, 1 reserved. */
+static struct xen_pci_ioreq_bind spoil_bind(struct xen_pci_ioreq_bind b,
+					    unsigned int i, unsigned int how)
+{
+	if (i == 0)
+		SPOIL(b.flags, how);
+	else
+		SPOIL(b.reserved, how);
+	return b;
+}
+
+/* Field @i: 0 fn.flags, 1 fn.reserved, 2 flags, 3 reserved. */
+static struct xen_pci_ioreq_mmio spoil_mmio(struct xen_pci_ioreq_mmio m,
+					    unsigned int i, unsigned int how)
+{
+	if (i < 2)
+		m.fn = spoil_fn(m.fn, i, how);
+	else if (i == 2)
+		SPOIL(m.flags, how);
+	else
+		SPOIL(m.reserved, how);
+	return m;
+}
+
+/* Field @i: 0 fn.flags, 1 fn.reserved, 2 reserved0, 3 reserved. */
+static struct xen_pci_ioreq_intx spoil_intx(struct xen_pci_ioreq_intx x,
+					    unsigned int i, unsigned int how)
+{
+	if (i < 2)
+		x.fn = spoil_fn(x.fn, i, how);
+	else if (i == 2)
+		SPOIL(x.reserved0, how);
+	else
+		SPOIL(x.reserved, how);
+	return x;
+}
+
+/* Field @i: 0 flags, 1 reserved. */
+static struct xen_pci_ioreq_response
+spoil_rsp(struct xen_pci_ioreq_response r, unsigned int i, unsigned int how)
+{
+	if (i == 0)
+		SPOIL(r.flags, how);
+	else
+		SPOIL(r.reserved, how);
+	return r;
+}
+
+/*
+ * Every ioctl refuses a non-zero reserved field or an unknown flag, and
+ * does nothing then: the same call with the field cleared still works.
+ * The fields are numbered as the spoil_*() helpers say.
+ */
+TEST_F(guest, reserved_fields_and_flags)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 7, 0), bad_fn;
+	struct xen_pci_ioreq_mmio mmio = {
+		.fn = fn, .addr = MEM_BASE + 0x300000, .size = 0x1000,
+	}, bad_mmio;
+	struct xen_pci_ioreq_intx intx = { .fn = fn, .pin = 1 }, bad_intx;
+	struct xen_pci_ioreq_response rsp = { .id = 1 }, bad_rsp;
+	struct xen_pci_ioreq_bind bind = { .domid = self->domid }, bad_bind;
+	unsigned int i, how;
+	int fd;
+
+	fd = open_dev(true);
+	ASSERT_LE(0, fd);
+	for (how = 0; how < 2; how++) {
+		for (i = 0; i < 2; i++) {
+			TH_LOG("bind and function field %u (%u)", i, how);
+			bad_bind = spoil_bind(bind, i, how);
+			EXPECT_ERRNO(EINVAL, ioctl(fd, XEN_PCI_IOREQ_BIND, &bad_bind));
+			bad_fn = spoil_fn(fn, i, how);
+			EXPECT_ERRNO(EINVAL, ioctl(self->fd, XEN_PCI_IOREQ_REGISTER,
+						   &bad_fn));
+		}
+	}
+	/* The refused BINDs left the file unbound, no REGISTER registered. */
+	ASSERT_OK(bind_fd(fd, self->domid));
+	close(fd);
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
+
+	for (how = 0; how < 2; how++) {
+		for (i = 0; i < 2; i++) {
+			TH_LOG("function and response field %u (%u)", i, how);
+			bad_fn = spoil_fn(fn, i, how);
+			EXPECT_ERRNO(EINVAL, ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER,
+						   &bad_fn));
+			bad_rsp = spoil_rsp(rsp, i, how);
+			EXPECT_ERRNO(EINVAL, write(self->fd, &bad_rsp,
+						   sizeof(bad_rsp)));
+		}
+		for (i = 0; i < 4; i++) {
+			TH_LOG("mmio and intx field %u (%u)", i, how);
+			bad_mmio = spoil_mmio(mmio, i, how);
+			EXPECT_ERRNO(EINVAL, ioctl(self->fd, XEN_PCI_IOREQ_ADD_MMIO,
+						   &bad_mmio));
+			bad_intx = spoil_intx(intx, i, how);
+			EXPECT_ERRNO(EINVAL, ioctl(self->fd, XEN_PCI_IOREQ_SET_INTX,
+						   &bad_intx));
+		}
+		/* The refused ADD_MMIOs added nothing. */
+		ASSERT_OK(ioctl(self->fd, XEN_PCI_IOREQ_ADD_MMIO, &mmio));
+		for (i = 0; i < 4; i++) {
+			TH_LOG("mmio field %u (%u)", i, how);
+			bad_mmio = spoil_mmio(mmio, i, how);
+			EXPECT_ERRNO(EINVAL, ioctl(self->fd, XEN_PCI_IOREQ_REMOVE_MMIO,
+						   &bad_mmio));
+		}
+		/* The refused REMOVE_MMIOs removed nothing. */
+		ASSERT_OK(ioctl(self->fd, XEN_PCI_IOREQ_REMOVE_MMIO, &mmio));
+	}
+	/* The refused UNREGISTERs left the function registered. */
+	EXPECT_ERRNO(EBUSY, fn_ioctl(self->fd2, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, fn));
+}
+
+TEST_F(guest, read_errors)
+{
+	struct xen_pci_ioreq_request req[4];
+	int fd;
+
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 8, 0)));
+	/* Too short for one record: refused, even when nothing is pending. */
+	EXPECT_ERRNO(EINVAL, read(self->fd, req, 1));
+	EXPECT_ERRNO(EINVAL, read(self->fd, req, REQ_SIZE - 1));
+	/* Nothing pending: the guest is paused. */
+	EXPECT_ERRNO(EAGAIN, read(self->fd, req, REQ_SIZE));
+	EXPECT_ERRNO(EAGAIN, read(self->fd, req, sizeof(req)));
+	EXPECT_ERRNO(EAGAIN, read(self->fd, req, REQ_SIZE + 1));
+
+	/* A short read on a blocking file fails at once too. */
+	fd = open_bound(self->domid, false);
+	ASSERT_LE(0, fd);
+	alarm(10);	/* a hang dies of SIGALRM */
+	EXPECT_ERRNO(EINVAL, read(fd, req, REQ_SIZE - 1));
+	alarm(0);
+	close(fd);
+}
+
+static void on_alarm(int sig)
+{
+}
+
+/* A blocking read() sleeps until a signal, and is interruptible. */
+TEST_F(guest, blocking_read_interruptible)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+	struct xen_pci_ioreq_request req;
+	struct timespec t0, t1;
+	int fd;
+
+	fd = open_bound(self->domid, false);
+	ASSERT_LE(0, fd);
+	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 9, 0)));
+	ASSERT_OK(sigaction(SIGALRM, &sa, NULL));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	alarm(1);
+	EXPECT_ERRNO(EINTR, read(fd, &req, sizeof(req)));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* It slept until the alarm. */
+	EXPECT_LE(900, (t1.tv_sec - t0.tv_sec) * 1000 +
+		       (t1.tv_nsec - t0.tv_nsec) / 1000000);
+	close(fd);
+}
+
+TEST_F(guest, poll_idle)
+{
+	struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep;
+
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 10, 0)));
+	/* Nothing to read, and the guest is there: no POLLIN, no POLLHUP. */
+	ASSERT_LE(0, poll(&pfd, 1, 0));
+	EXPECT_EQ(0, pfd.revents & (POLLIN | POLLHUP | POLLERR));
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_OK(epoll_ctl(ep, EPOLL_CTL_ADD, self->fd, &ev));
+	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 100));
+	close(ep);
+}
+
+TEST_F(guest, write_errors)
+{
+	struct xen_pci_ioreq_response rsp[2] = {
+		{ .id = 0x12345678 }, { .id = 0x12345679 },
+	};
+
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 11, 0)));
+	/* No request was ever read: every id is unknown. */
+	EXPECT_ERRNO(EINVAL, respond(self->fd, 0, 0));
+	EXPECT_ERRNO(EINVAL, respond(self->fd, 1, 0));
+	EXPECT_ERRNO(EINVAL, respond(self->fd, ~0ULL, 0));
+	EXPECT_ERRNO(EINVAL, write(self->fd, rsp, sizeof(rsp)));
+	/* Not whole records. */
+	EXPECT_ERRNO(EINVAL, write(self->fd, rsp, 1));
+	EXPECT_ERRNO(EINVAL, write(self->fd, rsp, RSP_SIZE - 1));
+	EXPECT_ERRNO(EINVAL, write(self->fd, rsp, RSP_SIZE + 1));
+}
+
+/* Closing a file releases its functions, their ranges and INTx lines. */
+TEST_F(guest, close_releases)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 12, 0);
+	__u64 a = MEM_BASE + 0x400000;
+
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_OK(mmio_ioctl(self->fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0, a, 0x100));
+	ASSERT_OK(mmio_ioctl(self->fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 2,
+			     a + 0x10000, 0x10000));
+	ASSERT_OK(intx_ioctl(self->fd, fn, 1, 1));
+	close(self->fd);
+	self->fd = -1;
+
+	ASSERT_OK(fn_ioctl(self->fd2, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_OK(mmio_ioctl(self->fd2, XEN_PCI_IOREQ_ADD_MMIO, fn, 0, a, 0x100));
+	ASSERT_OK(mmio_ioctl(self->fd2, XEN_PCI_IOREQ_ADD_MMIO, fn, 2,
+			     a + 0x10000, 0x10000));
+	ASSERT_OK(intx_ioctl(self->fd2, fn, 1, 0));
+}
+
+/* Unregistering a function releases its ranges too. */
+TEST_F(guest, unregister_releases_ranges)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 13, 0);
+	__u64 a = MEM_BASE + 0x500000;
+
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_OK(mmio_ioctl(self->fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0, a, 0x100));
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, fn));
+	EXPECT_ERRNO(ERR_NOT_OURS, mmio_ioctl(self->fd, XEN_PCI_IOREQ_REMOVE_MMIO,
+					      fn, 0, a, 0x100));
+	ASSERT_OK(fn_ioctl(self->fd2, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_OK(mmio_ioctl(self->fd2, XEN_PCI_IOREQ_ADD_MMIO, fn, 0, a, 0x100));
+}
+
+/*
+ * Xen holds at most 256 MMIO ranges per ioreq server: more ranges than
+ * that, added and released in rounds, fail if any release leaks one.
+ */
+TEST_F(guest, ranges_do_not_leak)
+{
+	const unsigned int nr_fn = 40, rounds = 8;
+	unsigned int r, i;
+
+	for (r = 0; r < rounds; r++) {
+		int fd = open_bound(self->domid, true);
+
+		ASSERT_LE(0, fd);
+		for (i = 0; i < nr_fn; i++) {
+			struct xen_pci_ioreq_function fn = mkfn(1, i / 8, i % 8);
+
+			ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, fn))
+				TH_LOG("round %u, function %u", r, i);
+			ASSERT_OK(mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0,
+					     MEM_BASE + 0x800000 + i * 0x1000,
+					     0x1000))
+				TH_LOG("round %u, function %u", r, i);
+			/* Every other round, unregister before closing. */
+			if (r & 1)
+				ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_UNREGISTER, fn));
+		}
+		close(fd);
+	}
+}
+
+/* ---- fuzz ---- */
+
+struct fuzz {
+	__u64 rng;
+	int domid;
+	int fd[2];
+	bool bound[2];
+	unsigned char *bad;	/* an inaccessible page after an accessible one */
+	unsigned long long calls, successes, unexpected;
+	unsigned int errs[160];
+};
+
+static __u64 rnd(struct fuzz *z)
+{
+	/* xorshift64*: the same sequence everywhere for a given seed */
+	z->rng ^= z->rng >> 12;
+	z->rng ^= z->rng << 25;
+	z->rng ^= z->rng >> 27;
+	return z->rng * 0x2545f4914f6cdd1dULL;
+}
+
+static __u64 below(struct fuzz *z, __u64 n)
+{
+	return rnd(z) % n;
+}
+
+static void fill(struct fuzz *z, void *buf, size_t len)
+{
+	unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = rnd(z);
+}
+
+static int fuzz_domid(struct fuzz *z)
+{
+	switch (below(z, 8)) {
+	case 0: return 0;
+	case 1: return DOMID_SELF;
+	case 2: return DOMID_UNUSED;
+	case 3: return 0x7ff0 + below(z, 0x8010);	/* special, and beyond */
+	default: return z->domid;
+	}
+}
+
+static struct xen_pci_ioreq_function fuzz_fn(struct fuzz *z)
+{
+	struct xen_pci_ioreq_function fn = {
+		.segment = below(z, 10) ? 0 : rnd(z),
+		.bus = below(z, 4) ? below(z, 2) : rnd(z),
+		.devfn = below(z, 4) ? below(z, 8) : rnd(z),
+	};
+
+	return fn;
+}
+
+static __u64 fuzz_addr(struct fuzz *z)
+{
+	switch (below(z, 6)) {
+	case 0: return ECAM_BASE + below(z, ECAM_SIZE);
+	case 1: return rnd(z);
+	case 2: return 0x100000000ULL + (below(z, 1 << 20) << 12);
+	default: return MEM_BASE + (below(z, 1 << 16) << 8);
+	}
+}
+
+static __u64 fuzz_size(struct fuzz *z)
+{
+	switch (below(z, 6)) {
+	case 0: return 0;
+	case 1: return rnd(z);
+	case 2: return below(z, 1 << 20);
+	default: return 0x100ULL << below(z, 8);
+	}
+}
+
+/* A well-formed argument for @cmd, with random contents. */
+static void fuzz_sane(struct fuzz *z, unsigned int nr, void *buf)
+{
+	switch (nr) {
+	case 0: {
+		struct xen_pci_ioreq_bind b = { .domid = fuzz_domid(z) };
+
+		memcpy(buf, &b, sizeof(b));
+		break;
+	}
+	case 2:
+	case 3: {
+		struct xen_pci_ioreq_function fn = fuzz_fn(z);
+
+		memcpy(buf, &fn, sizeof(fn));
+		break;
+	}
+	case 4:
+	case 5: {
+		struct xen_pci_ioreq_mmio m = {
+			.fn = fuzz_fn(z),
+			.bar = below(z, 8),
+			.addr = fuzz_addr(z),
+			.size = fuzz_size(z),
+		};
+
+		memcpy(buf, &m, sizeof(m));
+		break;
+	}
+	case 6: {
+		struct xen_pci_ioreq_intx x = {
+			.fn = fuzz_fn(z),
+			.pin = below(z, 6),
+			.level = below(z, 3),
+		};
+
+		memcpy(buf, &x, sizeof(x));
+		break;
+	}
+	}
+}
+
+/* Offset of a reserved field in the argument of command @nr, or -1. */
+static int reserved_off(unsigned int nr)
+{
+	switch (nr) {
+	case 0: return offsetof(struct xen_pci_ioreq_bind, reserved);
+	case 2:
+	case 3: return offsetof(struct xen_pci_ioreq_function, reserved);
+	case 4:
+	case 5: return offsetof(struct xen_pci_ioreq_mmio, reserved);
+	case 6: return offsetof(struct xen_pci_ioreq_intx, reserved);
+	default: return -1;
+	}
+}
+
+static const unsigned long fuzz_cmds[] = {
+	XEN_PCI_IOREQ_BIND, XEN_PCI_IOREQ_GET_INFO, XEN_PCI_IOREQ_REGISTER,
+	XEN_PCI_IOREQ_UNREGISTER, XEN_PCI_IOREQ_ADD_MMIO,
+	XEN_PCI_IOREQ_REMOVE_MMIO, XEN_PCI_IOREQ_SET_INTX,
+};
+
+#define NR_CMDS ARRAY_SIZE(fuzz_cmds)
+
+static void fuzz_result(struct __test_metadata *_metadata, struct fuzz *z,
+			long ret, bool may_succeed, const char *what,
+			unsigned long long arg)
+{
+	z->calls++;
+	if (ret < 0) {
+		z->errs[errno < 160 ? errno : 0]++;
+		return;
+	}
+	z->successes++;
+	if (may_succeed)
+		return;
+	if (z->unexpected++ < 10)
+		TH_LOG("call %llu: %s %#llx succeeded (%ld)", z->calls, what,
+		       arg, ret);
+}
+
+static void fuzz_ioctl(struct __test_metadata *_metadata, struct fuzz *z,
+		       int k)
+{
+	union {
+		unsigned char b[128];
+		__u64 align;
+	} u;
+	unsigned char *arg = u.b;
+	unsigned int nr = below(z, NR_CMDS), kind = below(z, 8);
+	unsigned long cmd = fuzz_cmds[nr];
+	bool may_succeed = false;
+	void *p = arg;
+	unsigned int i;
+	long ret;
+	int off;
+
+	fill(z, arg, sizeof(u.b));
+	switch (kind) {
+	case 0:	/* a command that is not ours */
+		cmd = _IOC(below(z, 4), XEN_PCI_IOREQ_MAGIC, below(z, 256),
+			   below(z, 128));
+		for (i = 0; i < NR_CMDS; i++)
+			if (cmd == fuzz_cmds[i])
+				cmd = _IO(XEN_PCI_IOREQ_MAGIC, 0x80);
+		break;
+	case 1:	/* a pointer the kernel cannot follow all the way */
+		switch (below(z, 3)) {
+		case 0:
+			p = NULL;
+			break;
+		case 1:
+			p = z->bad;
+			break;
+		default:	/* straddling into the inaccessible page */
+			p = z->bad - 1 - below(z, _IOC_SIZE(cmd) - 1);
+			break;
+		}
+		break;
+	case 2:	/* junk, with a reserved field set */
+		off = reserved_off(nr);
+		if (off >= 0)
+			arg[off] |= 1;
+		may_succeed = nr == 1;	/* GET_INFO writes, reads nothing */
+		break;
+	default: /* well formed */
+		memset(arg, 0, sizeof(u.b));
+		fuzz_sane(z, nr, arg);
+		may_succeed = true;
+		break;
+	}
+	if (nr == 0 && z->bound[k] && kind > 2)
+		may_succeed = false;	/* bound once only */
+	if (nr == 1 && kind == 2 && !z->bound[k])
+		may_succeed = false;
+	ret = ioctl(z->fd[k], cmd, p);
+	if (!ret && nr == 0 && kind > 2)
+		z->bound[k] = true;
+	fuzz_result(_metadata, z, ret, may_succeed, "ioctl", cmd);
+}
+
+static void fuzz_rw(struct __test_metadata *_metadata, struct fuzz *z, int k,
+		    bool wr)
+{
+	union {
+		unsigned char b[4 * REQ_SIZE + 16];
+		struct xen_pci_ioreq_response r[4];
+	} u;
+	size_t len = below(z, sizeof(u.b) + 1);
+	void *p = u.b;
+	long ret;
+
+	if (!below(z, 8))
+		p = below(z, 2) ? (void *)z->bad : NULL;
+	fill(z, u.b, sizeof(u.b));
+	if (wr && !below(z, 2)) {
+		/* plausible ids, valid flags */
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(u.r); i++) {
+			u.r[i].id = below(z, 64);
+			u.r[i].flags = 0;
+			u.r[i].reserved = 0;
+		}
+	}
+	ret = wr ? write(z->fd[k], p, len) : read(z->fd[k], p, len);
+	/* The guest is paused: nothing to read, nothing to complete. */
+	fuzz_result(_metadata, z, ret, len == 0,
+		    wr ? "write" : "read", len);
+}
+
+static void fuzz_poll(struct __test_metadata *_metadata, struct fuzz *z,
+		      int k)
+{
+	struct pollfd pfd = { .fd = z->fd[k], .events = POLLIN };
+
+	z->calls++;
+	if (poll(&pfd, 1, 0) < 0)
+		return;
+	if ((pfd.revents & POLLIN) ||
+	    (z->bound[k] && (pfd.revents & (POLLHUP | POLLERR)))) {
+		if (z->unexpected++ < 10)
+			TH_LOG("call %llu: poll gave %#x", z->calls,
+			       pfd.revents);
+	}
+}
+
+static void fuzz_reopen(struct fuzz *z, int k)
+{
+	if (z->fd[k] >= 0)
+		close(z->fd[k]);
+	z->fd[k] = open_dev(true);
+	z->bound[k] = false;
+	if (z->fd[k] >= 0 && below(z, 4) && !bind_fd(z->fd[k], z->domid))
+		z->bound[k] = true;
+}
+
+/*
+ * Random ioctls, reads, writes and polls on two files of one guest, some
+ * well formed and some not: nothing may crash or succeed where it must
+ * not, and afterwards a clean backend still works.
+ */
+TEST_F_TIMEOUT(guest, fuzz, 90)
+{
+	const char *seed_env = getenv("XEN_PCI_IOREQ_FUZZ_SEED");
+	const char *iters_env = getenv("XEN_PCI_IOREQ_FUZZ_ITERS");
+	struct xen_pci_ioreq_function fn = mkfn(0, 31, 7);
+	struct xen_pci_ioreq_request req;
+	unsigned long long seed = 0x58454e2d50434921ULL, iters = 2000, n;
+	struct timespec t0, t;
+	struct fuzz z = { .domid = self->domid };
+	unsigned char *pages;
+	unsigned int i;
+	long page = sysconf(_SC_PAGESIZE);
+	int fd;
+
+	if (seed_env)
+		seed = strtoull(seed_env, NULL, 0);
+	if (iters_env)
+		iters = strtoull(iters_env, NULL, 0);
+	TH_LOG("fuzz seed %#llx, %llu iterations (XEN_PCI_IOREQ_FUZZ_SEED, _ITERS)",
+	       seed, iters);
+	z.rng = seed ? seed : 1;
+
+	pages = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, pages);
+	ASSERT_OK(mprotect(pages + page, page, PROT_NONE));
+	z.bad = pages + page;
+
+	close(self->fd);
+	close(self->fd2);
+	self->fd = -1;
+	self->fd2 = -1;
+	z.fd[0] = open_bound(self->domid, true);
+	z.bound[0] = true;
+	z.fd[1] = open_dev(true);
+	ASSERT_LE(0, z.fd[0]);
+	ASSERT_LE(0, z.fd[1]);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (n = 0; n < iters; n++) {
+		int k = below(&z, 2);
+
+		if (z.fd[k] < 0) {
+			fuzz_reopen(&z, k);
+			continue;
+		}
+		switch (below(&z, 16)) {
+		case 0 ... 8:
+			fuzz_ioctl(_metadata, &z, k);
+			break;
+		case 9 ... 10:
+			fuzz_rw(_metadata, &z, k, false);
+			break;
+		case 11 ... 12:
+			fuzz_rw(_metadata, &z, k, true);
+			break;
+		case 13 ... 14:
+			fuzz_poll(_metadata, &z, k);
+			break;
+		default:
+			fuzz_reopen(&z, k);
+			break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= 20) {
+			TH_LOG("time is up after %llu iterations", n + 1);
+			break;
+		}
+	}
+	TH_LOG("%llu calls, %llu succeeded, %llu unexpectedly", z.calls,
+	       z.successes, z.unexpected);
+	for (i = 0; i < 160; i++)
+		if (z.errs[i])
+			TH_LOG("  %s: %u", errname(i), z.errs[i]);
+	EXPECT_EQ(0ULL, z.unexpected);
+	for (i = 0; i < 2; i++)
+		if (z.fd[i] >= 0)
+			close(z.fd[i]);
+	munmap(pages, 2 * page);
+
+	/* All released: a clean backend works. */
+	fd = open_bound(self->domid, true);
+	ASSERT_LE(0, fd);
+	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_OK(mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0,
+			     MEM_BASE + 0xff00000, 0x1000));
+	ASSERT_OK(intx_ioctl(fd, fn, 1, 1));
+	ASSERT_OK(intx_ioctl(fd, fn, 1, 0));
+	ASSERT_OK(mmio_ioctl(fd, XEN_PCI_IOREQ_REMOVE_MMIO, fn, 0,
+			     MEM_BASE + 0xff00000, 0x1000));
+	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_UNREGISTER, fn));
+	EXPECT_ERRNO(EAGAIN, read(fd, &req, sizeof(req)));
+	close(fd);
+}
+
+/* ---- tests with a guest of their own ---- */
+
+FIXTURE(fresh) {
+	struct guest guest;
+};
+
+FIXTURE_SETUP(fresh)
+{
+	const char *why = no_guest_reason();
+	char err[1024];
+
+	self->guest.domid = -1;
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_LT(0, shared_guest.domid) TH_LOG("%s", shared_error);
+	ASSERT_OK(guest_create(&self->guest, "-fresh", err, sizeof(err)))
+		TH_LOG("%s", err);
+}
+
+FIXTURE_TEARDOWN_PARENT(fresh)
+{
+	guest_destroy(&self->guest);
+}
+
+/*
+ * The guest dies under live files: they report POLLHUP, a sleeping reader
+ * wakes up with -ENODEV, everything else fails with -ENODEV, and once the
+ * files are closed nothing holds the dead domain.
+ */
+TEST_F_TIMEOUT(fresh, guest_destroyed_under_live_fds, 90)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 2, 0);
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct xen_pci_ioreq_request req;
+	struct xen_pci_ioreq_info info;
+	int domid = self->guest.domid;
+	int fd, fd2, ep, status, i;
+	struct pollfd pfd;
+	pid_t reader, w;
+
+	fd = open_bound(domid, true);
+	ASSERT_LE(0, fd);
+	fd2 = open_bound(domid, false);
+	ASSERT_LE(0, fd2);
+	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_OK(mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0, MEM_BASE, 0x100));
+	ASSERT_OK(intx_ioctl(fd, fn, 1, 1));
+	ASSERT_OK(fn_ioctl(fd2, XEN_PCI_IOREQ_REGISTER, mkfn(0, 3, 0)));
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_OK(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+
+	reader = fork();
+	ASSERT_LE(0, reader);
+	if (!reader) {
+		ssize_t n;
+
+		alarm(GONE_TIMEOUT + 10);
+		n = read(fd2, &req, sizeof(req));
+		_exit(n < 0 ? errno & 0x7f : 0x80);
+	}
+	usleep(200000);	/* let it sleep in read() */
+
+	ASSERT_OK(guest_destroy(&self->guest));
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	ASSERT_EQ(1, poll(&pfd, 1, GONE_TIMEOUT * 1000));
+	EXPECT_TRUE(!!(pfd.revents & POLLHUP)) TH_LOG("revents %#x", pfd.revents);
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 0));
+	EXPECT_TRUE(!!(ev.events & EPOLLHUP)) TH_LOG("events %#x", ev.events);
+
+	for (i = 0; i < GONE_TIMEOUT * 20; i++) {
+		w = waitpid(reader, &status, WNOHANG);
+		if (w)
+			break;
+		usleep(50000);
+	}
+	if (!w) {
+		kill(reader, SIGKILL);
+		waitpid(reader, &status, 0);
+	}
+	EXPECT_EQ(reader, w) TH_LOG("the blocked reader did not wake up");
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == ENODEV)
+		TH_LOG("reader: status %#x", status);
+
+	alarm(10);	/* a blocking read() that sleeps on dies of SIGALRM */
+	EXPECT_ERRNO(ENODEV, read(fd, &req, sizeof(req)));
+	EXPECT_ERRNO(ENODEV, read(fd2, &req, sizeof(req)));
+	alarm(0);
+	EXPECT_ERRNO(ENODEV, respond(fd, 1, 0));
+	EXPECT_ERRNO(ENODEV, ioctl(fd, XEN_PCI_IOREQ_GET_INFO, &info));
+	EXPECT_ERRNO(ENODEV, fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 4, 0)));
+	EXPECT_ERRNO(ENODEV, mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 2,
+					MEM_BASE + 0x10000, 0x1000));
+	EXPECT_ERRNO(ENODEV, intx_ioctl(fd, fn, 1, 0));
+	close(ep);
+	close(fd);
+	close(fd2);
+
+	/* Nothing keeps the dead domain around, and it cannot be bound. */
+	EXPECT_TRUE(wait_domain_gone(domid))
+		TH_LOG("domain %d still listed %d s after xl destroy", domid,
+		       GONE_TIMEOUT);
+	fd = open_dev(true);
+	ASSERT_LE(0, fd);
+	EXPECT_ERRNO(ESRCH, bind_fd(fd, domid));
+	close(fd);
+}
+
+/* Functions and ranges belong to one guest: two guests may use the same. */
+TEST_F_TIMEOUT(fresh, functions_are_per_guest, 60)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 14, 0);
+	struct xen_pci_ioreq_info a, b;
+	int fda, fdb;
+
+	fda = open_bound(shared_guest.domid, true);
+	ASSERT_LE(0, fda);
+	fdb = open_bound(self->guest.domid, true);
+	ASSERT_LE(0, fdb);
+	ASSERT_OK(ioctl(fda, XEN_PCI_IOREQ_GET_INFO, &a));
+	ASSERT_OK(ioctl(fdb, XEN_PCI_IOREQ_GET_INFO, &b));
+	EXPECT_EQ(shared_guest.domid, a.domid);
+	EXPECT_EQ(self->guest.domid, b.domid);
+
+	ASSERT_OK(fn_ioctl(fda, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_OK(fn_ioctl(fdb, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_OK(mmio_ioctl(fda, XEN_PCI_IOREQ_ADD_MMIO, fn, 0, MEM_BASE, 0x100));
+	ASSERT_OK(mmio_ioctl(fdb, XEN_PCI_IOREQ_ADD_MMIO, fn, 0, MEM_BASE, 0x100));
+	ASSERT_OK(intx_ioctl(fda, fn, 1, 1));
+	ASSERT_OK(intx_ioctl(fdb, fn, 1, 1));
+	ASSERT_OK(intx_ioctl(fda, fn, 1, 0));
+	ASSERT_OK(intx_ioctl(fdb, fn, 1, 0));
+	close(fda);
+	close(fdb);
+}
+
+int main(int argc, char **argv)
+{
+	char err[1024];
+
+	main_pid = getpid();
+	if (!no_guest_reason()) {
+		destroy_stale_guests();
+		if (guest_create(&shared_guest, "", err, sizeof(err)))
+			snprintf(shared_error, sizeof(shared_error), "%.500s",
+				 err);
+		else
+			atexit(destroy_shared_guest);
+	}
+	return test_harness_run(argc, argv);
+}
