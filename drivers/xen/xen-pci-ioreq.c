@@ -1064,6 +1064,15 @@ static int xpi_check_mmio(const struct xen_pci_ioreq_mmio *m, u64 *last)
 	return 0;
 }
 
+/* The checked arguments of ADD_MMIO/REMOVE_MMIO: the function, @last. */
+static struct xpi_fn *xpi_mmio_fn(struct xpi_guest *g, struct xpi_file *f,
+				  const struct xen_pci_ioreq_mmio *m, u64 *last)
+{
+	int rc = xpi_check_mmio(m, last);
+
+	return rc ? ERR_PTR(rc) : xpi_file_fn(g, f, &m->fn);
+}
+
 static int xpi_add_mmio(struct xpi_guest *g, struct xpi_file *f,
 			const struct xen_pci_ioreq_mmio *m)
 {
@@ -1073,10 +1082,7 @@ static int xpi_add_mmio(struct xpi_guest *g, struct xpi_file *f,
 	u64 last;
 	int rc;
 
-	rc = xpi_check_mmio(m, &last);
-	if (rc)
-		return rc;
-	fn = xpi_file_fn(g, f, &m->fn);
+	fn = xpi_mmio_fn(g, f, m, &last);
 	if (IS_ERR(fn))
 		return PTR_ERR(fn);
 	/* Never a BAR: the window is configuration space. */
@@ -1116,10 +1122,7 @@ static int xpi_remove_mmio(struct xpi_guest *g, struct xpi_file *f,
 	u64 last;
 	int rc, i;
 
-	rc = xpi_check_mmio(m, &last);
-	if (rc)
-		return rc;
-	fn = xpi_file_fn(g, f, &m->fn);
+	fn = xpi_mmio_fn(g, f, m, &last);
 	if (IS_ERR(fn))
 		return PTR_ERR(fn);
 	i = xpi_range_find(g->ranges, g->nr_ranges, m->addr, 1);

@@ -81,6 +81,6 @@ QEMU=(qemu-system-aarch64 -M "$M" $CPU $DEVICES -display none -no-reboot
 if [ -n "$SHELLMODE" ]; then
 	exec "${QEMU[@]}" -nographic
 fi
-exec python3 "$TB_ROOT/harness.py" --name "$suite" --mode bare \
+exec "$PY" "$TB_ROOT/harness.py" --name "$suite" --mode bare \
 	--log "$CACHE/logs/$suite.log" --expect-suite "$suite" "$@" -- \
 	"${QEMU[@]}" -serial stdio -monitor none

@@ -7,6 +7,9 @@ CACHE=${XEN_PCI_CACHE:-$HOME/.cache/xen-pci}
 OUT=$CACHE/out			# artifacts a user can boot by hand
 JOBS=${JOBS:-$(nproc)}
 CROSS=aarch64-linux-gnu-
+# Debian's interpreter, whose modules (yaml, jsonschema) come from the
+# packages testbed/run installs, whatever python3 comes first in PATH.
+PY=/usr/bin/python3
 
 export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}

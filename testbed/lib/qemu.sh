@@ -27,6 +27,6 @@ run_xen() {	# NAME VARIANT DOM0_APPEND [harness options...]
 	mkdir -p "$CACHE/logs"
 	[ -n "${RES:-}" ] && opts="--results $(printf '%q' "$RES")"
 	[ $# -gt 0 ] && opts="$opts $(printf '%q ' "$@")"
-	eval "python3 '$TB_ROOT/harness.py' --name '$name' --mode xen \
+	eval "'$PY' '$TB_ROOT/harness.py' --name '$name' --mode xen \
 		--log '$CACHE/logs/$name.log' $opts -- $(qemu_xen "$v" "$append")"
 }

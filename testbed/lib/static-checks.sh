@@ -99,7 +99,7 @@ BINDINGS=$(git ls-files -co --exclude-standard -- Documentation/devicetree/bindi
 for y in $BINDINGS; do
 	check "dt-binding/yamllint/$y" "$W/yl.log" \
 		yamllint -f parsable -c "$SRC/Documentation/devicetree/bindings/.yamllint" "$y"
-	check "dt-binding/schema/$y" "$W/dt.log" python3 "$TB_ROOT/lib/dt-check.py" "$y" "$W"
+	check "dt-binding/schema/$y" "$W/dt.log" "$PY" "$TB_ROOT/lib/dt-check.py" "$y" "$W"
 done
 
 # --- the export is complete and applies to the pinned base; checkpatch on
