@@ -6,6 +6,8 @@ enforce every stage's time limit and collect the TAP results it reports.
 The guests announce their stages on the console (see testbed/guest/lib.sh):
   @@XENPCI stage=NAME limit=S   @@XENPCI fail stage=NAME MSG
   @@XENPCI begin suite=NAME     @@XENPCI end suite=NAME     @@XENPCI done
+  @@XENPCI host-check suite=NAME nonce=N   check the guest's pattern in the
+                                host file behind the passed-through ivshmem
 domU consoles reach us through dom0 with a "[domU:NAME] " prefix.
 
 Results are appended to --results as "PASS|FAIL|SKIP<TAB>name<TAB>detail"
@@ -17,6 +19,7 @@ import os
 import re
 import select
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -30,6 +33,16 @@ KERNEL_TROUBLE = re.compile(
     r'soft lockup|hung_task|possible circular locking|'
     r'sleeping function called from invalid context|kmemleak: \d+ new suspected)')
 XEN_TROUBLE = re.compile(r"\(XEN\) (Panic on CPU|Assertion .* failed|Xen BUG at|Xen WARN at|FATAL)")
+# Shared memory of the passed-through ivshmem (see
+# tools/testing/selftests/xen-pci/pt_dev.h): where the guest, the host and
+# dom0 write their patterns, and the pattern itself.
+PT_GUEST_OFF, PT_HOST_OFF, PT_WORDS = 0x1000, 0x2000, 256
+
+
+def pt_pattern(nonce, i, who):
+    return (nonce ^ ((i + 1) * 0x9e3779b9) ^ (who * 0x5bd1e995)) & 0xffffffff
+
+
 KMSG = re.compile(r'^\[\s*\d+\.\d+\] (.*)$')
 KUNIT_SUBTEST = re.compile(r'^( *)# Subtest: (\S+)')
 KUNIT_RESULT = re.compile(r'^( *)(not ok|ok) \d+ (\S+)(?:\s+#\s*(SKIP)(.*))?')
@@ -40,6 +53,7 @@ class Run:
     def __init__(self, args):
         self.args = args
         self.results = []          # (status, name, detail)
+        self.t0 = time.monotonic()
         self.lines = []            # (source, text) of the whole console
         self.stage = args.first_stage
         self.deadline = time.monotonic() + args.first_limit
@@ -208,9 +222,46 @@ class Run:
             st = self.suites.get(kv['suite'])
             if st:
                 st['open'] = False
+        elif body.startswith('host-check '):
+            self.host_check(kv)
         elif body == 'done' and source in ('dom0', 'guest'):
             self.done = True
             self.enter('poweroff', 60)
+
+    # --- the host side of a passed-through ivshmem device ---
+    def host_check(self, kv):
+        """A guest wrote PT_WORDS words of its pattern to BAR2 of the
+        passed-through ivshmem at PT_GUEST_OFF: check them in the host's
+        backing file, from outside QEMU, then write the host's pattern at
+        PT_HOST_OFF for the guest to read back (pt_dev.h has both)."""
+        suite = kv.get('suite', '?')
+        name = '%s/host/ivshmem-guest-write-in-host-file' % suite
+        print('[harness] host-check of %s at %.1fs' % (suite, time.monotonic() - self.t0), flush=True)
+        path = self.args.ivshmem_file
+        try:
+            nonce = int(kv['nonce'], 0) & 0xffffffff
+        except (KeyError, ValueError):
+            self.result('FAIL', name, 'malformed host-check marker')
+            return
+        if not path:
+            self.result('FAIL', name, 'this run has no --ivshmem-file')
+            return
+        with open(path, 'r+b') as f:
+            f.seek(PT_GUEST_OFF)
+            got = struct.unpack('<%dI' % PT_WORDS, f.read(4 * PT_WORDS))
+            want = tuple(pt_pattern(nonce, i, 0) for i in range(PT_WORDS))
+            bad = [i for i in range(PT_WORDS) if got[i] != want[i]]
+            if bad:
+                i = bad[0]
+                self.result('FAIL', name, '%d of %d words differ, first at %#x: %#010x, want %#010x'
+                            % (len(bad), PT_WORDS, PT_GUEST_OFF + 4 * i, got[i], want[i]))
+            else:
+                self.result('PASS', name, '%d words at %#x match nonce %#x'
+                            % (PT_WORDS, PT_GUEST_OFF, nonce))
+            f.seek(PT_HOST_OFF)
+            f.write(struct.pack('<%dI' % PT_WORDS,
+                                *(pt_pattern(nonce, i, 1) for i in range(PT_WORDS))))
+            f.flush()
 
     # --- main loop ---
     def run(self):
@@ -304,6 +355,8 @@ def main():
     p.add_argument('--tail', type=int, default=40)
     p.add_argument('--echo', action='store_true', help='copy the console to stdout')
     p.add_argument('--verbose', action='store_true')
+    p.add_argument('--ivshmem-file',
+                   help="host file behind dom0's ivshmem device, for host-check markers")
     p.add_argument('qemu', nargs=argparse.REMAINDER, help='-- QEMU command line')
     a = p.parse_args()
     if a.qemu and a.qemu[0] == '--':

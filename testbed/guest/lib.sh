@@ -34,10 +34,18 @@ setup_base() {
 }
 
 # Run the installed kselftests the way run_kselftest.sh would (nested TAP),
+# line by line as they come (a test may talk to the host through markers),
 # with busybox's timeout, which lacks the --foreground option that
 # kselftest/runner.sh needs. The last result is the kernel's own health.
-run_kselftests() {	# SUITE
+run_kselftests() {	# SUITE [TEST,...]: every test, or the ones named
 	local list=/opt/kselftest/kselftest-list.txt n=0 total coll t rc limit
+	if [ -n "${2:-}" ]; then
+		: > "/tmp/.ksft-list-$1"
+		for t in $(echo "$2" | tr , ' '); do
+			grep ":$t\$" "$list" >> "/tmp/.ksft-list-$1"
+		done
+		list=/tmp/.ksft-list-$1
+	fi
 	total=$(grep -c : "$list")
 	echo "TAP version 13"
 	echo "1..$((total + 1))"
@@ -49,7 +57,7 @@ run_kselftests() {	# SUITE
 		echo "# selftests: $coll: $t"
 		( cd "/opt/kselftest/$coll" && export XEN_PCI_SUITE=$1 &&
 		  timeout -s KILL "$limit" "./$t" </dev/null 2>&1
-		  echo $? > /tmp/.ksft-rc ) | sed 's/^/# /'
+		  echo $? > /tmp/.ksft-rc ) | awk '{ print "# " $0; fflush() }'
 		rc=$(cat /tmp/.ksft-rc)
 		case $rc in
 		0) echo "ok $n selftests: $coll: $t" ;;

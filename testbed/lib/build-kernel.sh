@@ -15,6 +15,7 @@ FRAGS="$TB_ROOT/config/kernel.config $REPO_ROOT/tools/testing/selftests/xen-pci/
 km() { make -C "$SRC" O="$B" ARCH=arm64 CROSS_COMPILE="$CROSS" \
 	CC="ccache ${CROSS}gcc" -j"$JOBS" "$@"; }
 
+xen_user_flags
 mkdir -p "$B"
 want=$(tree_hash $FRAGS)-$(cat "$SRC/.patched")
 if [ "$(cat "$B/.config-stamp" 2>/dev/null)" != "$want" ] || [ ! -e "$B/.config" ]; then

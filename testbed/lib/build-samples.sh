@@ -15,6 +15,7 @@ if [ ! -e "$SRC/samples/xen/Makefile" ] || ! grep -q '^CONFIG_SAMPLE_XEN.*=y' "$
 	log "no Xen samples configured"
 	exit 0
 fi
+xen_user_flags
 make -C "$SRC" O="$B" ARCH=arm64 CROSS_COMPILE="$CROSS" CC="ccache ${CROSS}gcc" \
 	-j"$JOBS" samples/xen/ >"$DEST/build.log" 2>&1 ||
 	{ tail -30 "$DEST/build.log"; die "samples do not build"; }

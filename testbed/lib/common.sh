@@ -58,3 +58,21 @@ tree_hash() {
 		fi
 	done ) | sha256sum | cut -c1-16
 }
+
+# The Xen tools the passthrough sample links with, for kbuild's userprogs:
+# trixie's arm64 headers (libxen-dev) and libraries, the very ones the dom0
+# root filesystem runs. Exports USERCFLAGS and USERLDFLAGS.
+xen_user_flags() {
+	local sys=$CACHE/xen-sysroot f
+	if [ ! -e "$sys/.done" ] || [ -n "$(find "$CACHE/downloads/debs-dev" "$CACHE/downloads/debs" \
+		-name 'libxen*.deb' -newer "$sys/.done" 2>/dev/null)" ]; then
+		rm -rf "$sys" && mkdir -p "$sys"
+		for f in "$CACHE"/downloads/debs-dev/libxen-dev_*.deb "$CACHE"/downloads/debs/libxen*.deb; do
+			[ -e "$f" ] || die "Xen development package missing: run the download stage"
+			dpkg-deb -x "$f" "$sys"
+		done
+		touch "$sys/.done"
+	fi
+	export USERCFLAGS="-I$sys/usr/include"
+	export USERLDFLAGS="-L$sys/usr/lib/aarch64-linux-gnu -Wl,-rpath-link,$sys/usr/lib/aarch64-linux-gnu"
+}

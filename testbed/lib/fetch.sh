@@ -18,6 +18,7 @@ DOM0_DEBS="busybox-static pciutils libpci3 libkmod2 libudev1 zlib1g libzstd1 lib
  libyajl2 libc6 libncursesw6 libncurses6 libtinfo6 libext2fs2t64 libfdt1 libuuid1
  libgcc-s1 libnl-3-200 libnl-route-3-200 libcom-err2 libblkid1 libsystemd0 libcap2 liblz4-1
  libgcrypt20 libgpg-error0 libbz2-1.0 libxxhash0"
+DEV_DEBS="libxen-dev"
 
 apt_conf() {
 	mkdir -p "$APTDIR"/lists/partial "$APTDIR"/cache/archives/partial "$APTDIR"/etc
@@ -114,23 +115,34 @@ done
 [ -n "$XVER" ] || die "no xen 4.20.x source could be downloaded from trixie"
 echo "$XVER" > "$DL/xen.version"
 
-# arm64 binaries for the root filesystems (no dependency resolution: the
-# list is explicit and every needed shared library is checked at rootfs time).
-want=""
-declare -A cand=()
-while read -r p v; do cand[$p]=$v; done < <(papt apt-cache policy $DOM0_DEBS |
-	awk '/^[^ ]/ { sub(":$", "", $1); p = $1 } /Candidate:/ { print p, $2 }')
-for p in $DOM0_DEBS; do
-	v=${cand[$p]:-}
-	if [ -z "$v" ] || [ "$v" = "(none)" ]; then
-		log "note: arm64 package $p not in trixie, skipped"
-		continue
+# arm64 binary packages (no dependency resolution: the lists are explicit,
+# every shared library the root filesystems need is checked at rootfs time,
+# and the samples' link checks the development files).
+fetch_debs() {	# DIR PACKAGE...
+	local dir=$1 want="" p v vf
+	shift
+	declare -A cand=()
+	mkdir -p "$dir"
+	while read -r p v; do cand[$p]=$v; done < <(papt apt-cache policy "$@" |
+		awk '/^[^ ]/ { sub(":$", "", $1); p = $1 } /Candidate:/ { print p, $2 }')
+	for p in "$@"; do
+		v=${cand[$p]:-}
+		if [ -z "$v" ] || [ "$v" = "(none)" ]; then
+			log "note: arm64 package $p not in trixie, skipped"
+			continue
+		fi
+		vf=${v//:/%3a}
+		ls "$dir/${p}_${vf}_"*.deb >/dev/null 2>&1 || want="$want $p=$v"
+	done
+	if [ -n "$want" ]; then
+		log "downloading arm64 packages:$want"
+		(cd "$dir" && papt apt-get download -q $want >/dev/null)
 	fi
-	vf=${v//:/%3a}
-	ls "$DL/debs/${p}_${vf}_"*.deb >/dev/null 2>&1 || want="$want $p=$v"
-done
-if [ -n "$want" ]; then
-	log "downloading arm64 packages:$want"
-	(cd "$DL/debs" && papt apt-get download -q $want >/dev/null)
-fi
+}
+# Root filesystems: unpacked into them.
+fetch_debs "$DL/debs" $DOM0_DEBS
+# Development files of the Xen libraries for the cross build of the
+# passthrough sample (headers and link-time .so names); the libraries
+# themselves are the ones above.
+fetch_debs "$DL/debs-dev" $DEV_DEBS
 log "linux-source-6.12 $LVER, xen $XVER, $(ls "$DL/debs" | wc -l) arm64 packages"

@@ -3,11 +3,19 @@
 
 # QEMU for Xen + dom0: Xen is the kernel, dom0 Image and initramfs come in
 # through guest-loader (the way a bootloader would hand them to Xen).
+# Besides its own virtio NIC, dom0 gets two DMA-free devices with sub-page
+# BARs to pass through (guest/xl/domu-pt*.backends): ivshmem-plain at
+# 00:10.0 (BAR0 256 bytes of registers, BAR2 1 MiB of memory shared with
+# the host file $PT_SHM) and an rtl8139 at 00:11.0 (BAR1 256 bytes, MAC
+# PT_MAC, on a restricted user network).
+PT_MAC=52:54:00:58:50:54
 # QEMU puts its DTB at RAM base + 128 MiB (0x48000000); Xen drops any module
 # that overlaps it, so the modules start above it.
 qemu_xen() {	# VARIANT DOM0_APPEND [INTERACTIVE]
 	local v=$1 append=$2 sfx="" kaddr=0x4a000000 iaddr ksz
 	[ "$v" = debug ] && sfx=-debug
+	: "${PT_SHM:=$CACHE/logs/shell.ivshmem}"
+	[ -e "$PT_SHM" ] || { mkdir -p "$(dirname "$PT_SHM")"; truncate -s 1M "$PT_SHM"; }
 	append=${append//,/,,}	# a comma ends a QEMU -device option; ",," is one
 	ksz=$(stat -c %s "$OUT/Image$sfx")
 	iaddr=$(printf '0x%x' $(( (kaddr + ksz + 0x1000000 + 0x1fffff) & ~0x1fffff )))
@@ -17,7 +25,10 @@ qemu_xen() {	# VARIANT DOM0_APPEND [INTERACTIVE]
 		-kernel "$OUT/xen" \
 		-append "\"dom0_mem=${DOM0_MEM:-768M} dom0_max_vcpus=2 console=dtuart dtuart=/pl011@9000000\"" \
 		-device "guest-loader,addr=$kaddr,kernel=$OUT/Image$sfx,bootargs=\"console=hvc0 earlycon=xen panic=-1 rdinit=/init $append\"" \
-		-device "guest-loader,addr=$iaddr,initrd=$OUT/dom0$sfx.cpio"
+		-device "guest-loader,addr=$iaddr,initrd=$OUT/dom0$sfx.cpio" \
+		-object "memory-backend-file,id=ptshm,mem-path=$PT_SHM,size=1M,share=on" \
+		-device ivshmem-plain,memdev=ptshm,addr=0x10 \
+		-netdev user,id=ptnet,restrict=on -device "rtl8139,netdev=ptnet,mac=$PT_MAC,addr=0x11"
 }
 
 # Boot Xen + dom0 under the harness. Results go to $RES when it is set.
@@ -25,7 +36,11 @@ run_xen() {	# NAME VARIANT DOM0_APPEND [harness options...]
 	local name=$1 v=$2 append=$3 opts=""
 	shift 3
 	mkdir -p "$CACHE/logs"
-	[ -n "${RES:-}" ] && opts="--results $(printf '%q' "$RES")"
+	# The host side of the passed-through ivshmem: zeroed for each run.
+	PT_SHM=$CACHE/logs/$name.ivshmem
+	rm -f "$PT_SHM" && truncate -s 1M "$PT_SHM"
+	opts="--ivshmem-file $(printf '%q' "$PT_SHM")"
+	[ -n "${RES:-}" ] && opts="$opts --results $(printf '%q' "$RES")"
 	[ $# -gt 0 ] && opts="$opts $(printf '%q ' "$@")"
 	eval "'$PY' '$TB_ROOT/harness.py' --name '$name' --mode xen \
 		--log '$CACHE/logs/$name.log' $opts -- $(qemu_xen "$v" "$append")"

@@ -51,13 +51,31 @@ echo "-- static checks done at $(elapsed)"
 
 . "$L/qemu.sh"
 
-# Xen + dom0 + domU, selftests in both.
+# Xen + dom0 + domUs, selftests in all of them.
 # domu-pci: the Xen virtual root complex served by two dom0 backends;
-# domu-libxl: the root complex node exactly as libxl writes it today.
-run_xen xen-$V "$V" "xenpci.mode=test xenpci.guests=domu-pci,domu-libxl" \
+# domu-libxl: the root complex node exactly as libxl writes it today;
+# domu-pt: dom0's ivshmem and rtl8139 passed through (pci-passthrough), with
+# dom0's checks after the guest made its backends exit (dom0-after-domu-pt);
+# domu-pt-generic: the same under pci-host-generic, the control, whose
+# packed sub-page BARs cannot be mapped page by page: its expected failure.
+run_xen xen-$V "$V" "xenpci.mode=test xenpci.guests=domu-pci,domu-libxl,domu-pt,domu-pt-generic" \
 	--expect-suite dom0 --expect-suite domu-pci --expect-suite domu-libxl \
+	--expect-suite domu-pt --expect-suite dom0-after-domu-pt --expect-suite domu-pt-generic \
+	--xfail 'domu-pt-generic/pt_guest/pt\.bars_own_pages$' \
+	--xfail 'domu-pt-generic/pt_guest/pt\.sub_page_bars$' \
 	--kernel-limit $([ "$V" = debug ] && echo 300 || echo 120)
 echo "-- Xen run done at $(elapsed)"
+
+# Control of dom0's BAR placement: with xen_pci_page_align=off, dom0 packs
+# the sub-page BARs of its ivshmem and rtl8139 into one page, and the
+# passthrough backend refuses them; dom0 still uses both devices.
+run_xen xen-dom0-noalign normal \
+	"xenpci.mode=test xenpci.guests= xenpci.suite=dom0-noalign xenpci.tests=pci_bar_layout,pt_host xen_pci_page_align=off" \
+	--expect-suite dom0-noalign \
+	--xfail 'dom0-noalign/pci_bar_layout/bars\.page_aligned$' \
+	--xfail 'dom0-noalign/pci_bar_layout/bars\.page_exclusive$' \
+	--xfail 'dom0-noalign/pt_host/pt\.host_bars_own_pages$'
+echo "-- dom0 control run done at $(elapsed)"
 
 # Bare QEMU: our host driver, and pci-host-generic as the control.
 "$L/bare.sh" ours "$V" "" --results "$RES" --kunit

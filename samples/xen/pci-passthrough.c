@@ -1,0 +1,906 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pci-passthrough: hand a PCI device of dom0 to an arm64 Xen guest, through
+ * /dev/xen/pci-ioreq and libxenctrl.
+ *
+ * Upstream Xen cannot assign PCI devices to Arm guests (its vPCI is for dom0
+ * only there), but dom0 serves the guest's virtual root complex through
+ * /dev/xen/pci-ioreq. This backend registers one function of that root
+ * complex and answers its config space from the real device, through the
+ * device's sysfs config file, filtered:
+ *
+ * - IDs, class, revision, subsystem IDs and the capabilities read through;
+ *   of the capability list only power management, PCI Express and
+ *   vendor-specific capabilities are linked in, read-only. MSI and MSI-X
+ *   are left out: they would let the guest aim the device's writes at any
+ *   host address, and interrupts are not forwarded anyway (see below).
+ *   Extended config space reads as zero.
+ * - Memory BARs are virtual: the guest sizes and programs its own
+ *   addresses; the host addresses are never shown. I/O BARs and the
+ *   expansion ROM read as zero (Arm guests have no port I/O here, and a
+ *   ROM BAR would map more host pages than the guest needs).
+ * - Of the Command register, the guest controls Memory Space only. Bus
+ *   Master is refused (read as zero): without an IOMMU, a device that does
+ *   DMA reaches all of the host's memory. I/O Space reads as zero.
+ *   Interrupt Disable, cache line size, latency timer and Interrupt Line
+ *   are kept for the guest and not written to the device. Status reads
+ *   through, except Interrupt Status; nothing else is ever written to the
+ *   device, so the guest cannot reconfigure the host beyond this device.
+ * - Interrupt Pin reads as zero: INTx is not forwarded, the guest's
+ *   drivers must poll.
+ *
+ * When the guest sets Memory Space, each memory BAR is mapped into the
+ * guest, host pages onto guest pages, with xc_domain_iomem_permission() and
+ * xc_domain_memory_mapping(): the guest then reaches the device directly,
+ * without the backend. Clearing Memory Space, moving a BAR, or the backend
+ * exiting (a signal, or the guest going away) unmaps it; the guest's
+ * accesses then fault into dom0, which answers them as a master abort
+ * would (reads all ones). A backend killed with SIGKILL cannot unmap: the
+ * mapping then lasts until the guest is destroyed.
+ *
+ * Xen maps whole 4 KiB pages, so a BAR is only mapped when both sides own
+ * their pages: on the host, the BAR must start on a page boundary and share
+ * no page with a BAR of another device (checked at start, refused
+ * otherwise: dom0 places BARs that way, see xen_pci_page_align=), and in
+ * the guest, the BAR must start on a page boundary inside the guest's PCI
+ * memory windows (pcie-xen-vpci places BARs that way; elsewhere the BAR is
+ * left unmapped and reads all ones).
+ *
+ * Usage:
+ *	pci-passthrough --domid N --host SSSS:BB:DD.F --slot S
+ *			[--bus B] [--function F] [--verbose]
+ *
+ * The device must have no driver in dom0 (or pci-stub). Start the backend
+ * while the guest is paused (xl create -p; xl unpause once the "serving"
+ * line is printed). It runs until SIGTERM, SIGINT or SIGHUP, or until the
+ * guest goes away. Exit status: 0 on a signal or when the guest is gone,
+ * 1 on an error (including a device that cannot be passed through safely),
+ * 2 on a usage error.
+ */
+
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <xenctrl.h>
+
+#include <linux/pci.h>
+#include <linux/types.h>
+#include <xen/pci-ioreq.h>
+
+#define DEV_PATH		"/dev/xen/pci-ioreq"
+#define SYSFS_PCI		"/sys/bus/pci/devices"
+#define PROG			"pci-passthrough"
+
+#define XEN_PAGE		4096ULL
+#define CFG_SIZE		256	/* conventional config space */
+#define MAX_BATCH		128
+#define MAX_CAPS		48
+
+/* struct resource flags, as sysfs prints them */
+#define RES_MEM			0x00000200ULL
+
+enum { SERVE_OK, SERVE_GONE, SERVE_ERROR };
+
+struct pt_bar {
+	bool present;		/* a memory BAR of the device (low half) */
+	bool upper;		/* the upper half of the 64-bit BAR before */
+	__u64 host;		/* host physical address */
+	__u64 size;
+	__u32 flags;		/* low bits of the BAR register */
+	__u64 guest;		/* as programmed by the guest */
+	bool mapped;
+	__u64 mapped_gfn;
+	__u64 refused;		/* guest address last refused, to warn once */
+};
+
+struct pt {
+	int fd, cfg_fd;
+	xc_interface *xch;
+	struct xen_pci_ioreq_function fn;
+	struct xen_pci_ioreq_info info;
+	unsigned int batch;
+	const char *host;	/* SSSS:BB:DD.F */
+	bool verbose, gone, bm_warned;
+
+	/* the guest's view */
+	__u16 command;
+	__u8 cache_line, latency, irq_line;
+	__u8 cap_first;
+	__u8 cap_next[CFG_SIZE];	/* next exposed capability, by offset */
+	bool cap_exposed[CFG_SIZE];
+	struct pt_bar bar[PCI_STD_NUM_BARS];
+
+	__u16 host_command;	/* the device's Command register at start */
+	bool host_command_changed;
+
+	struct xen_pci_ioreq_request *req;
+	struct xen_pci_ioreq_response *rsp;
+	unsigned long long requests, cfg_reads, cfg_writes, bad, maps, unmaps,
+			   refusals, dropped_writes;
+};
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- the real device, through sysfs ---- */
+
+static __u32 host_read32(struct pt *p, unsigned int off)
+{
+	__u32 v;
+
+	if (pread(p->cfg_fd, &v, 4, off) != 4)
+		return ~0U;
+	return v;
+}
+
+static __u16 host_read16(struct pt *p, unsigned int off)
+{
+	return host_read32(p, off & ~3U) >> (off & 2) * 8;
+}
+
+static __u8 host_read8(struct pt *p, unsigned int off)
+{
+	return host_read32(p, off & ~3U) >> (off & 3) * 8;
+}
+
+static void host_set_command(struct pt *p, __u16 cmd)
+{
+	if (pwrite(p->cfg_fd, &cmd, 2, PCI_COMMAND) != 2)
+		say("%s: writing Command: %s\n", p->host, strerror(errno));
+	p->host_command_changed = true;
+}
+
+/* ---- mapping BARs into the guest ---- */
+
+static bool in_guest_window(__u64 addr, __u64 size)
+{
+	return (addr >= GUEST_VPCI_MEM_ADDR &&
+		addr + size <= GUEST_VPCI_MEM_ADDR + GUEST_VPCI_MEM_SIZE) ||
+	       (addr >= GUEST_VPCI_PREFETCH_MEM_ADDR &&
+		addr + size <= GUEST_VPCI_PREFETCH_MEM_ADDR +
+			       GUEST_VPCI_PREFETCH_MEM_SIZE);
+}
+
+static __u64 bar_pages(const struct pt_bar *b)
+{
+	return (b->size + XEN_PAGE - 1) / XEN_PAGE;
+}
+
+static void unmap_bar(struct pt *p, unsigned int i)
+{
+	struct pt_bar *b = &p->bar[i];
+	__u64 mfn = b->host / XEN_PAGE, nr = bar_pages(b);
+
+	if (!b->mapped)
+		return;
+	b->mapped = false;
+	if (p->gone)
+		return;
+	if (xc_domain_memory_mapping(p->xch, p->info.domid, b->mapped_gfn,
+				     mfn, nr, DPCI_REMOVE_MAPPING))
+		say("BAR%u: unmapping guest %#llx: %s\n", i,
+		    (unsigned long long)b->mapped_gfn * XEN_PAGE,
+		    strerror(errno));
+	if (xc_domain_iomem_permission(p->xch, p->info.domid, mfn, nr, 0))
+		say("BAR%u: revoking access to host %#llx: %s\n", i,
+		    (unsigned long long)b->host, strerror(errno));
+	p->unmaps++;
+	printf(PROG ": BAR%u: guest %#llx unmapped\n", i,
+	       (unsigned long long)b->mapped_gfn * XEN_PAGE);
+	fflush(stdout);
+}
+
+static void refuse_bar(struct pt *p, unsigned int i, const char *why)
+{
+	struct pt_bar *b = &p->bar[i];
+
+	p->refusals++;
+	if (b->refused == b->guest)
+		return;
+	b->refused = b->guest;
+	printf(PROG ": BAR%u: guest %#llx (%llu bytes) %s: not mapped\n", i,
+	       (unsigned long long)b->guest, (unsigned long long)b->size, why);
+	fflush(stdout);
+}
+
+static void map_bar(struct pt *p, unsigned int i)
+{
+	struct pt_bar *b = &p->bar[i];
+	__u64 mfn = b->host / XEN_PAGE, gfn = b->guest / XEN_PAGE;
+	__u64 nr = bar_pages(b);
+
+	if (b->guest % XEN_PAGE) {
+		refuse_bar(p, i, "is not page-aligned");
+		return;
+	}
+	if (!in_guest_window(b->guest, nr * XEN_PAGE)) {
+		refuse_bar(p, i, "is outside the guest's PCI memory windows");
+		return;
+	}
+	if (!(p->host_command & PCI_COMMAND_MEMORY) &&
+	    !(host_read16(p, PCI_COMMAND) & PCI_COMMAND_MEMORY))
+		host_set_command(p, host_read16(p, PCI_COMMAND) |
+				 PCI_COMMAND_MEMORY);
+	if (xc_domain_iomem_permission(p->xch, p->info.domid, mfn, nr, 1)) {
+		say("BAR%u: granting access to host %#llx: %s\n", i,
+		    (unsigned long long)b->host, strerror(errno));
+		return;
+	}
+	if (xc_domain_memory_mapping(p->xch, p->info.domid, gfn, mfn, nr,
+				     DPCI_ADD_MAPPING)) {
+		say("BAR%u: mapping guest %#llx to host %#llx: %s\n", i,
+		    (unsigned long long)b->guest,
+		    (unsigned long long)b->host, strerror(errno));
+		xc_domain_iomem_permission(p->xch, p->info.domid, mfn, nr, 0);
+		return;
+	}
+	b->mapped = true;
+	b->mapped_gfn = gfn;
+	b->refused = 0;
+	p->maps++;
+	printf(PROG ": BAR%u: guest %#llx -> host %#llx, %llu bytes, %llu page(s) mapped\n",
+	       i, (unsigned long long)b->guest, (unsigned long long)b->host,
+	       (unsigned long long)b->size, (unsigned long long)nr);
+	fflush(stdout);
+}
+
+/* Bring the mapping of BAR @i in line with the guest's Command and BAR. */
+static void update_bar(struct pt *p, unsigned int i)
+{
+	struct pt_bar *b = &p->bar[i];
+	bool want = b->present && (p->command & PCI_COMMAND_MEMORY) &&
+		    b->guest;
+
+	if (b->mapped && (!want || b->mapped_gfn != b->guest / XEN_PAGE))
+		unmap_bar(p, i);
+	if (want && !b->mapped)
+		map_bar(p, i);
+}
+
+static void update_bars(struct pt *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < PCI_STD_NUM_BARS; i++)
+		update_bar(p, i);
+}
+
+/* ---- the guest's config space ---- */
+
+static __u32 bar_read(struct pt *p, unsigned int i)
+{
+	struct pt_bar *b = &p->bar[i];
+
+	if (b->upper)
+		return p->bar[i - 1].guest >> 32;
+	if (!b->present)
+		return 0;
+	return (__u32)b->guest | b->flags;
+}
+
+static void bar_write(struct pt *p, unsigned int i, __u32 val)
+{
+	struct pt_bar *b = &p->bar[i];
+	unsigned int owner = b->upper ? i - 1 : i;
+	struct pt_bar *o = &p->bar[owner];
+
+	if (!b->upper && !b->present)
+		return;
+	if (b->upper)
+		o->guest = (o->guest & 0xffffffffULL) | (__u64)val << 32;
+	else
+		o->guest = (o->guest & ~0xffffffffULL) |
+			   (val & PCI_BASE_ADDRESS_MEM_MASK);
+	o->guest &= ~(o->size - 1);
+	update_bar(p, owner);
+}
+
+static void command_write(struct pt *p, __u16 val)
+{
+	__u16 old = p->command;
+
+	if ((val & PCI_COMMAND_MASTER) && !p->bm_warned) {
+		p->bm_warned = true;
+		printf(PROG ": bus mastering refused: no IOMMU isolates the device's DMA\n");
+		fflush(stdout);
+	}
+	p->command = val & (PCI_COMMAND_MEMORY | PCI_COMMAND_INTX_DISABLE);
+	if ((old ^ p->command) & PCI_COMMAND_MEMORY)
+		update_bars(p);
+}
+
+static __u32 cfg_read32(struct pt *p, unsigned int off)
+{
+	__u32 v;
+	unsigned int c;
+
+	switch (off) {
+	case PCI_VENDOR_ID:
+	case PCI_CLASS_REVISION:
+	case PCI_SUBSYSTEM_VENDOR_ID:
+		return host_read32(p, off);
+	case PCI_COMMAND:
+		v = host_read16(p, PCI_STATUS) &
+		    ~(PCI_STATUS_CAP_LIST | PCI_STATUS_INTERRUPT);
+		if (p->cap_first)
+			v |= PCI_STATUS_CAP_LIST;
+		return v << 16 | p->command;
+	case PCI_CACHE_LINE_SIZE:
+		return (__u32)(host_read8(p, PCI_HEADER_TYPE) & 0x7f) << 16 |
+		       p->latency << 8 | p->cache_line;
+	case PCI_BASE_ADDRESS_0 ... PCI_BASE_ADDRESS_5:
+		return bar_read(p, (off - PCI_BASE_ADDRESS_0) / 4);
+	case PCI_CAPABILITY_LIST:
+		return p->cap_first;
+	case PCI_INTERRUPT_LINE:
+		/* Max_Lat and Min_Gnt read through; Interrupt Pin is 0. */
+		return (host_read32(p, off) & 0xffff0000U) | p->irq_line;
+	case PCI_CARDBUS_CIS:
+	case PCI_ROM_ADDRESS:
+	case PCI_CAPABILITY_LIST + 4:
+		return 0;
+	}
+	/* Device-specific space: read through, exposed capabilities relinked. */
+	v = host_read32(p, off);
+	for (c = off; c < off + 4; c++) {
+		if (c >= 1 && p->cap_exposed[c - 1]) {
+			unsigned int sh = (c & 3) * 8;
+
+			v = (v & ~(0xffU << sh)) | (__u32)p->cap_next[c - 1] << sh;
+		}
+	}
+	return v;
+}
+
+/* Write @val under @mask (the bytes written) to the dword at @off. */
+static void cfg_write32(struct pt *p, unsigned int off, __u32 val, __u32 mask)
+{
+	switch (off) {
+	case PCI_COMMAND:
+		if (mask & 0xffff)
+			command_write(p, (p->command & ~mask) | (val & mask));
+		return;		/* Status: its RW1C bits stay the host's */
+	case PCI_CACHE_LINE_SIZE:
+		if (mask & 0xff)
+			p->cache_line = val;
+		if (mask & 0xff00)
+			p->latency = val >> 8;
+		return;
+	case PCI_BASE_ADDRESS_0 ... PCI_BASE_ADDRESS_5:
+		/* BARs are written whole; a partial write merges. */
+		bar_write(p, (off - PCI_BASE_ADDRESS_0) / 4,
+			  (bar_read(p, (off - PCI_BASE_ADDRESS_0) / 4) & ~mask) |
+			  (val & mask));
+		return;
+	case PCI_INTERRUPT_LINE:
+		if (mask & 0xff)
+			p->irq_line = val;
+		return;
+	}
+	p->dropped_writes++;
+	if (p->verbose)
+		say("write %#x to config %#x dropped\n", val & mask, off);
+}
+
+static bool serve_config(struct pt *p, const struct xen_pci_ioreq_request *r,
+			 __u64 *data)
+{
+	unsigned int off = r->addr, sh = (off & 3) * 8;
+	__u32 mask;
+
+	*data = 0;
+	if ((r->size != 1 && r->size != 2 && r->size != 4) ||
+	    off & (r->size - 1) || off >= 4096)
+		return false;
+	mask = (r->size == 4 ? ~0U : (1U << r->size * 8) - 1) << sh;
+	if (r->dir == XEN_PCI_IOREQ_DIR_READ) {
+		p->cfg_reads++;
+		if (off < CFG_SIZE)
+			*data = (cfg_read32(p, off & ~3U) & mask) >> sh;
+		return true;
+	}
+	p->cfg_writes++;
+	if (off < CFG_SIZE)
+		cfg_write32(p, off & ~3U, (__u32)r->data << sh, mask);
+	return true;
+}
+
+/* ---- the request loop ---- */
+
+static int serve_pending(struct pt *p)
+{
+	for (;;) {
+		ssize_t n = read(p->fd, p->req, p->batch * sizeof(*p->req));
+		unsigned int i, nr;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return SERVE_OK;
+		if (n < 0 && errno == ENODEV)
+			return SERVE_GONE;
+		if (n <= 0 || n % sizeof(*p->req)) {
+			say("read: %s\n", n < 0 ? strerror(errno) : "short record");
+			return SERVE_ERROR;
+		}
+		nr = n / sizeof(*p->req);
+		p->requests += nr;
+		for (i = 0; i < nr; i++) {
+			const struct xen_pci_ioreq_request *r = &p->req[i];
+			__u64 data;
+
+			/*
+			 * Only config requests come here: mapped BARs never
+			 * reach dom0, unmapped ones are answered by the kernel.
+			 */
+			if (r->kind != XEN_PCI_IOREQ_KIND_CONFIG ||
+			    memcmp(&r->fn, &p->fn, sizeof(p->fn)) ||
+			    !serve_config(p, r, &data)) {
+				p->bad++;
+				data = ~0ULL;
+			}
+			if (p->verbose)
+				say("cfg %s %#llx/%u %s %#llx\n",
+				    r->dir == XEN_PCI_IOREQ_DIR_READ ? "read" : "write",
+				    (unsigned long long)r->addr, r->size,
+				    r->dir == XEN_PCI_IOREQ_DIR_READ ? "->" : "<-",
+				    (unsigned long long)(r->dir == XEN_PCI_IOREQ_DIR_READ ?
+							 data : r->data));
+			memset(&p->rsp[i], 0, sizeof(p->rsp[i]));
+			p->rsp[i].id = r->id;
+			if (r->dir == XEN_PCI_IOREQ_DIR_READ)
+				p->rsp[i].data = data;
+		}
+		if (write(p->fd, p->rsp, nr * sizeof(*p->rsp)) < 0) {
+			if (errno == ENODEV)
+				return SERVE_GONE;
+			say("write: %s\n", strerror(errno));
+			return SERVE_ERROR;
+		}
+		if (nr < p->batch)
+			return SERVE_OK;
+	}
+}
+
+static int event_loop(struct pt *p, int sfd)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = p->fd, .events = POLLIN },
+		{ .fd = sfd, .events = POLLIN },
+	};
+
+	for (;;) {
+		struct signalfd_siginfo si;
+		int ret;
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			say("poll: %s\n", strerror(errno));
+			return SERVE_ERROR;
+		}
+		if (pfd[1].revents & POLLIN &&
+		    read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			say("%s: stopping\n", strsignal(si.ssi_signo));
+			return SERVE_OK;
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ret = serve_pending(p);
+			if (ret == SERVE_OK && pfd[0].revents & (POLLHUP | POLLERR))
+				ret = SERVE_GONE;
+			if (ret != SERVE_OK)
+				return ret;
+		}
+	}
+}
+
+/* ---- checks of the host device ---- */
+
+static FILE *open_dev_file(const char *dev, const char *file)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), SYSFS_PCI "/%s/%s", dev, file);
+	return fopen(path, "re");
+}
+
+/* Memory resources 0-6 (BARs and ROM) of @dev, as sysfs prints them. */
+static int read_resources(const char *dev, __u64 start[7], __u64 end[7],
+			  __u64 flags[7])
+{
+	FILE *f = open_dev_file(dev, "resource");
+	unsigned int i;
+	int ret = 0;
+
+	if (!f)
+		return -1;
+	for (i = 0; i < 7; i++) {
+		unsigned long long s, e, fl;
+
+		if (fscanf(f, "%llx %llx %llx", &s, &e, &fl) != 3) {
+			ret = -1;
+			break;
+		}
+		start[i] = s;
+		end[i] = e;
+		flags[i] = fl;
+	}
+	fclose(f);
+	return ret;
+}
+
+static void refuse_host(struct pt *p)
+{
+	say("%s: refusing to pass it through: its BARs must have pages of their own\n",
+	    p->host);
+	say("(dom0 places them so unless booted with xen_pci_page_align=off)\n");
+}
+
+/*
+ * Every page of the BARs we pass must hold nothing of another device:
+ * compare with the BARs and ROMs of every other device of dom0.
+ */
+static bool host_pages_exclusive(struct pt *p)
+{
+	DIR *d = opendir(SYSFS_PCI);
+	struct dirent *de;
+	bool ok = true;
+
+	if (!d) {
+		say(SYSFS_PCI ": %s\n", strerror(errno));
+		return false;
+	}
+	while ((de = readdir(d))) {
+		__u64 s[7], e[7], fl[7];
+		unsigned int i, j;
+
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, p->host) ||
+		    read_resources(de->d_name, s, e, fl))
+			continue;
+		for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+			const struct pt_bar *b = &p->bar[i];
+			__u64 lo = b->host & ~(XEN_PAGE - 1);
+			__u64 hi = lo + bar_pages(b) * XEN_PAGE - 1;
+
+			if (!b->present)
+				continue;
+			for (j = 0; j < 7; j++) {
+				if (!(fl[j] & RES_MEM) || !s[j] ||
+				    e[j] < lo || s[j] > hi)
+					continue;
+				say("%s BAR%u (%#llx) shares a page with %s %s%u (%#llx)\n",
+				    p->host, i, (unsigned long long)b->host,
+				    de->d_name, j == 6 ? "ROM" : "BAR",
+				    j == 6 ? 0 : j, (unsigned long long)s[j]);
+				ok = false;
+			}
+		}
+	}
+	closedir(d);
+	if (!ok)
+		refuse_host(p);
+	return ok;
+}
+
+static bool valid_host_name(const char *s)
+{
+	unsigned int seg, bus, dev, fn;
+	char tail;
+
+	return strlen(s) == 12 &&
+	       sscanf(s, "%4x:%2x:%2x.%1x%c", &seg, &bus, &dev, &fn, &tail) == 4 &&
+	       dev < 32 && fn < 8;
+}
+
+static int probe_host(struct pt *p)
+{
+	__u64 s[7], e[7], fl[7];
+	char path[PATH_MAX], drv[PATH_MAX];
+	unsigned int i, c, n;
+	ssize_t len;
+
+	snprintf(path, sizeof(path), SYSFS_PCI "/%s/config", p->host);
+	p->cfg_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (p->cfg_fd < 0) {
+		say("%s: %s%s\n", path, strerror(errno),
+		    errno == ENOENT ? " (no such device in dom0)" : "");
+		return -1;
+	}
+	if ((host_read8(p, PCI_HEADER_TYPE) & 0x7f) != PCI_HEADER_TYPE_NORMAL) {
+		say("%s is a bridge: only endpoints can be passed through\n",
+		    p->host);
+		return -1;
+	}
+	snprintf(path, sizeof(path), SYSFS_PCI "/%s/driver", p->host);
+	len = readlink(path, drv, sizeof(drv) - 1);
+	if (len > 0) {
+		drv[len] = 0;
+		if (strcmp(strrchr(drv, '/') + 1, "pci-stub")) {
+			say("%s is driven by %s in dom0: unbind it first\n",
+			    p->host, strrchr(drv, '/') + 1);
+			return -1;
+		}
+	}
+	if (read_resources(p->host, s, e, fl)) {
+		say("%s: cannot read its resources\n", p->host);
+		return -1;
+	}
+	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+		struct pt_bar *b = &p->bar[i];
+		__u32 reg = host_read32(p, PCI_BASE_ADDRESS_0 + 4 * i);
+
+		if (b->upper || !(fl[i] & RES_MEM) || !s[i])
+			continue;
+		b->present = true;
+		b->host = s[i];
+		b->size = e[i] - s[i] + 1;
+		b->flags = reg & ~PCI_BASE_ADDRESS_MEM_MASK;
+		if ((reg & PCI_BASE_ADDRESS_MEM_TYPE_MASK) ==
+		    PCI_BASE_ADDRESS_MEM_TYPE_64 && i + 1 < PCI_STD_NUM_BARS)
+			p->bar[i + 1].upper = true;
+		if (b->size & (b->size - 1) || b->size < 16) {
+			say("%s BAR%u: odd size %#llx\n", p->host, i,
+			    (unsigned long long)b->size);
+			return -1;
+		}
+		if (b->host % XEN_PAGE) {
+			say("%s BAR%u at %#llx is not page-aligned\n", p->host, i,
+			    (unsigned long long)b->host);
+			refuse_host(p);
+			return -1;
+		}
+	}
+	if (!host_pages_exclusive(p))
+		return -1;
+
+	/* The capabilities the guest sees, in the device's order. */
+	if (host_read16(p, PCI_STATUS) & PCI_STATUS_CAP_LIST) {
+		__u8 prev = 0;
+
+		c = host_read8(p, PCI_CAPABILITY_LIST) & ~3U;
+		for (n = 0; c >= 0x40 && c < CFG_SIZE && n < MAX_CAPS; n++) {
+			__u8 id = host_read8(p, c);
+
+			if (id == PCI_CAP_ID_PM || id == PCI_CAP_ID_EXP ||
+			    id == PCI_CAP_ID_VNDR) {
+				if (prev)
+					p->cap_next[prev] = c;
+				else
+					p->cap_first = c;
+				p->cap_exposed[c] = true;
+				prev = c;
+			}
+			c = host_read8(p, c + 1) & ~3U;
+		}
+	}
+	p->host_command = host_read16(p, PCI_COMMAND);
+	return 0;
+}
+
+/* ---- setup and teardown ---- */
+
+static int setup(struct pt *p, unsigned int domid)
+{
+	struct xen_pci_ioreq_bind bind = { .domid = domid };
+
+	p->xch = xc_interface_open(NULL, NULL, 0);
+	if (!p->xch) {
+		say("xc_interface_open: %s\n", strerror(errno));
+		return -1;
+	}
+	p->fd = open(DEV_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (p->fd < 0) {
+		say("%s: %s\n", DEV_PATH, strerror(errno));
+		return -1;
+	}
+	if (ioctl(p->fd, XEN_PCI_IOREQ_BIND, &bind)) {
+		say("bind to domain %u: %s\n", domid,
+		    errno == ESRCH ? "no such domain" : strerror(errno));
+		return -1;
+	}
+	if (ioctl(p->fd, XEN_PCI_IOREQ_GET_INFO, &p->info)) {
+		say("XEN_PCI_IOREQ_GET_INFO: %s\n", strerror(errno));
+		return -1;
+	}
+	p->batch = p->info.nr_vcpus < 1 ? 1 :
+		   p->info.nr_vcpus > MAX_BATCH ? MAX_BATCH : p->info.nr_vcpus;
+	p->req = calloc(p->batch, sizeof(*p->req));
+	p->rsp = calloc(p->batch, sizeof(*p->rsp));
+	if (!p->req || !p->rsp) {
+		say("out of memory\n");
+		return -1;
+	}
+	if (ioctl(p->fd, XEN_PCI_IOREQ_REGISTER, &p->fn)) {
+		say("register %04x:%02x:%02x.%x: %s\n", p->fn.segment,
+		    p->fn.bus, PCI_SLOT(p->fn.devfn), PCI_FUNC(p->fn.devfn),
+		    errno == EBUSY ? "served by another backend" :
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Unmap everything, give the device back as we found it. */
+static void teardown(struct pt *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < PCI_STD_NUM_BARS; i++)
+		unmap_bar(p, i);
+	if (p->host_command_changed)
+		host_set_command(p, p->host_command);
+	if (!p->gone && p->fd >= 0 &&
+	    ioctl(p->fd, XEN_PCI_IOREQ_UNREGISTER, &p->fn) && errno != ENODEV)
+		say("XEN_PCI_IOREQ_UNREGISTER: %s\n", strerror(errno));
+	printf(PROG ": stats %s as %04x:%02x:%02x.%x of dom%u:", p->host,
+	       p->fn.segment, p->fn.bus, PCI_SLOT(p->fn.devfn),
+	       PCI_FUNC(p->fn.devfn), p->info.domid);
+	printf(" requests %llu (config %llu read %llu write, %llu writes dropped)",
+	       p->requests, p->cfg_reads, p->cfg_writes, p->dropped_writes);
+	printf(" maps %llu unmaps %llu refused %llu bad %llu\n", p->maps,
+	       p->unmaps, p->refusals, p->bad);
+	fflush(stdout);
+}
+
+static void print_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: " PROG " --domid N --host SSSS:BB:DD.F --slot S [options]\n"
+		"Pass PCI device SSSS:BB:DD.F of dom0 through to Xen guest N,\n"
+		"where it appears as 0000:BB:SS.F (guest bus, slot, function).\n"
+		"  -d, --domid N        the guest (required)\n"
+		"  -H, --host SBDF      the device in dom0 (required)\n"
+		"  -s, --slot S         guest device number 0-31 (required)\n"
+		"  -f, --function F     guest function number 0-7 (default 0)\n"
+		"  -b, --bus B          guest bus number 0-255 (default 0)\n"
+		"  -v, --verbose        trace every config access on stderr\n"
+		"  -h, --help           this help\n");
+}
+
+static bool parse_uint(const char *s, unsigned long max, unsigned long *val)
+{
+	char *end;
+
+	errno = 0;
+	*val = strtoul(s, &end, 0);
+	return !errno && end != s && !*end && *s != '-' && *val <= max;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "domid", required_argument, NULL, 'd' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "slot", required_argument, NULL, 's' },
+		{ "function", required_argument, NULL, 'f' },
+		{ "bus", required_argument, NULL, 'b' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	unsigned long domid = 0, slot = 32, func = 0, bus = 0;
+	struct pt p = { .fd = -1, .cfg_fd = -1 };
+	sigset_t sigs;
+	int opt, sfd, ret = SERVE_ERROR;
+	unsigned int i;
+
+	while ((opt = getopt_long(argc, argv, "d:H:s:f:b:vh", opts,
+				  NULL)) != -1) {
+		const char *bad = NULL;
+
+		switch (opt) {
+		case 'd':
+			if (!parse_uint(optarg, DOMID_FIRST_RESERVED - 1,
+					&domid) || !domid)
+				bad = "domid";
+			break;
+		case 'H':
+			if (!valid_host_name(optarg))
+				bad = "host (want SSSS:BB:DD.F)";
+			p.host = optarg;
+			break;
+		case 's':
+			if (!parse_uint(optarg, 31, &slot))
+				bad = "slot";
+			break;
+		case 'f':
+			if (!parse_uint(optarg, 7, &func))
+				bad = "function";
+			break;
+		case 'b':
+			if (!parse_uint(optarg, 255, &bus))
+				bad = "bus";
+			break;
+		case 'v':
+			p.verbose = true;
+			break;
+		case 'h':
+			print_usage(stdout);
+			return 0;
+		default:
+			print_usage(stderr);
+			return 2;
+		}
+		if (bad) {
+			say("invalid --%s: %s\n", bad, optarg);
+			return 2;
+		}
+	}
+	if (optind != argc || !domid || slot > 31 || !p.host) {
+		print_usage(stderr);
+		return 2;
+	}
+	p.fn.bus = bus;
+	p.fn.devfn = PCI_DEVFN(slot, func);
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &sigs, NULL)) {
+		say("sigprocmask: %s\n", strerror(errno));
+		return 1;
+	}
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (sfd < 0) {
+		say("signalfd: %s\n", strerror(errno));
+		return 1;
+	}
+
+	if (probe_host(&p) || setup(&p, domid))
+		goto out;
+
+	printf(PROG "[%d]: serving %04x:%02x:%02x.%x of domain %u with %s (%04x:%04x):",
+	       getpid(), p.fn.segment, p.fn.bus, PCI_SLOT(p.fn.devfn),
+	       PCI_FUNC(p.fn.devfn), p.info.domid, p.host,
+	       host_read16(&p, PCI_VENDOR_ID), host_read16(&p, PCI_DEVICE_ID));
+	for (i = 0; i < PCI_STD_NUM_BARS; i++)
+		if (p.bar[i].present)
+			printf(" BAR%u host %#llx %llu bytes%s", i,
+			       (unsigned long long)p.bar[i].host,
+			       (unsigned long long)p.bar[i].size,
+			       p.bar[i].flags & PCI_BASE_ADDRESS_MEM_PREFETCH ?
+			       " prefetchable" : "");
+	printf("\n");
+	fflush(stdout);
+
+	ret = event_loop(&p, sfd);
+	if (ret == SERVE_GONE) {
+		p.gone = true;
+		say("domain %u is gone\n", p.info.domid);
+	}
+	teardown(&p);
+out:
+	if (p.fd >= 0)
+		close(p.fd);
+	if (p.cfg_fd >= 0)
+		close(p.cfg_fd);
+	if (p.xch)
+		xc_interface_close(p.xch);
+	close(sfd);
+	free(p.req);
+	free(p.rsp);
+	return ret == SERVE_ERROR ? 1 : 0;
+}

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The devices the test bed passes through to a guest with
+ * samples/xen/pci-passthrough, as the guest and dom0 both see them:
+ *
+ * - ivshmem-plain (1af4:1110): BAR0 holds 256 bytes of registers, of
+ *   which Interrupt Mask (offset 0) is read/write; BAR2 is 1 MiB of
+ *   memory that the host shares with QEMU through a file. The guest
+ *   writes PT_WORDS words of its pattern at PT_GUEST_OFF and asks the
+ *   host to check them in the file (a "host-check" marker on the console,
+ *   testbed/harness.py); the host then writes its own pattern at
+ *   PT_HOST_OFF, and dom0 writes one at PT_DOM0_OFF.
+ * - rtl8139 (10ec:8139): BAR1 holds 256 bytes of registers: the MAC
+ *   address (PT_RTL8139_MAC, from QEMU's command line) at 0, and the
+ *   read/write multicast filter at 8.
+ *
+ * Both have sub-page BARs, and no DMA is started by these tests.
+ *
+ * Include ../kselftest_harness.h first.
+ */
+
+#ifndef _XEN_PCI_PT_DEV_H
+#define _XEN_PCI_PT_DEV_H
+
+#include "ioreq_dev.h"
+
+#define PT_IVSHMEM_VENDOR	0x1af4U
+#define PT_IVSHMEM_DEVICE	0x1110U
+#define PT_IVSHMEM_CLASS	0x050000U	/* memory controller, RAM */
+#define PT_IVSHMEM_INTRMASK	0x00
+#define PT_RTL8139_VENDOR	0x10ecU
+#define PT_RTL8139_DEVICE	0x8139U
+#define PT_RTL8139_CLASS	0x020000U	/* Ethernet controller */
+#define PT_RTL8139_MAR0		0x08
+static const __u8 PT_RTL8139_MAC[6] = { 0x52, 0x54, 0x00, 0x58, 0x50, 0x54 };
+
+#define PT_GUEST_OFF		0x1000
+#define PT_HOST_OFF		0x2000
+#define PT_DOM0_OFF		0x3000
+#define PT_WORDS		256
+
+enum { PT_BY_GUEST, PT_BY_HOST, PT_BY_DOM0 };
+
+/* Word @i of the pattern written by @who for @nonce (harness.py agrees). */
+static inline __u32 pt_pattern(__u32 nonce, unsigned int i, unsigned int who)
+{
+	return nonce ^ (i + 1) * 0x9e3779b9U ^ who * 0x5bd1e995U;
+}
+
+/* A nonce for this boot, the same for every test of it. */
+static inline __u32 pt_boot_nonce(void)
+{
+	char id[64];
+	__u32 h = 2166136261U;
+	unsigned int i;
+
+	if (sysfs_read("/proc/sys/kernel/random/boot_id", id, sizeof(id)))
+		return 0x5eed;
+	for (i = 0; id[i]; i++)
+		h = (h ^ (__u8)id[i]) * 16777619U;
+	return h;
+}
+
+/* The first device @vendor:@device, in @bdf. Returns false if none. */
+static inline bool pt_find(__u32 vendor, __u32 device, char bdf[EMU_BDF_LEN])
+{
+	unsigned long v, d;
+	struct dirent *e;
+	bool found = false;
+	DIR *dir;
+
+	dir = opendir(SYSFS_PCI_DEVICES);
+	if (!dir)
+		return false;
+	while (!found && (e = readdir(dir))) {
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= EMU_BDF_LEN)
+			continue;
+		if (!dev_attr_ulong(e->d_name, "vendor", &v) &&
+		    !dev_attr_ulong(e->d_name, "device", &d) &&
+		    v == vendor && d == device) {
+			snprintf(bdf, EMU_BDF_LEN, "%s", e->d_name);
+			found = true;
+		}
+	}
+	closedir(dir);
+	return found;
+}
+
+/*
+ * Count the words of @who's pattern at @off of a mapped ivshmem BAR2 that
+ * differ; the first bad word goes to *first.
+ */
+static inline unsigned int pt_check_pattern(const __u8 *bar2, unsigned int off,
+					    __u32 nonce, unsigned int who,
+					    __u32 *first)
+{
+	unsigned int i, bad = 0;
+
+	for (i = 0; i < PT_WORDS; i++) {
+		__u32 v = mmio_read32(bar2 + off + 4 * i);
+
+		if (v != pt_pattern(nonce, i, who) && !bad++)
+			*first = v;
+	}
+	return bad;
+}
+
+static inline void pt_write_pattern(__u8 *bar2, unsigned int off, __u32 nonce,
+				    unsigned int who)
+{
+	unsigned int i;
+
+	for (i = 0; i < PT_WORDS; i++)
+		mmio_write32(bar2 + off + 4 * i, pt_pattern(nonce, i, who));
+}
+
+/* The MAC address of the rtl8139, as its BAR1 registers hold it. */
+static inline void pt_read_mac(const __u8 *bar1, __u8 mac[6])
+{
+	__u32 lo = mmio_read32(bar1), hi = mmio_read32(bar1 + 4);
+
+	memcpy(mac, &lo, 4);
+	mac[4] = hi;
+	mac[5] = hi >> 8;
+}
+
+#define PT_PAGE			4096ULL
+#define PT_RES_MEM		0x200ULL	/* IORESOURCE_MEM, as sysfs shows it */
+
+/*
+ * Does a memory BAR or ROM of a device other than (@bdf, @idx) touch
+ * [@lo, @hi]? Names it in @who.
+ */
+static inline bool pt_page_shared(const char *bdf, int idx, __u64 lo, __u64 hi,
+				  char *who, size_t len)
+{
+	struct dirent *e;
+	bool shared = false;
+	DIR *d;
+
+	d = opendir(SYSFS_PCI_DEVICES);
+	if (!d)
+		return true;
+	while (!shared && (e = readdir(d))) {
+		__u64 s, sz, fl;
+		int i;
+
+		if (e->d_name[0] == '.')
+			continue;
+		for (i = 0; i <= 6 && !shared; i++) {
+			if ((!strcmp(e->d_name, bdf) && i == idx) ||
+			    dev_resource(e->d_name, i, &s, &sz, &fl) ||
+			    !(fl & PT_RES_MEM) || !sz || s + sz - 1 < lo ||
+			    s > hi)
+				continue;
+			snprintf(who, len, "%s resource %d at %#llx", e->d_name,
+				 i, (unsigned long long)s);
+			shared = true;
+		}
+	}
+	closedir(d);
+	return shared;
+}
+
+/*
+ * Check that each memory BAR of the two devices starts a page and shares
+ * none of its pages with another BAR; log the layout. Returns the number of
+ * memory BARs seen.
+ */
+static inline unsigned int pt_check_bar_pages(struct __test_metadata *_metadata,
+					      const char *shm, const char *nic)
+{
+	unsigned int n = 0, k;
+	int i;
+
+	for (k = 0; k < 2; k++) {
+		const char *dev = k ? nic : shm;
+
+		for (i = 0; i < 6; i++) {
+			__u64 s, sz, fl, lo, hi;
+			char who[320];
+
+			if (dev_resource(dev, i, &s, &sz, &fl) ||
+			    !(fl & PT_RES_MEM) || !sz)
+				continue;
+			n++;
+			lo = s & ~(PT_PAGE - 1);
+			hi = ((s + sz + PT_PAGE - 1) & ~(PT_PAGE - 1)) - 1;
+			TH_LOG("%s BAR%d: %#llx, %llu bytes", dev, i,
+			       (unsigned long long)s, (unsigned long long)sz);
+			EXPECT_EQ(0ULL, s % PT_PAGE)
+				TH_LOG("%s BAR%d at %#llx is not page-aligned",
+				       dev, i, (unsigned long long)s);
+			EXPECT_FALSE(pt_page_shared(dev, i, lo, hi, who,
+						    sizeof(who)))
+				TH_LOG("%s BAR%d shares a page with %s",
+				       dev, i, who);
+		}
+	}
+	return n;
+}
+
+#endif /* _XEN_PCI_PT_DEV_H */
