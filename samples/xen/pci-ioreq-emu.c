@@ -47,13 +47,12 @@
 #include <linux/types.h>
 #include <xen/pci-ioreq.h>
 
+#include "pci-ioreq-backend.h"
 #include "pci-ioreq-emu.h"
 
-#define DEV_PATH		"/dev/xen/pci-ioreq"
 #define PROG			"pci-ioreq-emu"
 
 #define CFG_SPACE_SIZE		4096	/* ECAM space of one function */
-#define MAX_BATCH		128	/* requests per read(), at most */
 #define BAR2_SIZE_MIN		16ULL	/* smallest memory BAR (PCI) */
 #define BAR2_SIZE_MAX		0x40000000ULL	/* 1 GiB */
 #define DOMID_FIRST_RESERVED	0x7ff0
@@ -762,41 +761,14 @@ out:
 
 static int setup(struct emu *e, unsigned int domid)
 {
-	struct xen_pci_ioreq_bind bind = { .domid = domid };
-
-	e->fd = open(DEV_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (e->fd < 0) {
-		say("%s: %s%s\n", DEV_PATH, strerror(errno),
-		    errno == ENOENT ? " (not dom0, or no CONFIG_XEN_PCI_IOREQ?)" :
-		    errno == EPERM ? " (needs CAP_SYS_ADMIN)" : "");
+	e->fd = pci_ioreq_backend_open(PROG, domid, &e->fn, &e->info);
+	if (e->fd < 0)
 		return -1;
-	}
-	if (ioctl(e->fd, XEN_PCI_IOREQ_BIND, &bind)) {
-		say("bind to domain %u: %s\n", domid,
-		    errno == ESRCH ? "no such domain" : strerror(errno));
-		return -1;
-	}
-	if (ioctl(e->fd, XEN_PCI_IOREQ_GET_INFO, &e->info)) {
-		say("XEN_PCI_IOREQ_GET_INFO: %s\n", strerror(errno));
-		return -1;
-	}
-	/* Each vCPU waits for one request at a time. */
-	e->batch = e->info.nr_vcpus;
-	if (e->batch < 1)
-		e->batch = 1;
-	if (e->batch > MAX_BATCH)
-		e->batch = MAX_BATCH;
+	e->batch = pci_ioreq_batch(&e->info);
 	e->req = calloc(e->batch, sizeof(*e->req));
 	e->rsp = calloc(e->batch, sizeof(*e->rsp));
 	if (!e->req || !e->rsp) {
 		say("out of memory\n");
-		return -1;
-	}
-	if (ioctl(e->fd, XEN_PCI_IOREQ_REGISTER, &e->fn)) {
-		say("register %04x:%02x:%02x.%x: %s\n", e->fn.segment,
-		    e->fn.bus, PCI_SLOT(e->fn.devfn), PCI_FUNC(e->fn.devfn),
-		    errno == EBUSY ? "served by another backend" :
-		    strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -828,7 +800,7 @@ static void print_usage(FILE *f)
 	fprintf(f,
 		"usage: " PROG " --domid N --slot S [options]\n"
 		"Emulate a PCI test device (%04x:%04x) for Xen guest N at\n"
-		"0000:BB:SS.F through " DEV_PATH ".\n"
+		"0000:BB:SS.F through " PCI_IOREQ_DEV_PATH ".\n"
 		"  -d, --domid N          the guest (required)\n"
 		"  -s, --slot S           device number 0-31 (required)\n"
 		"  -f, --function F       function number 0-7 (default 0)\n"

@@ -20,12 +20,15 @@
  *   expansion ROM read as zero (Arm guests have no port I/O here, and a
  *   ROM BAR would map more host pages than the guest needs).
  * - Of the Command register, the guest controls Memory Space only. Bus
- *   Master is refused (read as zero): without an IOMMU, a device that does
- *   DMA reaches all of the host's memory. I/O Space reads as zero.
+ *   Master is refused (read as zero, and cleared on the device while it is
+ *   served): without an IOMMU, a device that does DMA reaches all of the
+ *   host's memory. I/O Space reads as zero.
  *   Interrupt Disable, cache line size, latency timer and Interrupt Line
- *   are kept for the guest and not written to the device. Status reads
- *   through, except Interrupt Status; nothing else is ever written to the
- *   device, so the guest cannot reconfigure the host beyond this device.
+ *   are kept for the guest and not written to the device, whose INTx stays
+ *   disabled. Status reads through, except Interrupt Status. Nothing but
+ *   the device's Command register is ever written on the host (and
+ *   restored at exit), so the guest cannot reconfigure the host beyond
+ *   this device.
  * - Interrupt Pin reads as zero: INTx is not forwarded, the guest's
  *   drivers must poll.
  *
@@ -33,10 +36,11 @@
  * guest, host pages onto guest pages, with xc_domain_iomem_permission() and
  * xc_domain_memory_mapping(): the guest then reaches the device directly,
  * without the backend. Clearing Memory Space, moving a BAR, or the backend
- * exiting (a signal, or the guest going away) unmaps it; the guest's
+ * exiting (SIGTERM, SIGINT, SIGHUP, SIGQUIT, or the guest going away)
+ * unmaps it; the guest's
  * accesses then fault into dom0, which answers them as a master abort
- * would (reads all ones). A backend killed with SIGKILL cannot unmap: the
- * mapping then lasts until the guest is destroyed.
+ * would (reads all ones). A backend killed by another signal (SIGKILL)
+ * cannot unmap: the mapping then lasts until the guest is destroyed.
  *
  * Xen maps whole 4 KiB pages, so a BAR is only mapped when both sides own
  * their pages: on the host, the BAR must start on a page boundary and share
@@ -52,8 +56,8 @@
  *
  * The device must have no driver in dom0 (or pci-stub). Start the backend
  * while the guest is paused (xl create -p; xl unpause once the "serving"
- * line is printed). It runs until SIGTERM, SIGINT or SIGHUP, or until the
- * guest goes away. Exit status: 0 on a signal or when the guest is gone,
+ * line is printed). It runs until SIGTERM, SIGINT, SIGHUP or SIGQUIT, or
+ * until the guest goes away. Exit status: 0 on a signal or when the guest is gone,
  * 1 on an error (including a device that cannot be passed through safely),
  * 2 on a usage error.
  */
@@ -72,6 +76,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -82,13 +87,13 @@
 #include <linux/types.h>
 #include <xen/pci-ioreq.h>
 
-#define DEV_PATH		"/dev/xen/pci-ioreq"
+#include "pci-ioreq-backend.h"
+
 #define SYSFS_PCI		"/sys/bus/pci/devices"
 #define PROG			"pci-passthrough"
 
 #define XEN_PAGE		4096ULL
 #define CFG_SIZE		256	/* conventional config space */
-#define MAX_BATCH		128
 #define MAX_CAPS		48
 
 /* struct resource flags, as sysfs prints them */
@@ -174,13 +179,16 @@ static void host_set_command(struct pt *p, __u16 cmd)
 
 /* ---- mapping BARs into the guest ---- */
 
+static bool in_window(__u64 addr, __u64 size, __u64 base, __u64 len)
+{
+	return addr >= base && addr - base < len && size <= len - (addr - base);
+}
+
 static bool in_guest_window(__u64 addr, __u64 size)
 {
-	return (addr >= GUEST_VPCI_MEM_ADDR &&
-		addr + size <= GUEST_VPCI_MEM_ADDR + GUEST_VPCI_MEM_SIZE) ||
-	       (addr >= GUEST_VPCI_PREFETCH_MEM_ADDR &&
-		addr + size <= GUEST_VPCI_PREFETCH_MEM_ADDR +
-			       GUEST_VPCI_PREFETCH_MEM_SIZE);
+	return in_window(addr, size, GUEST_VPCI_MEM_ADDR, GUEST_VPCI_MEM_SIZE) ||
+	       in_window(addr, size, GUEST_VPCI_PREFETCH_MEM_ADDR,
+			 GUEST_VPCI_PREFETCH_MEM_SIZE);
 }
 
 static __u64 bar_pages(const struct pt_bar *b)
@@ -195,14 +203,19 @@ static void unmap_bar(struct pt *p, unsigned int i)
 
 	if (!b->mapped)
 		return;
-	b->mapped = false;
-	if (p->gone)
+	if (p->gone) {
+		b->mapped = false;
 		return;
+	}
+	/* Still mapped when this fails: keep saying so, keep the access. */
 	if (xc_domain_memory_mapping(p->xch, p->info.domid, b->mapped_gfn,
-				     mfn, nr, DPCI_REMOVE_MAPPING))
+				     mfn, nr, DPCI_REMOVE_MAPPING)) {
 		say("BAR%u: unmapping guest %#llx: %s\n", i,
 		    (unsigned long long)b->mapped_gfn * XEN_PAGE,
 		    strerror(errno));
+		return;
+	}
+	b->mapped = false;
 	if (xc_domain_iomem_permission(p->xch, p->info.domid, mfn, nr, 0))
 		say("BAR%u: revoking access to host %#llx: %s\n", i,
 		    (unsigned long long)b->host, strerror(errno));
@@ -239,8 +252,7 @@ static void map_bar(struct pt *p, unsigned int i)
 		refuse_bar(p, i, "is outside the guest's PCI memory windows");
 		return;
 	}
-	if (!(p->host_command & PCI_COMMAND_MEMORY) &&
-	    !(host_read16(p, PCI_COMMAND) & PCI_COMMAND_MEMORY))
+	if (!(host_read16(p, PCI_COMMAND) & PCI_COMMAND_MEMORY))
 		host_set_command(p, host_read16(p, PCI_COMMAND) |
 				 PCI_COMMAND_MEMORY);
 	if (xc_domain_iomem_permission(p->xch, p->info.domid, mfn, nr, 1)) {
@@ -628,6 +640,13 @@ static int probe_host(struct pt *p)
 		    errno == ENOENT ? " (no such device in dom0)" : "");
 		return -1;
 	}
+	/* One backend per device: a second one would map it twice. */
+	if (flock(p->cfg_fd, LOCK_EX | LOCK_NB)) {
+		say("%s: %s\n", p->host, errno == EWOULDBLOCK ?
+		    "passed through by another backend already" :
+		    strerror(errno));
+		return -1;
+	}
 	if ((host_read8(p, PCI_HEADER_TYPE) & 0x7f) != PCI_HEADER_TYPE_NORMAL) {
 		say("%s is a bridge: only endpoints can be passed through\n",
 		    p->host);
@@ -695,7 +714,14 @@ static int probe_host(struct pt *p)
 			c = host_read8(p, c + 1) & ~3U;
 		}
 	}
+	/*
+	 * While the guest has the device: no DMA (nothing isolates it), and
+	 * no INTx, which nobody would handle and which may share its line
+	 * with devices dom0 drives. The Command register is restored at exit.
+	 */
 	p->host_command = host_read16(p, PCI_COMMAND);
+	host_set_command(p, (p->host_command & ~PCI_COMMAND_MASTER) |
+			 PCI_COMMAND_INTX_DISABLE);
 	return 0;
 }
 
@@ -703,54 +729,31 @@ static int probe_host(struct pt *p)
 
 static int setup(struct pt *p, unsigned int domid)
 {
-	struct xen_pci_ioreq_bind bind = { .domid = domid };
-
 	p->xch = xc_interface_open(NULL, NULL, 0);
 	if (!p->xch) {
 		say("xc_interface_open: %s\n", strerror(errno));
 		return -1;
 	}
-	p->fd = open(DEV_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (p->fd < 0) {
-		say("%s: %s\n", DEV_PATH, strerror(errno));
+	p->fd = pci_ioreq_backend_open(PROG, domid, &p->fn, &p->info);
+	if (p->fd < 0)
 		return -1;
-	}
-	if (ioctl(p->fd, XEN_PCI_IOREQ_BIND, &bind)) {
-		say("bind to domain %u: %s\n", domid,
-		    errno == ESRCH ? "no such domain" : strerror(errno));
-		return -1;
-	}
-	if (ioctl(p->fd, XEN_PCI_IOREQ_GET_INFO, &p->info)) {
-		say("XEN_PCI_IOREQ_GET_INFO: %s\n", strerror(errno));
-		return -1;
-	}
-	p->batch = p->info.nr_vcpus < 1 ? 1 :
-		   p->info.nr_vcpus > MAX_BATCH ? MAX_BATCH : p->info.nr_vcpus;
+	p->batch = pci_ioreq_batch(&p->info);
 	p->req = calloc(p->batch, sizeof(*p->req));
 	p->rsp = calloc(p->batch, sizeof(*p->rsp));
 	if (!p->req || !p->rsp) {
 		say("out of memory\n");
 		return -1;
 	}
-	if (ioctl(p->fd, XEN_PCI_IOREQ_REGISTER, &p->fn)) {
-		say("register %04x:%02x:%02x.%x: %s\n", p->fn.segment,
-		    p->fn.bus, PCI_SLOT(p->fn.devfn), PCI_FUNC(p->fn.devfn),
-		    errno == EBUSY ? "served by another backend" :
-		    strerror(errno));
-		return -1;
-	}
 	return 0;
 }
 
-/* Unmap everything, give the device back as we found it. */
+/* Unmap everything, leave the guest's root complex. */
 static void teardown(struct pt *p)
 {
 	unsigned int i;
 
 	for (i = 0; i < PCI_STD_NUM_BARS; i++)
 		unmap_bar(p, i);
-	if (p->host_command_changed)
-		host_set_command(p, p->host_command);
 	if (!p->gone && p->fd >= 0 &&
 	    ioctl(p->fd, XEN_PCI_IOREQ_UNREGISTER, &p->fn) && errno != ENODEV)
 		say("XEN_PCI_IOREQ_UNREGISTER: %s\n", strerror(errno));
@@ -859,6 +862,9 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGQUIT);
+	/* A closed log must not kill us with the BARs mapped. */
+	signal(SIGPIPE, SIG_IGN);
 	if (sigprocmask(SIG_BLOCK, &sigs, NULL)) {
 		say("sigprocmask: %s\n", strerror(errno));
 		return 1;
@@ -895,6 +901,9 @@ int main(int argc, char **argv)
 out:
 	if (p.fd >= 0)
 		close(p.fd);
+	/* The device as we found it, once nothing maps it any more. */
+	if (p.host_command_changed)
+		host_set_command(&p, p.host_command);
 	if (p.cfg_fd >= 0)
 		close(p.cfg_fd);
 	if (p.xch)

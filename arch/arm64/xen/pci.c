@@ -17,6 +17,11 @@
  * be placed in the tail of a page that starts with a passed-through BAR.
  * PowerNV uses the same mechanism for VFIO.
  *
+ * Like pci=resource_alignment=, this releases what firmware assigned: each
+ * device has memory decoding turned off until the kernel assigns its BARs
+ * again (and a driver enables it), and bridge windows are sized anew. A
+ * "linux,pci-probe-only" system keeps firmware's placement.
+ *
  * So in dom0 every device gets page-aligned BARs, by default: which devices
  * a user will hand to guests is not known at enumeration, and the cost is
  * address space, at most one page per sub-page BAR. xen_pci_page_align=off
@@ -48,7 +53,8 @@ early_param("xen_pci_page_align", parse_xen_pci_page_align);
 
 resource_size_t pcibios_default_alignment(void)
 {
-	if (!xen_initial_domain())
+	/* Firmware's placement is to be kept: nothing may move. */
+	if (!xen_initial_domain() || pci_has_flag(PCI_PROBE_ONLY))
 		return 0;
 
 	if (!xen_pci_page_align) {

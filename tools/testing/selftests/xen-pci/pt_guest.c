@@ -11,6 +11,8 @@
  *   control run's expected failure);
  * - their registers work: the rtl8139's MAC address and multicast filter,
  *   the ivshmem's interrupt mask;
+ * - clearing Memory Space or moving a BAR unmaps it, setting it or moving
+ *   the BAR back maps it again;
  * - the ivshmem's memory is the host's: a pattern the guest writes is
  *   checked by the host in QEMU's backing file, and a pattern the host
  *   writes there reads back in the guest;
@@ -44,6 +46,11 @@ FIXTURE(pt) {
 
 FIXTURE_SETUP(pt)
 {
+	char type[16];
+
+	if (sysfs_read("/sys/hypervisor/type", type, sizeof(type)) ||
+	    strcmp(type, "xen"))
+		SKIP(return, "not a Xen guest: nothing is passed through here");
 	if (!pt_find(PT_IVSHMEM_VENDOR, PT_IVSHMEM_DEVICE, self->shm) ||
 	    !pt_find(PT_RTL8139_VENDOR, PT_RTL8139_DEVICE, self->nic))
 		SKIP(return, NO_PT);
@@ -155,6 +162,46 @@ TEST_F_TIMEOUT(pt, shared_memory, HOST_WAIT_S + 15)
 	if (!bad)
 		TH_LOG("host pattern read back after %d ms", i * 100);
 	dev_unmap_bar(&m);
+}
+
+/*
+ * The backend follows the guest's Command register and BARs: clearing
+ * Memory Space unmaps the BAR, so it reads all ones; so does moving it away
+ * (the old address then belongs to nobody); setting Memory Space again, or
+ * moving the BAR back, maps the device again.
+ */
+TEST_F(pt, decode_off_and_move)
+{
+	struct bar_map nic = { 0 };
+	__u32 cmd, bar, lo;
+	int cfg;
+
+	if (is_control())
+		SKIP(return, "the control's rtl8139 BAR is never mapped");
+	ASSERT_EQ(0, dev_map_bar(self->nic, 1, &nic));
+	cfg = dev_cfg_open(self->nic);
+	ASSERT_LE(0, cfg);
+	ASSERT_EQ(0, cfg_read(cfg, PCI_COMMAND, 2, &cmd));
+	ASSERT_TRUE(cmd & PCI_COMMAND_MEMORY);
+	lo = mmio_read32(nic.base);
+	EXPECT_EQ(0, memcmp(&lo, PT_RTL8139_MAC, 4));
+
+	/* Each change is undone whatever it showed: later tests need BAR1. */
+	EXPECT_EQ(0, cfg_write(cfg, PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY));
+	EXPECT_EQ(0xffffffffU, mmio_read32(nic.base));
+	EXPECT_EQ(0, cfg_write(cfg, PCI_COMMAND, 2, cmd));
+	lo = mmio_read32(nic.base);
+	EXPECT_EQ(0, memcmp(&lo, PT_RTL8139_MAC, 4));
+
+	/* Move BAR1 to the last page of the 32-bit window and back. */
+	EXPECT_EQ(0, cfg_read(cfg, PCI_BASE_ADDRESS_1, 4, &bar));
+	EXPECT_EQ(0, cfg_write(cfg, PCI_BASE_ADDRESS_1, 4, 0x32fff000));
+	EXPECT_EQ(0xffffffffU, mmio_read32(nic.base));
+	EXPECT_EQ(0, cfg_write(cfg, PCI_BASE_ADDRESS_1, 4, bar));
+	lo = mmio_read32(nic.base);
+	EXPECT_EQ(0, memcmp(&lo, PT_RTL8139_MAC, 4));
+	close(cfg);
+	dev_unmap_bar(&nic);
 }
 
 static sigjmp_buf bus_error;

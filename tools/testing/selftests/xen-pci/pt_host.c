@@ -87,7 +87,7 @@ static bool bars_share_pages(const char *bdf)
 	int i;
 
 	for (i = 0; i < 6; i++) {
-		__u64 s, sz, fl, lo, hi;
+		__u64 s = 0, sz = 0, fl = 0, lo, hi;
 		char who[320];
 
 		if (dev_resource(bdf, i, &s, &sz, &fl) ||
@@ -96,7 +96,7 @@ static bool bars_share_pages(const char *bdf)
 		lo = s & ~(PT_PAGE - 1);
 		hi = ((s + sz + PT_PAGE - 1) & ~(PT_PAGE - 1)) - 1;
 		if (s % PT_PAGE ||
-		    pt_page_shared(bdf, i, lo, hi, who, sizeof(who)))
+		    pt_page_shared(bdf, lo, hi, who, sizeof(who)))
 			return true;
 	}
 	return false;
