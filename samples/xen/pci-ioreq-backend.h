@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the /dev/xen/pci-ioreq backends of samples/xen/ share: opening the
- * device for a guest and registering the function they serve.
+ * device for a guest, registering the function they serve, their request
+ * buffers, and signals as events of their loop.
  */
 
 #ifndef _SAMPLES_XEN_PCI_IOREQ_BACKEND_H
@@ -9,9 +10,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <linux/pci.h>
@@ -20,57 +24,97 @@
 #define PCI_IOREQ_DEV_PATH	"/dev/xen/pci-ioreq"
 #define PCI_IOREQ_MAX_BATCH	128	/* requests per read(), at most */
 
+/* A backend's binding to one guest, and its request and response buffers. */
+struct pci_ioreq_backend {
+	int fd;
+	struct xen_pci_ioreq_info info;
+	unsigned int batch;		/* records per read(): one per vCPU */
+	struct xen_pci_ioreq_request *req;
+	struct xen_pci_ioreq_response *rsp;
+};
+
 /*
  * Open /dev/xen/pci-ioreq (non-blocking), bind it to guest @domid, fill
- * @info and register @fn. Returns the file descriptor, or -1 after saying
- * why on stderr, prefixed with @prog.
+ * be->info, register @fn and allocate the buffers. Returns 0, or -1 after
+ * saying why on stderr, prefixed with @prog (pci_ioreq_backend_close()
+ * then releases what was set up).
  */
-static inline int pci_ioreq_backend_open(const char *prog, unsigned int domid,
-					 const struct xen_pci_ioreq_function *fn,
-					 struct xen_pci_ioreq_info *info)
+static inline int pci_ioreq_backend_open(const char *prog,
+					 struct pci_ioreq_backend *be,
+					 unsigned int domid,
+					 const struct xen_pci_ioreq_function *fn)
 {
 	struct xen_pci_ioreq_bind bind = { .domid = domid };
-	int fd;
 
-	fd = open(PCI_IOREQ_DEV_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
+	be->fd = open(PCI_IOREQ_DEV_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (be->fd < 0) {
 		fprintf(stderr, "%s: %s: %s%s\n", prog, PCI_IOREQ_DEV_PATH,
 			strerror(errno),
 			errno == ENOENT ? " (not dom0, or no CONFIG_XEN_PCI_IOREQ?)" :
 			errno == EPERM ? " (needs CAP_SYS_ADMIN)" : "");
 		return -1;
 	}
-	if (ioctl(fd, XEN_PCI_IOREQ_BIND, &bind)) {
+	if (ioctl(be->fd, XEN_PCI_IOREQ_BIND, &bind)) {
 		fprintf(stderr, "%s: bind to domain %u: %s\n", prog, domid,
 			errno == ESRCH ? "no such domain" : strerror(errno));
-		goto fail;
+		return -1;
 	}
-	if (ioctl(fd, XEN_PCI_IOREQ_GET_INFO, info)) {
+	if (ioctl(be->fd, XEN_PCI_IOREQ_GET_INFO, &be->info)) {
 		fprintf(stderr, "%s: XEN_PCI_IOREQ_GET_INFO: %s\n", prog,
 			strerror(errno));
-		goto fail;
+		return -1;
 	}
-	if (ioctl(fd, XEN_PCI_IOREQ_REGISTER, fn)) {
+	/* Each vCPU waits for one request at a time. */
+	be->batch = be->info.nr_vcpus < 1 ? 1 :
+		    be->info.nr_vcpus > PCI_IOREQ_MAX_BATCH ?
+		    PCI_IOREQ_MAX_BATCH : be->info.nr_vcpus;
+	be->req = calloc(be->batch, sizeof(*be->req));
+	be->rsp = calloc(be->batch, sizeof(*be->rsp));
+	if (!be->req || !be->rsp) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return -1;
+	}
+	if (ioctl(be->fd, XEN_PCI_IOREQ_REGISTER, fn)) {
 		fprintf(stderr, "%s: register %04x:%02x:%02x.%x: %s\n", prog,
 			fn->segment, fn->bus, PCI_SLOT(fn->devfn),
 			PCI_FUNC(fn->devfn),
 			errno == EBUSY ? "served by another backend" :
 			strerror(errno));
-		goto fail;
+		return -1;
 	}
-	return fd;
-fail:
-	close(fd);
-	return -1;
+	return 0;
 }
 
-/* Records per read(): each vCPU waits for one request at a time. */
-static inline unsigned int pci_ioreq_batch(const struct xen_pci_ioreq_info *info)
+/* Closing the file unregisters what is left; be->fd may be -1. */
+static inline void pci_ioreq_backend_close(struct pci_ioreq_backend *be)
 {
-	if (info->nr_vcpus < 1)
-		return 1;
-	return info->nr_vcpus > PCI_IOREQ_MAX_BATCH ? PCI_IOREQ_MAX_BATCH :
-						      info->nr_vcpus;
+	if (be->fd >= 0)
+		close(be->fd);
+	be->fd = -1;
+	free(be->req);
+	free(be->rsp);
+	be->req = NULL;
+	be->rsp = NULL;
+}
+
+/*
+ * Make @sigs events of the backend's loop rather than interruptions: block
+ * them and return a signalfd (with @flags) that reports them, or -1 after
+ * saying why.
+ */
+static inline int pci_ioreq_signalfd(const char *prog, const sigset_t *sigs,
+				     int flags)
+{
+	int sfd;
+
+	if (sigprocmask(SIG_BLOCK, sigs, NULL)) {
+		fprintf(stderr, "%s: sigprocmask: %s\n", prog, strerror(errno));
+		return -1;
+	}
+	sfd = signalfd(-1, sigs, flags | SFD_CLOEXEC);
+	if (sfd < 0)
+		fprintf(stderr, "%s: signalfd: %s\n", prog, strerror(errno));
+	return sfd;
 }
 
 #endif /* _SAMPLES_XEN_PCI_IOREQ_BACKEND_H */

@@ -89,10 +89,8 @@ struct emu_stats {
 };
 
 struct emu {
-	int fd;
+	struct pci_ioreq_backend be;
 	struct xen_pci_ioreq_function fn;
-	struct xen_pci_ioreq_info info;
-	unsigned int batch;
 	bool multifunction;
 	bool crash_enabled;
 	bool verbose;
@@ -117,8 +115,6 @@ struct emu {
 	/* BAR 2 */
 	__u8 *mem;
 
-	struct xen_pci_ioreq_request *req;
-	struct xen_pci_ioreq_response *rsp;
 	struct emu_stats st;
 };
 
@@ -155,7 +151,7 @@ static void update_intx(struct emu *e)
 
 	if (level == e->intx_level || e->gone)
 		return;
-	if (ioctl(e->fd, XEN_PCI_IOREQ_SET_INTX, &intx)) {
+	if (ioctl(e->be.fd, XEN_PCI_IOREQ_SET_INTX, &intx)) {
 		ioctl_failed(e, "XEN_PCI_IOREQ_SET_INTX");
 		return;
 	}
@@ -175,7 +171,7 @@ static int bar_mmio(struct emu *e, unsigned long cmd, unsigned int i,
 		.size = e->bar[i].size,
 	};
 
-	return ioctl(e->fd, cmd, &mmio);
+	return ioctl(e->be.fd, cmd, &mmio);
 }
 
 /*
@@ -537,10 +533,10 @@ static bool serve_one(struct emu *e, const struct xen_pci_ioreq_request *r,
 /* Complete @nr responses; the kernel refuses a bad one with -EINVAL. */
 static int complete(struct emu *e, unsigned int nr)
 {
-	size_t done = 0, len = nr * sizeof(*e->rsp);
+	size_t done = 0, len = nr * sizeof(*e->be.rsp);
 
 	while (done < len) {
-		ssize_t n = write(e->fd, (char *)e->rsp + done, len - done);
+		ssize_t n = write(e->be.fd, (char *)e->be.rsp + done, len - done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -550,7 +546,7 @@ static int complete(struct emu *e, unsigned int nr)
 		}
 		if (n < 0 && errno == EINVAL) {
 			const struct xen_pci_ioreq_response *r =
-				(const void *)((char *)e->rsp + done);
+				(const void *)((char *)e->be.rsp + done);
 
 			say("response to request %llu refused\n",
 			    (unsigned long long)r->id);
@@ -562,7 +558,7 @@ static int complete(struct emu *e, unsigned int nr)
 			say("write: %s\n", strerror(errno));
 			return SERVE_ERROR;
 		}
-		if (n == 0 || n % sizeof(*e->rsp)) {
+		if (n == 0 || n % sizeof(*e->be.rsp)) {
 			say("write: completed %zd bytes, not whole records\n",
 			    n);
 			return SERVE_ERROR;
@@ -591,8 +587,8 @@ static int serve_batch(struct emu *e, unsigned int nr)
 	int ret;
 
 	for (i = 0; i < nr; i++) {
-		const struct xen_pci_ioreq_request *r = &e->req[i];
-		struct xen_pci_ioreq_response *rsp = &e->rsp[i];
+		const struct xen_pci_ioreq_request *r = &e->be.req[i];
+		struct xen_pci_ioreq_response *rsp = &e->be.rsp[i];
 		__u64 data;
 
 		if (is_crash(e, r)) {
@@ -629,7 +625,7 @@ static int serve_batch(struct emu *e, unsigned int nr)
 
 /*
  * The device is readable: serve what is pending. At most one request per
- * vCPU can be pending, so one read() of e->batch records normally gets
+ * vCPU can be pending, so one read() of e->be.batch records normally gets
  * them all; read again only when it came back full.
  */
 static int serve_pending(struct emu *e)
@@ -638,7 +634,7 @@ static int serve_pending(struct emu *e)
 
 	e->st.wakeups++;
 	for (;;) {
-		ssize_t n = read(e->fd, e->req, e->batch * sizeof(*e->req));
+		ssize_t n = read(e->be.fd, e->be.req, e->be.batch * sizeof(*e->be.req));
 		unsigned int nr;
 		int ret;
 
@@ -657,16 +653,16 @@ static int serve_pending(struct emu *e)
 			say("read: %s\n", strerror(errno));
 			return SERVE_ERROR;
 		}
-		if (n == 0 || n % sizeof(*e->req)) {
+		if (n == 0 || n % sizeof(*e->be.req)) {
 			say("read: %zd bytes, not whole records\n", n);
 			return SERVE_ERROR;
 		}
 		first = false;
-		nr = n / sizeof(*e->req);
+		nr = n / sizeof(*e->be.req);
 		e->st.reads++;
 		e->st.requests += nr;
 		ret = serve_batch(e, nr);
-		if (ret != SERVE_OK || nr < e->batch)
+		if (ret != SERVE_OK || nr < e->be.batch)
 			return ret;
 	}
 }
@@ -680,7 +676,7 @@ static void print_stats(struct emu *e)
 	/* One line, for the test bed to quote. */
 	printf(PROG ": stats %04x:%02x:%02x.%x dom%u: requests %llu",
 	       e->fn.segment, e->fn.bus, PCI_SLOT(e->fn.devfn),
-	       PCI_FUNC(e->fn.devfn), e->info.domid, s->requests);
+	       PCI_FUNC(e->fn.devfn), e->be.info.domid, s->requests);
 	printf(" (config %llu read %llu write, mmio %llu read %llu write)",
 	       s->cfg_reads, s->cfg_writes, s->mmio_reads, s->mmio_writes);
 	printf(" wakeups %llu (empty %llu) reads %llu", s->wakeups, s->empty,
@@ -717,8 +713,8 @@ static int event_loop(struct emu *e, int sfd)
 		say("epoll_create1: %s\n", strerror(errno));
 		return SERVE_ERROR;
 	}
-	ev.data.fd = e->fd;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, e->fd, &ev))
+	ev.data.fd = e->be.fd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, e->be.fd, &ev))
 		goto fail;
 	ev.data.fd = sfd;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev))
@@ -759,21 +755,6 @@ out:
 	return ret;
 }
 
-static int setup(struct emu *e, unsigned int domid)
-{
-	e->fd = pci_ioreq_backend_open(PROG, domid, &e->fn, &e->info);
-	if (e->fd < 0)
-		return -1;
-	e->batch = pci_ioreq_batch(&e->info);
-	e->req = calloc(e->batch, sizeof(*e->req));
-	e->rsp = calloc(e->batch, sizeof(*e->rsp));
-	if (!e->req || !e->rsp) {
-		say("out of memory\n");
-		return -1;
-	}
-	return 0;
-}
-
 /* Leave nothing behind: the guest may go on and rescan. */
 static void teardown(struct emu *e)
 {
@@ -791,7 +772,7 @@ static void teardown(struct emu *e)
 			ioctl_failed(e, "XEN_PCI_IOREQ_REMOVE_MMIO");
 		e->bar[i].mapped = false;
 	}
-	if (!e->gone && ioctl(e->fd, XEN_PCI_IOREQ_UNREGISTER, &e->fn))
+	if (!e->gone && ioctl(e->be.fd, XEN_PCI_IOREQ_UNREGISTER, &e->fn))
 		ioctl_failed(e, "XEN_PCI_IOREQ_UNREGISTER");
 }
 
@@ -851,7 +832,7 @@ int main(int argc, char **argv)
 	};
 	unsigned long long domid = 0, slot = 32, func = 0, bus = 0;
 	unsigned long long bar2_size = EMU_BAR2_SIZE_DEFAULT;
-	struct emu e = { .fd = -1 };
+	struct emu e = { .be.fd = -1 };
 	sigset_t sigs;
 	int opt, sfd, ret;
 
@@ -920,48 +901,38 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	/* Signals are events of the loop, not interruptions. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGUSR1);
-	if (sigprocmask(SIG_BLOCK, &sigs, NULL)) {
-		say("sigprocmask: %s\n", strerror(errno));
+	sfd = pci_ioreq_signalfd(PROG, &sigs, SFD_NONBLOCK);
+	if (sfd < 0)
 		return 1;
-	}
-	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (sfd < 0) {
-		say("signalfd: %s\n", strerror(errno));
-		return 1;
-	}
 
-	if (setup(&e, domid)) {
+	if (pci_ioreq_backend_open(PROG, &e.be, domid, &e.fn)) {
 		ret = SERVE_ERROR;
 		goto out;
 	}
 	/* The test bed waits for this line before it unpauses the guest. */
 	printf(PROG ": serving %04x:%02x:%02x.%x of domain %u",
 	       e.fn.segment, e.fn.bus, PCI_SLOT(e.fn.devfn),
-	       PCI_FUNC(e.fn.devfn), e.info.domid);
+	       PCI_FUNC(e.fn.devfn), e.be.info.domid);
 	printf(" (%u vCPUs, %s mode): BAR0 %u bytes, BAR2 %llu bytes%s\n",
-	       e.info.nr_vcpus,
-	       e.info.mode == XEN_PCI_IOREQ_MODE_ECAM ? "ECAM" : "PCI",
+	       e.be.info.nr_vcpus,
+	       e.be.info.mode == XEN_PCI_IOREQ_MODE_ECAM ? "ECAM" : "PCI",
 	       EMU_BAR0_SIZE, bar2_size,
 	       e.crash_enabled ? ", crash register armed" : "");
 	fflush(stdout);
 
 	ret = event_loop(&e, sfd);
 	if (ret == SERVE_GONE)
-		say("domain %u is gone\n", e.info.domid);
+		say("domain %u is gone\n", e.be.info.domid);
 	teardown(&e);
 	print_stats(&e);
 out:
-	if (e.fd >= 0)
-		close(e.fd);
+	pci_ioreq_backend_close(&e.be);
 	close(sfd);
-	free(e.req);
-	free(e.rsp);
 	munmap(e.mem, bar2_size);
 	return ret == SERVE_ERROR ? 1 : 0;
 }

@@ -114,11 +114,10 @@ struct pt_bar {
 };
 
 struct pt {
-	int fd, cfg_fd;
+	struct pci_ioreq_backend be;
+	int cfg_fd;
 	xc_interface *xch;
 	struct xen_pci_ioreq_function fn;
-	struct xen_pci_ioreq_info info;
-	unsigned int batch;
 	const char *host;	/* SSSS:BB:DD.F */
 	bool verbose, gone, bm_warned;
 
@@ -133,8 +132,6 @@ struct pt {
 	__u16 host_command;	/* the device's Command register at start */
 	bool host_command_changed;
 
-	struct xen_pci_ioreq_request *req;
-	struct xen_pci_ioreq_response *rsp;
 	unsigned long long requests, cfg_reads, cfg_writes, bad, maps, unmaps,
 			   refusals, dropped_writes;
 };
@@ -208,7 +205,7 @@ static void unmap_bar(struct pt *p, unsigned int i)
 		return;
 	}
 	/* Still mapped when this fails: keep saying so, keep the access. */
-	if (xc_domain_memory_mapping(p->xch, p->info.domid, b->mapped_gfn,
+	if (xc_domain_memory_mapping(p->xch, p->be.info.domid, b->mapped_gfn,
 				     mfn, nr, DPCI_REMOVE_MAPPING)) {
 		say("BAR%u: unmapping guest %#llx: %s\n", i,
 		    (unsigned long long)b->mapped_gfn * XEN_PAGE,
@@ -216,7 +213,7 @@ static void unmap_bar(struct pt *p, unsigned int i)
 		return;
 	}
 	b->mapped = false;
-	if (xc_domain_iomem_permission(p->xch, p->info.domid, mfn, nr, 0))
+	if (xc_domain_iomem_permission(p->xch, p->be.info.domid, mfn, nr, 0))
 		say("BAR%u: revoking access to host %#llx: %s\n", i,
 		    (unsigned long long)b->host, strerror(errno));
 	p->unmaps++;
@@ -255,17 +252,17 @@ static void map_bar(struct pt *p, unsigned int i)
 	if (!(host_read16(p, PCI_COMMAND) & PCI_COMMAND_MEMORY))
 		host_set_command(p, host_read16(p, PCI_COMMAND) |
 				 PCI_COMMAND_MEMORY);
-	if (xc_domain_iomem_permission(p->xch, p->info.domid, mfn, nr, 1)) {
+	if (xc_domain_iomem_permission(p->xch, p->be.info.domid, mfn, nr, 1)) {
 		say("BAR%u: granting access to host %#llx: %s\n", i,
 		    (unsigned long long)b->host, strerror(errno));
 		return;
 	}
-	if (xc_domain_memory_mapping(p->xch, p->info.domid, gfn, mfn, nr,
+	if (xc_domain_memory_mapping(p->xch, p->be.info.domid, gfn, mfn, nr,
 				     DPCI_ADD_MAPPING)) {
 		say("BAR%u: mapping guest %#llx to host %#llx: %s\n", i,
 		    (unsigned long long)b->guest,
 		    (unsigned long long)b->host, strerror(errno));
-		xc_domain_iomem_permission(p->xch, p->info.domid, mfn, nr, 0);
+		xc_domain_iomem_permission(p->xch, p->be.info.domid, mfn, nr, 0);
 		return;
 	}
 	b->mapped = true;
@@ -444,7 +441,7 @@ static bool serve_config(struct pt *p, const struct xen_pci_ioreq_request *r,
 static int serve_pending(struct pt *p)
 {
 	for (;;) {
-		ssize_t n = read(p->fd, p->req, p->batch * sizeof(*p->req));
+		ssize_t n = read(p->be.fd, p->be.req, p->be.batch * sizeof(*p->be.req));
 		unsigned int i, nr;
 
 		if (n < 0 && errno == EINTR)
@@ -453,14 +450,14 @@ static int serve_pending(struct pt *p)
 			return SERVE_OK;
 		if (n < 0 && errno == ENODEV)
 			return SERVE_GONE;
-		if (n <= 0 || n % sizeof(*p->req)) {
+		if (n <= 0 || n % sizeof(*p->be.req)) {
 			say("read: %s\n", n < 0 ? strerror(errno) : "short record");
 			return SERVE_ERROR;
 		}
-		nr = n / sizeof(*p->req);
+		nr = n / sizeof(*p->be.req);
 		p->requests += nr;
 		for (i = 0; i < nr; i++) {
-			const struct xen_pci_ioreq_request *r = &p->req[i];
+			const struct xen_pci_ioreq_request *r = &p->be.req[i];
 			__u64 data;
 
 			/*
@@ -480,18 +477,18 @@ static int serve_pending(struct pt *p)
 				    r->dir == XEN_PCI_IOREQ_DIR_READ ? "->" : "<-",
 				    (unsigned long long)(r->dir == XEN_PCI_IOREQ_DIR_READ ?
 							 data : r->data));
-			memset(&p->rsp[i], 0, sizeof(p->rsp[i]));
-			p->rsp[i].id = r->id;
+			memset(&p->be.rsp[i], 0, sizeof(p->be.rsp[i]));
+			p->be.rsp[i].id = r->id;
 			if (r->dir == XEN_PCI_IOREQ_DIR_READ)
-				p->rsp[i].data = data;
+				p->be.rsp[i].data = data;
 		}
-		if (write(p->fd, p->rsp, nr * sizeof(*p->rsp)) < 0) {
+		if (write(p->be.fd, p->be.rsp, nr * sizeof(*p->be.rsp)) < 0) {
 			if (errno == ENODEV)
 				return SERVE_GONE;
 			say("write: %s\n", strerror(errno));
 			return SERVE_ERROR;
 		}
-		if (nr < p->batch)
+		if (nr < p->be.batch)
 			return SERVE_OK;
 	}
 }
@@ -499,7 +496,7 @@ static int serve_pending(struct pt *p)
 static int event_loop(struct pt *p, int sfd)
 {
 	struct pollfd pfd[2] = {
-		{ .fd = p->fd, .events = POLLIN },
+		{ .fd = p->be.fd, .events = POLLIN },
 		{ .fd = sfd, .events = POLLIN },
 	};
 
@@ -734,17 +731,7 @@ static int setup(struct pt *p, unsigned int domid)
 		say("xc_interface_open: %s\n", strerror(errno));
 		return -1;
 	}
-	p->fd = pci_ioreq_backend_open(PROG, domid, &p->fn, &p->info);
-	if (p->fd < 0)
-		return -1;
-	p->batch = pci_ioreq_batch(&p->info);
-	p->req = calloc(p->batch, sizeof(*p->req));
-	p->rsp = calloc(p->batch, sizeof(*p->rsp));
-	if (!p->req || !p->rsp) {
-		say("out of memory\n");
-		return -1;
-	}
-	return 0;
+	return pci_ioreq_backend_open(PROG, &p->be, domid, &p->fn);
 }
 
 /* Unmap everything, leave the guest's root complex. */
@@ -754,12 +741,12 @@ static void teardown(struct pt *p)
 
 	for (i = 0; i < PCI_STD_NUM_BARS; i++)
 		unmap_bar(p, i);
-	if (!p->gone && p->fd >= 0 &&
-	    ioctl(p->fd, XEN_PCI_IOREQ_UNREGISTER, &p->fn) && errno != ENODEV)
+	if (!p->gone && p->be.fd >= 0 &&
+	    ioctl(p->be.fd, XEN_PCI_IOREQ_UNREGISTER, &p->fn) && errno != ENODEV)
 		say("XEN_PCI_IOREQ_UNREGISTER: %s\n", strerror(errno));
 	printf(PROG ": stats %s as %04x:%02x:%02x.%x of dom%u:", p->host,
 	       p->fn.segment, p->fn.bus, PCI_SLOT(p->fn.devfn),
-	       PCI_FUNC(p->fn.devfn), p->info.domid);
+	       PCI_FUNC(p->fn.devfn), p->be.info.domid);
 	printf(" requests %llu (config %llu read %llu write, %llu writes dropped)",
 	       p->requests, p->cfg_reads, p->cfg_writes, p->dropped_writes);
 	printf(" maps %llu unmaps %llu refused %llu bad %llu\n", p->maps,
@@ -804,7 +791,7 @@ int main(int argc, char **argv)
 		{ }
 	};
 	unsigned long domid = 0, slot = 32, func = 0, bus = 0;
-	struct pt p = { .fd = -1, .cfg_fd = -1 };
+	struct pt p = { .be.fd = -1, .cfg_fd = -1 };
 	sigset_t sigs;
 	int opt, sfd, ret = SERVE_ERROR;
 	unsigned int i;
@@ -865,22 +852,16 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGQUIT);
 	/* A closed log must not kill us with the BARs mapped. */
 	signal(SIGPIPE, SIG_IGN);
-	if (sigprocmask(SIG_BLOCK, &sigs, NULL)) {
-		say("sigprocmask: %s\n", strerror(errno));
+	sfd = pci_ioreq_signalfd(PROG, &sigs, 0);
+	if (sfd < 0)
 		return 1;
-	}
-	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
-	if (sfd < 0) {
-		say("signalfd: %s\n", strerror(errno));
-		return 1;
-	}
 
 	if (probe_host(&p) || setup(&p, domid))
 		goto out;
 
 	printf(PROG "[%d]: serving %04x:%02x:%02x.%x of domain %u with %s (%04x:%04x):",
 	       getpid(), p.fn.segment, p.fn.bus, PCI_SLOT(p.fn.devfn),
-	       PCI_FUNC(p.fn.devfn), p.info.domid, p.host,
+	       PCI_FUNC(p.fn.devfn), p.be.info.domid, p.host,
 	       host_read16(&p, PCI_VENDOR_ID), host_read16(&p, PCI_DEVICE_ID));
 	for (i = 0; i < PCI_STD_NUM_BARS; i++)
 		if (p.bar[i].present)
@@ -895,12 +876,11 @@ int main(int argc, char **argv)
 	ret = event_loop(&p, sfd);
 	if (ret == SERVE_GONE) {
 		p.gone = true;
-		say("domain %u is gone\n", p.info.domid);
+		say("domain %u is gone\n", p.be.info.domid);
 	}
 	teardown(&p);
 out:
-	if (p.fd >= 0)
-		close(p.fd);
+	pci_ioreq_backend_close(&p.be);
 	/* The device as we found it, once nothing maps it any more. */
 	if (p.host_command_changed)
 		host_set_command(&p, p.host_command);
@@ -909,7 +889,5 @@ out:
 	if (p.xch)
 		xc_interface_close(p.xch);
 	close(sfd);
-	free(p.req);
-	free(p.rsp);
 	return ret == SERVE_ERROR ? 1 : 0;
 }

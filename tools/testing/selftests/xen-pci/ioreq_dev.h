@@ -209,6 +209,27 @@ static inline bool dev_is_emu(const char *bdf)
 	       vendor == EMU_VENDOR_ID && device == EMU_DEVICE_ID;
 }
 
+/*
+ * Rescan the PCI buses until @bdf is there as @vendor:@device, for up to
+ * @secs seconds.
+ */
+static inline bool dev_rescan_until(const char *bdf, unsigned long vendor,
+				    unsigned long device, int secs)
+{
+	unsigned long v, d;
+	int i;
+
+	for (i = 0; i < secs * 2; i++) {
+		sysfs_write("/sys/bus/pci/rescan", "1");
+		if (!dev_attr_ulong(bdf, "vendor", &v) &&
+		    !dev_attr_ulong(bdf, "device", &d) &&
+		    v == vendor && d == device)
+			return true;
+		usleep(500000);
+	}
+	return false;
+}
+
 /* The name of the driver bound to @bdf, or "" when there is none. */
 static inline void dev_driver(const char *bdf, char *drv, size_t len)
 {

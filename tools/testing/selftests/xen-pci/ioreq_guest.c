@@ -695,20 +695,6 @@ static void on_watchdog(int sig)
 	_exit(KSFT_FAIL);
 }
 
-/* Rescan until @bdf is back as an emulated function, for @secs seconds. */
-static bool rescan_until_back(const char *bdf, int secs)
-{
-	int i;
-
-	for (i = 0; i < secs * 2; i++) {
-		sysfs_write("/sys/bus/pci/rescan", "1");
-		if (dev_exists(bdf) && dev_is_emu(bdf))
-			return true;
-		usleep(500000);
-	}
-	return false;
-}
-
 /*
  * Kill the backend through its crash register, with the write in flight:
  * the kernel completes it, the function reads all ones and the guest goes
@@ -766,7 +752,8 @@ TEST_F_TIMEOUT(emu, backend_crash_and_restart, 90)
 	ret = dev_attr_write(e->bdf, "remove", "1");
 	ASSERT_EQ(0, ret) TH_LOG("remove %s: %s", e->bdf, strerror(-ret));
 	ASSERT_FALSE(dev_exists(e->bdf));
-	ASSERT_TRUE(rescan_until_back(e->bdf, RESTART_TIMEOUT))
+	ASSERT_TRUE(dev_rescan_until(e->bdf, EMU_VENDOR_ID, EMU_DEVICE_ID,
+				     RESTART_TIMEOUT))
 		TH_LOG("%s not back %d s after the crash: was the backend restarted?",
 		       e->bdf, RESTART_TIMEOUT);
 

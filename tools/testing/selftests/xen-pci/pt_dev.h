@@ -128,13 +128,15 @@ static inline void pt_read_mac(const __u8 *bar1, __u8 mac[6])
 #define PT_RES_MEM		0x200ULL	/* IORESOURCE_MEM, as sysfs shows it */
 
 /*
- * Does a memory BAR or ROM of a device other than @bdf touch [@lo, @hi]?
- * Names it in @who. (A device's own BARs may share pages: passing the
- * device gives nothing away.)
+ * Does a memory BAR or ROM of a device other than @bdf touch a page of the
+ * BAR of @bdf at @start, @size bytes? Names it in @who. (A device's own BARs
+ * may share pages: passing the device gives nothing away.)
  */
-static inline bool pt_page_shared(const char *bdf, __u64 lo, __u64 hi,
+static inline bool pt_page_shared(const char *bdf, __u64 start, __u64 size,
 				  char *who, size_t len)
 {
+	__u64 lo = start & ~(PT_PAGE - 1);
+	__u64 hi = ((start + size + PT_PAGE - 1) & ~(PT_PAGE - 1)) - 1;
 	struct dirent *e;
 	bool shared = false;
 	DIR *d;
@@ -178,21 +180,19 @@ static inline unsigned int pt_check_bar_pages(struct __test_metadata *_metadata,
 		const char *dev = k ? nic : shm;
 
 		for (i = 0; i < 6; i++) {
-			__u64 s = 0, sz = 0, fl = 0, lo, hi;
+			__u64 s = 0, sz = 0, fl = 0;
 			char who[320];
 
 			if (dev_resource(dev, i, &s, &sz, &fl) ||
 			    !(fl & PT_RES_MEM) || !sz)
 				continue;
 			n++;
-			lo = s & ~(PT_PAGE - 1);
-			hi = ((s + sz + PT_PAGE - 1) & ~(PT_PAGE - 1)) - 1;
 			TH_LOG("%s BAR%d: %#llx, %llu bytes", dev, i,
 			       (unsigned long long)s, (unsigned long long)sz);
 			EXPECT_EQ(0ULL, s % PT_PAGE)
 				TH_LOG("%s BAR%d at %#llx is not page-aligned",
 				       dev, i, (unsigned long long)s);
-			EXPECT_FALSE(pt_page_shared(dev, lo, hi, who,
+			EXPECT_FALSE(pt_page_shared(dev, s, sz, who,
 						    sizeof(who)))
 				TH_LOG("%s BAR%d shares a page with %s",
 				       dev, i, who);

@@ -221,20 +221,6 @@ static __u32 read_or_bus_error(const __u8 *p, bool *sigbus)
 	return mmio_read32(p);
 }
 
-static bool rescan_until_back(const char *bdf, __u32 vendor, int secs)
-{
-	unsigned long v;
-	int i;
-
-	for (i = 0; i < secs * 2; i++) {
-		sysfs_write("/sys/bus/pci/rescan", "1");
-		if (!dev_attr_ulong(bdf, "vendor", &v) && v == vendor)
-			return true;
-		usleep(500000);
-	}
-	return false;
-}
-
 /*
  * Ask dom0 to stop the backends (a console marker its relay acts on): the
  * BARs must then read all ones, not the device. dom0 then checks that it
@@ -282,9 +268,10 @@ TEST_F_TIMEOUT(pt, backend_exit_unmaps, UNMAP_WAIT_S + RESCAN_WAIT_S + 30)
 	/* The restarted backends serve the devices afresh. */
 	ASSERT_EQ(0, dev_attr_write(self->nic, "remove", "1"));
 	ASSERT_EQ(0, dev_attr_write(self->shm, "remove", "1"));
-	ASSERT_TRUE(rescan_until_back(self->nic, PT_RTL8139_VENDOR,
-				      RESCAN_WAIT_S));
-	ASSERT_TRUE(rescan_until_back(self->shm, PT_IVSHMEM_VENDOR, 10));
+	ASSERT_TRUE(dev_rescan_until(self->nic, PT_RTL8139_VENDOR,
+				     PT_RTL8139_DEVICE, RESCAN_WAIT_S));
+	ASSERT_TRUE(dev_rescan_until(self->shm, PT_IVSHMEM_VENDOR,
+				     PT_IVSHMEM_DEVICE, 10));
 	ASSERT_EQ(0, dev_attr_write(self->nic, "enable", "1"));
 	ASSERT_EQ(0, dev_map_bar(self->nic, 1, &nic));
 	pt_read_mac(nic.base, mac);

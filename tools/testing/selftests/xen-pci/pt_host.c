@@ -87,16 +87,13 @@ static bool bars_share_pages(const char *bdf)
 	int i;
 
 	for (i = 0; i < 6; i++) {
-		__u64 s = 0, sz = 0, fl = 0, lo, hi;
+		__u64 s = 0, sz = 0, fl = 0;
 		char who[320];
 
 		if (dev_resource(bdf, i, &s, &sz, &fl) ||
 		    !(fl & PT_RES_MEM) || !sz)
 			continue;
-		lo = s & ~(PT_PAGE - 1);
-		hi = ((s + sz + PT_PAGE - 1) & ~(PT_PAGE - 1)) - 1;
-		if (s % PT_PAGE ||
-		    pt_page_shared(bdf, lo, hi, who, sizeof(who)))
+		if (s % PT_PAGE || pt_page_shared(bdf, s, sz, who, sizeof(who)))
 			return true;
 	}
 	return false;
