@@ -11,7 +11,12 @@ The guests announce their stages on the console (see testbed/guest/lib.sh):
 domU consoles reach us through dom0 with a "[domU:NAME] " prefix.
 
 Results are appended to --results as "PASS|FAIL|SKIP<TAB>name<TAB>detail"
-lines and printed one per line. Exit status: 0 if nothing failed.
+lines as they come (a run that dies still leaves what it had, and a FAIL
+line saying how it died) and printed one per line. Every result is judged
+against the expectations table (--expect, testbed/expected): a skip or a
+failure that the table does not allow for this run is a failure; a
+control's expected failure must fail, for its reason. Exit status: 0 if
+nothing failed.
 """
 
 import argparse
@@ -26,12 +31,19 @@ import time
 
 MARK = re.compile(r'@@XENPCI (.*)$')
 RELAY = re.compile(r'^\[domU:([\w.-]+)\] ?(.*)$')
+TB_ROOT = os.path.dirname(os.path.abspath(__file__))
+
+
+def load_patterns(path):
+    """One extended regexp per line (comments and blank lines aside): the
+    file the guests' kernel_health check greps with, too."""
+    with open(path) as f:
+        pats = [ln.rstrip('\n') for ln in f if ln.strip() and not ln.startswith('#')]
+    return re.compile('|'.join('(?:%s)' % p for p in pats))
+
+
 # Console lines that mean a kernel is in trouble, whatever the tests say.
-KERNEL_TROUBLE = re.compile(
-    r'(Kernel panic|BUG: KASAN|Unable to handle kernel|Internal error: Oops|'
-    r'BUG: kernel NULL pointer|rcu: INFO: rcu_sched detected stalls|'
-    r'soft lockup|hung_task|possible circular locking|'
-    r'sleeping function called from invalid context|kmemleak: \d+ new suspected)')
+KERNEL_TROUBLE = load_patterns(os.path.join(TB_ROOT, 'guest', 'kernel-trouble.patterns'))
 XEN_TROUBLE = re.compile(r"\(XEN\) (Panic on CPU|Assertion .* failed|Xen BUG at|Xen WARN at|FATAL)")
 # Shared memory of the passed-through ivshmem (see
 # tools/testing/selftests/xen-pci/pt_dev.h): where the guest, the host and
@@ -47,6 +59,39 @@ KMSG = re.compile(r'^\[\s*\d+\.\d+\] (.*)$')
 KUNIT_SUBTEST = re.compile(r'^( *)# Subtest: (\S+)')
 KUNIT_RESULT = re.compile(r'^( *)(not ok|ok) \d+ (\S+)(?:\s+#\s*(SKIP)(.*))?')
 TAP_RESULT = re.compile(r'^(not ok|ok) (\d+) (.*?)(?:\s+#\s*(SKIP|TODO|TIMEOUT|exit=\S+)(.*))?$')
+TAP_PLAN = re.compile(r'^1\.\.(\d+)')
+
+
+class Expect:
+    """The rows of the expectations table whose RUN (a regexp) matches the run:
+      RUN suite NAME          the suite must run to its end
+      RUN guest NAME          a domU of the run: its suite must run too
+      RUN skip  REGEX REASON  a test that may skip here, for that reason
+      RUN xfail REGEX REASON  a control's expected failure, for that reason
+      RUN need=N REGEX        at least N passing results match
+    REASON is a regexp matched against the skip's reason or the failing
+    test's output."""
+
+    def __init__(self, path, run):
+        self.suites, self.skip, self.xfail, self.need = [], [], [], []
+        if not path:
+            return
+        with open(path) as f:
+            for n, ln in enumerate(f, 1):
+                w = ln.split('#', 1)[0].split(None, 3) if not ln.lstrip().startswith('#') else []
+                if not w or not re.fullmatch(w[0], run):
+                    continue
+                kind = w[1]
+                if kind in ('suite', 'guest'):
+                    self.suites.append(w[2])
+                elif kind in ('skip', 'xfail'):
+                    if len(w) < 4:
+                        raise SystemExit('%s:%d: %s needs a reason' % (path, n, kind))
+                    getattr(self, kind).append([re.compile(w[2]), re.compile(w[3].strip()), 0])
+                elif kind.startswith('need='):
+                    self.need.append([re.compile(w[2]), int(kind[5:]), 0])
+                else:
+                    raise SystemExit('%s:%d: unknown kind %s' % (path, n, kind))
 
 
 class Run:
@@ -64,14 +109,68 @@ class Run:
         self.trouble = []
         self.k_sub = {}            # KUnit: indent -> name of the group there
         self.k_child = {}          # KUnit: indent -> results seen at that indent
+        self.booted = False        # the machine got past its first stage
+        self.expect = Expect(args.expect, args.expect_as or args.name)
+        self.out = open(args.results, 'a') if args.results else None
 
     # --- results ---
-    def result(self, status, name, detail=''):
+    def judge(self, status, name, detail, output):
+        """A raw result, judged against the expectations table."""
+        for row in self.expect.xfail:
+            rx, why, _ = row
+            if not rx.search(name):
+                continue
+            row[2] += 1
+            if status == 'FAIL' and (why.search(detail) or why.search(output)):
+                return 'PASS', name, 'expected failure of the control: %s' % why.pattern
+            if status == 'FAIL':
+                return 'FAIL', name, ('the control failed for another reason than %r: %s'
+                                      % (why.pattern, (detail + ' ' + output[-300:]).strip()))
+            return 'FAIL', name, ('the control did not fail (%s): the test cannot tell'
+                                  % status.lower())
+        if status == 'SKIP':
+            for row in self.expect.skip:
+                if row[0].search(name) and row[1].search(detail):
+                    row[2] += 1
+                    return 'SKIP', name, detail
+            return 'FAIL', name, 'skipped where it must run: %s' % detail
+        if status == 'PASS':
+            for row in self.expect.need:
+                if row[0].search(name):
+                    row[2] += 1
+        return status, name, detail
+
+    def result(self, status, name, detail='', output=''):
+        if status == 'FAIL' and not detail and output:
+            detail = ' | '.join(output.splitlines()[-3:])
+        status, name, detail = self.judge(status, name, detail, output)
+        self.record(status, name, detail)
+
+    def record(self, status, name, detail=''):
+        """A final result: kept, printed and written out at once."""
         self.results.append((status, name, detail))
         line = '%s %s' % (status, name)
         if detail:
             line += '  (%s)' % detail
         print(line, flush=True)
+        if self.out:
+            self.out.write('%s\t%s\t%s\n' % (status, name,
+                                               detail.replace('\t', ' ').replace('\n', ' ')))
+            self.out.flush()
+
+    def finish(self):
+        """Results that only the end of a run can give."""
+        for rx, why, hits in self.expect.xfail:
+            if not hits:
+                self.record('FAIL', '%s/expected-failure:%s' % (self.args.name, rx.pattern),
+                            'no such test ran')
+        for rx, n, hits in self.expect.need:
+            if hits < n:
+                self.record('FAIL', '%s/need:%s' % (self.args.name, rx.pattern),
+                            '%d passing results, at least %d expected' % (hits, n))
+            else:
+                self.record('PASS', '%s/need:%s' % (self.args.name, rx.pattern),
+                            '%d passing results' % hits)
 
     def tail(self, source=None, n=None):
         n = n or self.args.tail
@@ -81,7 +180,7 @@ class Run:
     def stage_failed(self, stage, why, source=None):
         if self.failed_stage is None:
             self.failed_stage = stage
-        self.result('FAIL', 'stage:%s' % stage, why)
+        self.record('FAIL', '%s/stage:%s' % (self.args.name, stage), why)
         print('[harness] FAILED at stage %s: %s\n[harness] console tail:\n%s'
               % (stage, why, self.tail(source)), flush=True)
 
@@ -101,11 +200,23 @@ class Run:
             st['prog'] = text[len('# selftests: '):].split(': ')[-1]
             st['sub'] = 0
             st['subfail'] = 0
+            st['plan'] = None
+            st['buf'] = []
             return
         nested = text.startswith('# ')
         body = text[2:] if nested else text
+        pm = TAP_PLAN.match(body)
+        if pm:
+            if nested and st.get('prog') is not None and st['plan'] is None:
+                st['plan'] = int(pm.group(1))
+            elif not nested and st['top_plan'] is None:
+                st['top_plan'] = int(pm.group(1))
+            return
         m = TAP_RESULT.match(body)
         if not m:
+            if nested:
+                st['buf'].append(body)
+                del st['buf'][:-40]
             return
         ok, _, name, directive, rest = m.groups()
         directive = directive or ''
@@ -115,40 +226,56 @@ class Run:
                 return
             st['sub'] += 1
             full = '%s/%s/%s' % (suite, st['prog'], name)
+            out = '\n'.join(st['buf'])
+            st['buf'] = []
             if directive == 'SKIP':
-                self.result('SKIP', full, rest or 'skipped')
+                self.result('SKIP', full, rest or 'skipped', out)
             elif ok == 'ok':
                 self.result('PASS', full)
             else:
                 st['subfail'] += 1
-                self.result('FAIL', full, rest)
+                self.result('FAIL', full, rest, out)
             return
         # Top level: one program (or the kernel_reports check).
         if name.startswith('selftests: '):
             prog = name.split(': ')[-1]
             full = '%s/%s' % (suite, prog)
-            if st.get('sub', 0) == 0:
+            out = '\n'.join(st.get('buf', []))
+            if directive == 'TIMEOUT':
+                # Killed: whatever its subtests said, and in a control too.
+                self.record('FAIL', full, 'killed by its timeout: %s (%d of %s results)'
+                            % (rest, st.get('sub', 0), st.get('plan')))
+            elif st.get('sub', 0) == 0:
                 # No sub-results: the program itself is the test.
                 if directive == 'SKIP':
-                    self.result('SKIP', full, rest or 'skipped')
+                    self.result('SKIP', full, rest or 'skipped', out)
                 elif ok == 'ok':
                     self.result('PASS', full)
                 else:
-                    self.result('FAIL', full, (directive + ' ' + rest).strip())
+                    self.result('FAIL', full, (directive + ' ' + rest).strip(), out)
             elif ok != 'ok' and st['subfail'] == 0 and directive != 'SKIP':
-                self.result('FAIL', full, 'program failed after its tests: %s %s'
+                self.record('FAIL', full, 'program failed after its tests: %s %s'
                             % (directive, rest))
+            if (st.get('plan') is not None and st.get('sub', 0) != st['plan']
+                    and directive != 'TIMEOUT'):
+                self.record('FAIL', full + '/plan', '%d results for a plan of %d'
+                            % (st['sub'], st['plan']))
             st['prog'] = None
             st['sub'] = 0
+            st['plan'] = None
+            st['buf'] = []
         else:
             full = '%s/%s' % (suite, name)
+            out = '\n'.join(st.get('buf', []))
+            st['buf'] = []
             if directive == 'SKIP':
-                self.result('SKIP', full, rest or 'skipped')
+                self.result('SKIP', full, rest or 'skipped', out)
             elif ok == 'ok':
                 self.result('PASS', full)
             else:
-                self.result('FAIL', full, rest)
+                self.result('FAIL', full, rest, out)
         st['count'] += 1
+        st['top_count'] += 1
 
     # --- KUnit KTAP in the kernel log: count the leaves ---
     def kunit(self, text):
@@ -188,12 +315,16 @@ class Run:
         if self.args.echo:
             print('%-12s %s' % (source, text), flush=True)
 
-        if KERNEL_TROUBLE.search(text) or XEN_TROUBLE.search(text):
+        # Kernel lines (printk time stamps) and Xen's own: not test output.
+        km = KMSG.match(text)
+        if (km and KERNEL_TROUBLE.search(km.group(1))) or XEN_TROUBLE.search(text):
             self.trouble.append('%s: %s' % (source, text.strip()))
 
         if self.stage == 'xen-boot' and 'LOADING DOMAIN 0' in text:
             self.enter('dom0-boot', self.args.kernel_limit)
             return
+        if not self.booted and re.search(r'Booting Linux on physical CPU|Xen version', text):
+            self.booted = True
 
         if self.args.kunit:
             km = KMSG.match(text)
@@ -217,11 +348,15 @@ class Run:
             self.enter(kv['stage'], int(kv.get('limit', self.args.default_limit)))
         elif body.startswith('begin '):
             self.suites[kv['suite']] = {'open': True, 'source': source, 'count': 0,
-                                        'prog': None, 'sub': 0, 'subfail': 0}
+                                        'prog': None, 'sub': 0, 'subfail': 0, 'plan': None,
+                                        'buf': [], 'top_plan': None, 'top_count': 0}
         elif body.startswith('end '):
             st = self.suites.get(kv['suite'])
             if st:
                 st['open'] = False
+                if st['top_plan'] is not None and st['top_count'] != st['top_plan']:
+                    self.record('FAIL', '%s/plan' % kv['suite'], '%d results for a plan of %d'
+                                % (st['top_count'], st['top_plan']))
         elif body.startswith('host-check '):
             self.host_check(kv)
         elif body == 'done' and source in ('dom0', 'guest'):
@@ -275,6 +410,8 @@ class Run:
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+            self.record('FAIL', '%s/harness' % a.name, 'stopped by signal %d in stage %s'
+                        % (signum, self.stage))
             sys.exit(128 + signum)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, stop)
@@ -320,19 +457,23 @@ class Run:
         elif not self.done:
             self.stage_failed(self.stage, 'QEMU exited (status %s) before the guest said done'
                               % proc.returncode)
-        for s in a.expect_suites:
+        for s in a.expect_suites + self.expect.suites:
             st = self.suites.get(s)
             if st is None:
-                self.result('FAIL', '%s/results' % s, 'suite never started')
+                self.record('FAIL', '%s/results' % s, 'suite never started')
             elif st['open']:
-                self.result('FAIL', '%s/results' % s, 'suite did not finish')
+                self.record('FAIL', '%s/results' % s, 'suite did not finish')
             elif st['count'] == 0:
-                self.result('FAIL', '%s/results' % s, 'suite reported no results')
+                self.record('FAIL', '%s/results' % s, 'suite reported no results')
         if self.trouble:
-            self.result('FAIL', '%s/console' % a.name,
+            self.record('FAIL', '%s/console' % a.name,
                         'kernel or Xen reported trouble: ' + ' | '.join(self.trouble[:5]))
+        elif not self.booted:
+            self.record('FAIL', '%s/console' % a.name, 'the machine never booted: %s'
+                        % ' | '.join(t for _, t in self.lines[-5:]))
         else:
-            self.result('PASS', '%s/console' % a.name, 'no oops, KASAN, lockdep or Xen crash')
+            self.record('PASS', '%s/console' % a.name, 'no oops, KASAN, lockdep or Xen crash')
+        self.finish()
 
 
 def main():
@@ -345,8 +486,9 @@ def main():
     p.add_argument('--expect-suite', dest='expect_suites', action='append', default=[])
     p.add_argument('--expect-stage-failure',
                    help='the run must fail at this stage (harness self-test)')
-    p.add_argument('--xfail', action='append', default=[],
-                   help='regexp of test names expected to FAIL (control runs)')
+    p.add_argument('--expect-as', help='take the expectations of this run')
+    p.add_argument('--expect', default=os.path.join(TB_ROOT, 'expected'),
+                   help='the expectations table (rows of this --name apply)')
     p.add_argument('--kunit', action='store_true',
                    help='count the KUnit results of the kernel log')
     p.add_argument('--kernel-limit', type=int, default=180)
@@ -366,42 +508,31 @@ def main():
     else:
         a.first_stage, a.first_limit = 'kernel-boot', a.kernel_limit
 
+    selftest = a.expect_stage_failure
+    results_file = a.results
+    if selftest:
+        a.results = None        # only the verdict below is a result
     run = Run(a)
     t0 = time.monotonic()
-    run.run()
+    try:
+        run.run()
+    except Exception as e:     # pylint: disable=broad-except
+        import traceback
+        traceback.print_exc()
+        run.record('FAIL', '%s/harness' % a.name, 'harness error: %r' % e)
     results = run.results
 
-    if a.expect_stage_failure:
+    if selftest:
         # Harness self-test: the run must have failed exactly there, and fast.
         got = run.failed_stage
-        results = [('PASS' if got == a.expect_stage_failure else 'FAIL',
-                    '%s/detects-failed-stage' % a.name,
-                    'failed at stage %s after %.0fs (expected %s)'
-                    % (got, time.monotonic() - t0, a.expect_stage_failure))]
-        print('%s %s  (%s)' % results[0], flush=True)
-    elif a.xfail:
-        # Control run: the named tests must fail; that failure is the result.
-        out = []
-        for pat in a.xfail:
-            hits = [r for r in results if re.search(pat, r[1])]
-            fails = [r for r in hits if r[0] == 'FAIL']
-            if fails:
-                out.append(('PASS', '%s/expected-failure:%s' % (a.name, pat),
-                            'the control failed as it must: ' + '; '.join(f[1] for f in fails)))
-            else:
-                out.append(('FAIL', '%s/expected-failure:%s' % (a.name, pat),
-                            'the control did not fail: the test cannot tell' if hits
-                            else 'no such test ran'))
-        # Everything else of the control run still has to pass.
-        rest = [r for r in results if not any(re.search(pat, r[1]) for pat in a.xfail)]
-        results = out + rest
-        for r in out:
-            print('%s %s  (%s)' % r, flush=True)
-
-    if a.results:
-        with open(a.results, 'a') as f:
-            for st, name, detail in results:
-                f.write('%s\t%s\t%s\n' % (st, name, detail.replace('\t', ' ').replace('\n', ' ')))
+        verdict = ('PASS' if got == selftest else 'FAIL', '%s/detects-failed-stage' % a.name,
+                   'failed at stage %s after %.0fs (expected %s)'
+                   % (got, time.monotonic() - t0, selftest))
+        print('%s %s  (%s)' % verdict, flush=True)
+        results = [verdict]
+        if results_file:
+            with open(results_file, 'a') as f:
+                f.write('%s\t%s\t%s\n' % verdict)
     print('[harness] %s: %.0fs' % (a.name, time.monotonic() - t0), flush=True)
     sys.exit(1 if any(r[0] == 'FAIL' for r in results) else 0)
 

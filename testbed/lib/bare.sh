@@ -3,28 +3,27 @@
 # Bare QEMU "virt" (no Xen): the domU kernel and root filesystem booted
 # directly, with QEMU PCI devices that have sub-page BARs, some behind a
 # PCI bridge. The fast path for testing the domU host driver alone.
-#   bare.sh ours|generic VARIANT [shell] [harness options...]
+#   bare.sh ours|generic [shell] [harness options...]
 # ours:    the PCIe node relabelled to the Xen vPCI compatible (pcie-xen-vpci)
 # generic: QEMU's node untouched (pci-host-generic), the control
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-WHICH=$1 VARIANT=$2 SHELLMODE=${3:-}
-shift 3 2>/dev/null || shift $#
-sfx=; [ "$VARIANT" = debug ] && sfx=-debug
+WHICH=$1 SHELLMODE=${2:-}
+shift 2 2>/dev/null || shift $#
 XEN_VPCI_COMPAT=${XEN_VPCI_COMPAT:-xen,vpci-pcie-ecam}
 D=$CACHE/dtb && mkdir -p "$D" "$CACHE/logs"
 
 # Sub-page MMIO BARs: rtl8139 (256 B), ivshmem-plain (256 B + 1 MiB shared),
 # pci-testdev (4 KiB, 16 B I/O), two more rtl8139 behind a pci-bridge; and an
 # ivshmem-plain with a 1 GiB BAR2 that, in "ours", cannot fit (see below).
-DEVICES="-device rtl8139,netdev=n0,bus=pcie.0,addr=1 -netdev user,id=n0,restrict=on
- -device rtl8139,netdev=n1,bus=pcie.0,addr=2 -netdev user,id=n1,restrict=on
+DEVICES="-device rtl8139,netdev=n0,bus=pcie.0,addr=1,romfile= -netdev user,id=n0,restrict=on
+ -device rtl8139,netdev=n1,bus=pcie.0,addr=2,romfile= -netdev user,id=n1,restrict=on
  -object memory-backend-ram,id=shm0,size=1M -device ivshmem-plain,memdev=shm0,bus=pcie.0,addr=3
  -device pci-testdev,bus=pcie.0,addr=4
  -device pci-bridge,id=br1,chassis_nr=1,bus=pcie.0,addr=5
- -device rtl8139,netdev=n2,bus=br1,addr=1 -netdev user,id=n2,restrict=on
- -device rtl8139,netdev=n3,bus=br1,addr=2 -netdev user,id=n3,restrict=on
+ -device rtl8139,netdev=n2,bus=br1,addr=1,romfile= -netdev user,id=n2,restrict=on
+ -device rtl8139,netdev=n3,bus=br1,addr=2,romfile= -netdev user,id=n3,restrict=on
  -object memory-backend-ram,id=shm1,size=1G -device ivshmem-plain,memdev=shm1,bus=pcie.0,addr=6"
 M=virt,gic-version=3
 CPU="-cpu cortex-a57 -m 1024 -smp 2"
@@ -32,6 +31,7 @@ CPU="-cpu cortex-a57 -m 1024 -smp 2"
 # The machine's own device tree, dumped with exactly these devices.
 # dtc drops the 1 MiB of padding of QEMU's dump, so that the control and our
 # run differ in nothing but the compatible.
+DEVICES="$DEVICES ${XEN_PCI_QEMU_EXTRA:-}"
 qemu-system-aarch64 -M "$M,dumpdtb=$D/qemu.dtb" $CPU $DEVICES -display none \
 	> "$D/dumpdtb.log" 2>&1 || { cat "$D/dumpdtb.log"; die "QEMU cannot dump its device tree"; }
 dtc -q -I dtb -O dtb -o "$D/bare-generic.dtb" "$D/qemu.dtb"
@@ -71,12 +71,12 @@ bad xen-vpci-bad-smallecam@5200000000 reg "52 0 0 100000" bus-range "0 ff" \
 bad xen-vpci-bad-nomem@5400000000 reg "54 0 0 100000" bus-range "0 0" \
 	ranges "43000000 0 0 55 0 0 100000"
 
-suite=bare-$WHICH
+suite=${BARE_NAME:-bare-$WHICH}
 mode=test
 [ -n "$SHELLMODE" ] && mode=shell
 APPEND="console=ttyAMA0 panic=-1 rdinit=/init xenpci.mode=$mode xenpci.suite=$suite ${BARE_APPEND:-}"
 QEMU=(qemu-system-aarch64 -M "$M" $CPU $DEVICES -display none -no-reboot
-	-kernel "$OUT/Image$sfx" -initrd "$OUT/domU$sfx.cpio" -dtb "$D/bare-$WHICH.dtb"
+	-kernel "$OUT/Image" -initrd "$OUT/domU.cpio" -dtb "$D/bare-$WHICH.dtb"
 	-append "$APPEND")
 if [ -n "$SHELLMODE" ]; then
 	exec "${QEMU[@]}" -nographic

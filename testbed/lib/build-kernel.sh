@@ -1,16 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Stage "build kernel": one arm64 Image (normal or debug variant) from
-# allnoconfig + fragments, out of tree, with ccache; modules and uapi
-# headers installed into the staging area the root filesystems take them from.
+# Stage "build kernel": the one arm64 Image of the test bed, from allnoconfig
+# + fragments (platform, selftests, debug: KASAN, lockdep, kmemleak), out of
+# tree, with ccache; modules and uapi headers installed into the staging area
+# the root filesystems take them from. It serves dom0, the domUs, bare QEMU
+# and the demo: one kernel build keeps a cold run short.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-VARIANT=${1:-normal}
 SRC=$CACHE/linux/src
-B=$CACHE/linux/build-$VARIANT
-FRAGS="$TB_ROOT/config/kernel.config $REPO_ROOT/tools/testing/selftests/xen-pci/config"
-[ "$VARIANT" = debug ] && FRAGS="$FRAGS $TB_ROOT/config/debug.config"
+B=$KBUILD
+FRAGS="$TB_ROOT/config/kernel.config $REPO_ROOT/tools/testing/selftests/xen-pci/config
+ $TB_ROOT/config/debug.config"
 
 km() { make -C "$SRC" O="$B" ARCH=arm64 CROSS_COMPILE="$CROSS" \
 	CC="ccache ${CROSS}gcc" -j"$JOBS" "$@"; }
@@ -19,7 +20,7 @@ xen_user_flags
 mkdir -p "$B"
 want=$(tree_hash $FRAGS)-$(cat "$SRC/.patched")
 if [ "$(cat "$B/.config-stamp" 2>/dev/null)" != "$want" ] || [ ! -e "$B/.config" ]; then
-	log "configuring the $VARIANT kernel"
+	log "configuring the kernel"
 	km allnoconfig >/dev/null
 	(cd "$B" && KCONFIG_CONFIG=.config "$SRC/scripts/kconfig/merge_config.sh" \
 		-m -O "$B" .config $FRAGS >/dev/null)
@@ -38,12 +39,11 @@ if [ "$(cat "$B/.config-stamp" 2>/dev/null)" != "$want" ] || [ ! -e "$B/.config"
 	echo "$want" > "$B/.config-stamp"
 fi
 
-log "building the $VARIANT kernel in $B"
+log "building the kernel in $B"
 km Image modules >"$B/build.log" 2>&1 || { grep -E 'error|Error' "$B/build.log" | head -30; tail -20 "$B/build.log"; die "kernel build failed (log: $B/build.log)"; }
 rm -rf "$B/staging" && mkdir -p "$B/staging"
 km INSTALL_MOD_PATH="$B/staging" INSTALL_MOD_STRIP=1 modules_install >/dev/null
 km headers >/dev/null
 mkdir -p "$OUT"
-suffix=; [ "$VARIANT" = debug ] && suffix=-debug
-cp "$B/arch/arm64/boot/Image" "$OUT/Image$suffix"
-log "kernel $(cat "$B/include/config/kernel.release") ($VARIANT) -> $OUT/Image$suffix"
+cp "$B/arch/arm64/boot/Image" "$OUT/Image"
+log "kernel $(cat "$B/include/config/kernel.release") -> $OUT/Image"

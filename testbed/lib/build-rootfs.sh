@@ -7,24 +7,22 @@
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-VARIANT=${1:-normal}
-B=$CACHE/linux/build-$VARIANT
+B=$KBUILD
 SRC=$CACHE/linux/src
-DEBS=$CACHE/downloads/debs
-R=$CACHE/rootfs-$VARIANT
-suffix=; [ "$VARIANT" = debug ] && suffix=-debug
+DL=$CACHE/downloads
+R=$CACHE/rootfs
 KREL=$(cat "$B/include/config/kernel.release")
 
-DOMU_PKGS="busybox-static libc6 pciutils libpci3 libkmod2 libudev1 zlib1g libzstd1
- liblzma5 libssl3t64 pci.ids libgcc-s1 libcap2"
-
-unpack() {	# DEST PKG...
-	local dest=$1 p f
+# The packages of each image are the download stage's selection for its
+# role (testbed/config/inputs): domU's go into both images.
+unpack() {	# DEST ROLE...
+	local dest=$1 role f
 	shift
-	for p in "$@"; do
-		f=$(ls "$DEBS/${p}"_*.deb 2>/dev/null | head -1)
-		[ -n "$f" ] || die "package $p was not downloaded"
-		dpkg-deb -x "$f" "$dest"
+	for role in "$@"; do
+		for f in "$DL/$role"/*.deb; do
+			[ -e "$f" ] || die "no $role packages: run the download stage"
+			dpkg-deb -x "$f" "$dest"
+		done
 	done
 }
 
@@ -65,7 +63,7 @@ mkcpio() {	# ROOT OUT
 }
 
 # Selftests, installed the kselftest way (run_kselftest.sh + per-target dirs).
-KS=$CACHE/kselftest-$VARIANT
+KS=$CACHE/kselftest
 log "building the xen-pci selftests"
 rm -rf "$KS" && mkdir -p "$KS"
 make -s -C "$SRC/tools/testing/selftests" ARCH=arm64 CROSS_COMPILE="$CROSS" \
@@ -81,23 +79,24 @@ common_files() {	# ROOT
 		cp -a "$B/staging/lib/modules/$KREL" "$d/usr/lib/modules/"
 	fi
 	install -m 0755 "$TB_ROOT/guest/lib.sh" "$d/etc/xenpci-lib.sh"
+	grep -v '^#' "$TB_ROOT/guest/kernel-trouble.patterns" > "$d/etc/xenpci-kernel-trouble.patterns"
 	echo "$KREL" > "$d/etc/xenpci-kernel"
 }
 
 # --- domU ---
 DU=$R/domU
 rm -rf "$DU" && mkdir -p "$DU/opt"
-unpack "$DU" $DOMU_PKGS
+unpack "$DU" domU
 skeleton "$DU"
 common_files "$DU"
 install -m 0755 "$TB_ROOT/guest/domU-init" "$DU/init"
 check_libs "$DU"
-mkcpio "$DU" "$OUT/domU$suffix.cpio"
+mkcpio "$DU" "$OUT/domU.cpio"
 
 # --- dom0 ---
 D0=$R/dom0
 rm -rf "$D0" && mkdir -p "$D0/opt"
-unpack "$D0" $(ls "$DEBS" | sed 's/_.*//' | sort -u)
+unpack "$D0" domU dom0
 # Toolstack pieces a QEMU-hosted test dom0 never uses.
 rm -rf "$D0"/usr/lib/xen-4.20/lib/python "$D0"/usr/lib/xen-4.20/bin/pygrub \
 	"$D0"/usr/lib/xen-4.20/bin/oxenstored "$D0"/usr/lib/systemd "$D0"/etc/init.d \
@@ -115,9 +114,9 @@ for dts in "$TB_ROOT"/guest/dts/*.dts; do
 		dtc -q -I dts -O dtb -o "$D0/etc/xenpci/$(basename "$dts" .dts).dtb" - ||
 		die "$(basename "$dts") does not compile"
 done
-[ -d "$CACHE/samples-$VARIANT" ] && cp -a "$CACHE/samples-$VARIANT" "$D0/opt/samples"
-cp "$OUT/Image$suffix" "$D0/guest/Image"
-cp "$OUT/domU$suffix.cpio" "$D0/guest/domU.cpio"
+[ -d "$CACHE/samples" ] && cp -a "$CACHE/samples" "$D0/opt/samples"
+cp "$OUT/Image" "$D0/guest/Image"
+cp "$OUT/domU.cpio" "$D0/guest/domU.cpio"
 check_libs "$D0"
-mkcpio "$D0" "$OUT/dom0$suffix.cpio"
-log "root filesystems: $OUT/dom0$suffix.cpio ($(du -m "$OUT/dom0$suffix.cpio" | cut -f1) MiB), $OUT/domU$suffix.cpio ($(du -m "$OUT/domU$suffix.cpio" | cut -f1) MiB)"
+mkcpio "$D0" "$OUT/dom0.cpio"
+log "root filesystems: $OUT/dom0.cpio ($(du -m "$OUT/dom0.cpio" | cut -f1) MiB), $OUT/domU.cpio ($(du -m "$OUT/domU.cpio" | cut -f1) MiB)"

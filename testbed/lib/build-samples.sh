@@ -6,10 +6,9 @@
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-VARIANT=${1:-normal}
 SRC=$CACHE/linux/src
-B=$CACHE/linux/build-$VARIANT
-DEST=$CACHE/samples-$VARIANT
+B=$KBUILD
+DEST=$CACHE/samples
 rm -rf "$DEST" && mkdir -p "$DEST"
 if [ ! -e "$SRC/samples/xen/Makefile" ] || ! grep -q '^CONFIG_SAMPLE_XEN.*=y' "$B/.config"; then
 	log "no Xen samples configured"

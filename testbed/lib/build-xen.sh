@@ -19,8 +19,8 @@ fi
 if [ ! -e "$SRC/.unpacked" ]; then
 	log "unpacking xen $XVER"
 	rm -rf "$SRC" && mkdir -p "$SRC"
-	tar -C "$SRC" --strip-components=1 -xf "$DL"/src/*.orig.tar.*
-	tar -C "$SRC" -xf "$DL"/src/*.debian.tar.*
+	tar -C "$SRC" --strip-components=1 -xf "$DL"/xen-src/*.orig.tar.*
+	tar -C "$SRC" -xf "$DL"/xen-src/*.debian.tar.*
 	# Debian's quilt series, as dpkg-source would apply it.
 	while read -r p _; do
 		case $p in ''|'#'*) continue ;; esac

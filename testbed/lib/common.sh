@@ -14,11 +14,8 @@ PY=/usr/bin/python3
 export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 
-# Suite that provides linux-source-6.12, the xen source and arm64 tools.
-TRIXIE_SUITES=${TRIXIE_SUITES:-"trixie trixie-updates"}
-TRIXIE_SECURITY=${TRIXIE_SECURITY:-"trixie-security"}
-DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-DEBIAN_SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+# The one kernel build of the test bed (see lib/build-kernel.sh).
+KBUILD=$CACHE/linux/build
 
 # Builds take both cores: every build stage holds this lock, so two runs of
 # the test bed (or a developer and a helper) never compile at the same time.
@@ -44,6 +41,9 @@ stage() {
 		die "exit status $rc"
 	fi
 	log "stage '$name' done in $(( $(date +%s) - t0 ))s"
+	[ -n "${CACHE:-}" ] && [ -d "$CACHE" ] &&
+		printf '%s %s\n' "$name" "$(( $(date +%s) - t0 ))" >> "$CACHE/stage-times"
+	return 0
 }
 
 # Content hash of a set of files/dirs, for "rebuild only what changed" stamps.
@@ -64,14 +64,15 @@ tree_hash() {
 # root filesystem runs. Exports USERCFLAGS and USERLDFLAGS.
 xen_user_flags() {
 	local sys=$CACHE/xen-sysroot f
-	if [ ! -e "$sys/.done" ] || [ -n "$(find "$CACHE/downloads/debs-dev" "$CACHE/downloads/debs" \
-		-name 'libxen*.deb' -newer "$sys/.done" 2>/dev/null)" ]; then
+	local want
+	want=$(ls -l "$CACHE"/downloads/dev/ "$CACHE"/downloads/dom0/ | sha256sum | cut -c1-16)
+	if [ "$(cat "$sys/.done" 2>/dev/null)" != "$want" ]; then
 		rm -rf "$sys" && mkdir -p "$sys"
-		for f in "$CACHE"/downloads/debs-dev/libxen-dev_*.deb "$CACHE"/downloads/debs/libxen*.deb; do
+		for f in "$CACHE"/downloads/dev/libxen-dev_*.deb "$CACHE"/downloads/dom0/libxen*.deb; do
 			[ -e "$f" ] || die "Xen development package missing: run the download stage"
 			dpkg-deb -x "$f" "$sys"
 		done
-		touch "$sys/.done"
+		echo "$want" > "$sys/.done"
 	fi
 	export USERCFLAGS="-I$sys/usr/include"
 	export USERLDFLAGS="-L$sys/usr/lib/aarch64-linux-gnu -Wl,-rpath-link,$sys/usr/lib/aarch64-linux-gnu"

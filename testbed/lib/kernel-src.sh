@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Stage "kernel source": the pinned base (Debian's linux-source-6.12, whatever
-# 6.12.y trixie has), our patch series from patches/ and our own files
+# Stage "kernel source": the base (Debian's linux-source-6.12 that the
+# download stage selected and verified), our patch series from patches/ and our own files
 # overlaid. Only files whose content changed get a new mtime, so a rebuild
 # after editing one driver recompiles only that driver.
 set -euo pipefail
@@ -16,7 +16,7 @@ OVERLAY_DIRS="arch drivers include Documentation samples tools"
 if [ ! -e "$PRISTINE/.unpacked" ]; then
 	log "unpacking linux-source-6.12 $LVER"
 	rm -rf "$PRISTINE" && mkdir -p "$PRISTINE"
-	dpkg-deb --fsys-tarfile "$DL/linux-source-6.12_${LVER}_all.deb" |
+	dpkg-deb --fsys-tarfile "$DL"/kernel/linux-source-6.12_*.deb |
 		tar -x --wildcards -O './usr/src/linux-source-6.12.tar.*' |
 		tar -C "$PRISTINE" --strip-components=1 -xJ
 	touch "$PRISTINE/.unpacked"

@@ -11,30 +11,30 @@
 PT_MAC=52:54:00:58:50:54
 # QEMU puts its DTB at RAM base + 128 MiB (0x48000000); Xen drops any module
 # that overlaps it, so the modules start above it.
-qemu_xen() {	# VARIANT DOM0_APPEND [INTERACTIVE]
-	local v=$1 append=$2 sfx="" kaddr=0x4a000000 iaddr ksz
-	[ "$v" = debug ] && sfx=-debug
+qemu_xen() {	# DOM0_APPEND [INTERACTIVE]
+	local append=$1 kaddr=0x4a000000 iaddr ksz
 	: "${PT_SHM:=$CACHE/logs/shell.ivshmem}"
 	[ -e "$PT_SHM" ] || { mkdir -p "$(dirname "$PT_SHM")"; truncate -s 1M "$PT_SHM"; }
 	append=${append//,/,,}	# a comma ends a QEMU -device option; ",," is one
-	ksz=$(stat -c %s "$OUT/Image$sfx")
+	ksz=$(stat -c %s "$OUT/Image")
 	iaddr=$(printf '0x%x' $(( (kaddr + ksz + 0x1000000 + 0x1fffff) & ~0x1fffff )))
 	echo qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -cpu cortex-a57 \
 		-m 2048 -smp 2 -display none -no-reboot \
-		$([ -n "${3:-}" ] && echo -nographic || echo -serial stdio -monitor none) \
+		$([ -n "${2:-}" ] && echo -nographic || echo -serial stdio -monitor none) \
 		-kernel "$OUT/xen" \
 		-append "\"dom0_mem=${DOM0_MEM:-768M} dom0_max_vcpus=2 console=dtuart dtuart=/pl011@9000000\"" \
-		-device "guest-loader,addr=$kaddr,kernel=$OUT/Image$sfx,bootargs=\"console=hvc0 earlycon=xen panic=-1 rdinit=/init $append\"" \
-		-device "guest-loader,addr=$iaddr,initrd=$OUT/dom0$sfx.cpio" \
+		-device "guest-loader,addr=$kaddr,kernel=$OUT/Image,bootargs=\"console=hvc0 earlycon=xen panic=-1 rdinit=/init $append\"" \
+		-device "guest-loader,addr=$iaddr,initrd=$OUT/dom0.cpio" \
 		-object "memory-backend-file,id=ptshm,mem-path=$PT_SHM,size=1M,share=on" \
 		-device ivshmem-plain,memdev=ptshm,addr=0x10 \
-		-netdev user,id=ptnet,restrict=on -device "rtl8139,netdev=ptnet,mac=$PT_MAC,addr=0x11"
+		-netdev user,id=ptnet,restrict=on -device "rtl8139,netdev=ptnet,mac=$PT_MAC,addr=0x11,romfile=" \
+		${XEN_PCI_QEMU_EXTRA:-}
 }
 
 # Boot Xen + dom0 under the harness. Results go to $RES when it is set.
-run_xen() {	# NAME VARIANT DOM0_APPEND [harness options...]
-	local name=$1 v=$2 append=$3 opts=""
-	shift 3
+run_xen() {	# NAME DOM0_APPEND [harness options...]
+	local name=$1 append=$2 opts=""
+	shift 2
 	mkdir -p "$CACHE/logs"
 	# The host side of the passed-through ivshmem: zeroed for each run.
 	PT_SHM=$CACHE/logs/$name.ivshmem
@@ -43,5 +43,5 @@ run_xen() {	# NAME VARIANT DOM0_APPEND [harness options...]
 	[ -n "${RES:-}" ] && opts="$opts --results $(printf '%q' "$RES")"
 	[ $# -gt 0 ] && opts="$opts $(printf '%q ' "$@")"
 	eval "'$PY' '$TB_ROOT/harness.py' --name '$name' --mode xen \
-		--log '$CACHE/logs/$name.log' $opts -- $(qemu_xen "$v" "$append")"
+		--log '$CACHE/logs/$name.log' $opts -- $(qemu_xen "$append")"
 }

@@ -9,7 +9,7 @@ set -uo pipefail
 
 RES=$1
 SRC=$CACHE/linux/src
-B=$CACHE/linux/build-normal
+B=$KBUILD
 X86=$CACHE/linux/build-x86_64
 W=$CACHE/static && rm -rf "$W" && mkdir -p "$W"
 

@@ -1,16 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The test command: build everything, run the static checks and every QEMU
-# run, print one line per test and end with "N passed, N failed, N skipped".
-# Exit status is non-zero if anything failed.
+# The test command: build everything, run the offline and static checks and
+# every QEMU run, print one line per test and end with
+# "N passed, N failed, N skipped". Exit status is non-zero if anything failed.
 #
-# TEST_VARIANT=debug|normal  kernel the selftest runs use (default debug:
-#                             KASAN, lockdep, kmemleak, DEBUG_ATOMIC_SLEEP)
+# What each run must show beyond "every test passes" (its suites and
+# guests, the skips and control failures it may have, how many results of a
+# kind it must give) is the one table testbed/expected.
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
+. "$TB_ROOT/lib/stages.sh"
 L=$TB_ROOT/lib
-V=${TEST_VARIANT:-debug}
 RES=$CACHE/results.txt
+EXPECTED=$TB_ROOT/expected
 mkdir -p "$CACHE/logs"
 : > "$RES"
 T0=$(date +%s)
@@ -22,84 +24,143 @@ summary() {
 	local p f s
 	p=$(grep -c '^PASS' "$RES"); f=$(grep -c '^FAIL' "$RES"); s=$(grep -c '^SKIP' "$RES")
 	echo
-	echo "== results ($(elapsed), kernel variant for selftests: $V) =="
+	echo "== results ($(elapsed)) =="
+	versions
+	echo "stage times (s): $(tr '\n' ' ' < "$CACHE/stage-times" 2>/dev/null)"
 	grep -v '^PASS' "$RES" | sed 's/\t/ /; s/\t/  (/; s/$/)/; s/  ()$//'
 	echo "$p passed, $f failed, $s skipped"
 	[ "$f" = 0 ] && [ "$p" -gt 0 ]
 }
 
-# A build stage that fails ends the run: there is nothing left to test.
-build_or_stop() {	# NAME CMD...
-	local name=$1
+# check NAME CMD...: one run or check. Its results go to $RES as it makes
+# them; whatever happens to it, it leaves at least one result, and a non-zero
+# exit status with no failing result of its own is a failure too.
+check() {
+	local name=$1 before_all before_fail rc t0
 	shift
-	if ( "$@" ) > "$CACHE/logs/$name.log" 2>&1; then
-		result PASS "build/$name" "$(grep -o 'stage .* done in [0-9]*s' "$CACHE/logs/$name.log" | tail -1)"
-	else
-		result FAIL "build/$name" "$(grep 'FAILED at stage' "$CACHE/logs/$name.log" | tail -1)"
-		tail -40 "$CACHE/logs/$name.log" | sed 's/^/    | /'
-		summary
-		exit 1
+	before_all=$(wc -l < "$RES"); before_fail=$(grep -c '^FAIL' "$RES")
+	t0=$(date +%s)
+	"$@"
+	rc=$?
+	echo "$name $(( $(date +%s) - t0 ))" >> "$CACHE/stage-times"
+	if [ "$(wc -l < "$RES")" = "$before_all" ]; then
+		result FAIL "$name/results" "the run gave no results (exit status $rc)"
+	elif [ $rc -ne 0 ] && [ "$(grep -c '^FAIL' "$RES")" = "$before_fail" ]; then
+		result FAIL "$name/exit" "exit status $rc without a failing result"
 	fi
+	echo "-- $name done at $(elapsed)"
+	return 0
 }
 
-build_or_stop normal "$TB_ROOT/run" build normal
-[ "$V" = normal ] || build_or_stop "$V" "$TB_ROOT/run" build "$V"
+# Rows of the expectations table: guests of a run.
+guests_of() { awk -v r="$1" '$1 == r && $2 == "guest" { printf "%s%s", s, $3; s = "," }' "$EXPECTED"; }
+
+echo "== testbed/run test, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores =="
+echo "   selection of upstream inputs: testbed/inputs.lock (see the download stage below)"
+
+# The build; a failed stage ends the run: there is nothing left to test.
+if ( build_all ) > "$CACHE/logs/build.log" 2>&1; then
+	result PASS "build" "$(tr '\n' ' ' < "$CACHE/stage-times")"
+else
+	result FAIL "build" "$(grep 'FAILED at stage' "$CACHE/logs/build.log" | tail -1)"
+	tail -40 "$CACHE/logs/build.log" | sed 's/^/    | /'
+	summary
+	exit 1
+fi
+grep -E 'took |inputs: |REFUSED' "$CACHE/logs/build.log"
+versions
 echo "-- builds done at $(elapsed)"
 
-"$L/static-checks.sh" "$RES"
-echo "-- static checks done at $(elapsed)"
+# The download stage's selection logic, against a local archive (no network).
+check fetch-selftest "$PY" "$L/test_fetch.py" --results "$RES"
+
+check static "$L/static-checks.sh" "$RES"
 
 . "$L/qemu.sh"
 
-# Xen + dom0 + domUs, selftests in all of them.
-# domu-pci: the Xen virtual root complex served by two dom0 backends;
-# domu-libxl: the root complex node exactly as libxl writes it today;
-# domu-pt: dom0's ivshmem and rtl8139 passed through (pci-passthrough), with
-# dom0's checks after the guest made its backends exit (dom0-after-domu-pt);
-# domu-pt-generic: the same under pci-host-generic, the control, whose
-# packed sub-page BARs cannot be mapped page by page: its expected failure.
-run_xen xen-$V "$V" "xenpci.mode=test xenpci.guests=domu-pci,domu-libxl,domu-pt,domu-pt-generic" \
-	--expect-suite dom0 --expect-suite domu-pci --expect-suite domu-libxl \
-	--expect-suite domu-pt --expect-suite dom0-after-domu-pt --expect-suite domu-pt-generic \
-	--xfail 'domu-pt-generic/pt_guest/pt\.bars_own_pages$' \
-	--xfail 'domu-pt-generic/pt_guest/pt\.sub_page_bars$' \
-	--kernel-limit $([ "$V" = debug ] && echo 300 || echo 120)
-echo "-- Xen run done at $(elapsed)"
+# Xen + dom0 + the domUs of the table, selftests in all of them.
+check xen run_xen xen "xenpci.mode=test xenpci.guests=$(guests_of xen)" --kernel-limit 300
 
 # Control of dom0's BAR placement: with xen_pci_page_align=off, dom0 packs
 # the sub-page BARs of its ivshmem and rtl8139 into one page, and the
 # passthrough backend refuses them; dom0 still uses both devices.
-run_xen xen-dom0-noalign normal \
-	"xenpci.mode=test xenpci.guests= xenpci.suite=dom0-noalign xenpci.tests=pci_bar_layout,pt_host xen_pci_page_align=off" \
-	--expect-suite dom0-noalign \
-	--xfail 'dom0-noalign/pci_bar_layout/bars\.page_aligned$' \
-	--xfail 'dom0-noalign/pci_bar_layout/bars\.page_exclusive$' \
-	--xfail 'dom0-noalign/pt_host/pt\.host_bars_own_pages$'
-echo "-- dom0 control run done at $(elapsed)"
+check xen-dom0-noalign run_xen xen-dom0-noalign \
+	"xenpci.mode=test xenpci.guests= xenpci.suite=dom0-noalign xenpci.tests=pci_bar_layout,pt_host xen_pci_page_align=off"
 
-# Bare QEMU: our host driver, and pci-host-generic as the control.
-"$L/bare.sh" ours "$V" "" --results "$RES" --kunit
-# The control must find BARs off page boundaries and sharing pages: that is
-# its expected failure, reported as such; the rest of it must pass.
-"$L/bare.sh" generic "$V" "" --results "$RES" \
-	--xfail 'bare-generic/pci_bar_layout/bars\.page_aligned$' \
-	--xfail 'bare-generic/pci_bar_layout/bars\.page_exclusive$'
-echo "-- bare QEMU runs done at $(elapsed)"
+# Bare QEMU: our host driver (with its KUnit suite), and pci-host-generic as
+# the control.
+check bare-ours "$L/bare.sh" ours "" --results "$RES" --kunit
+check bare-generic "$L/bare.sh" generic "" --results "$RES"
 
-# The main job, as a user runs it: the domU lists its PCI bus.
-run_xen demo normal "xenpci.mode=demo xenpci.guests=domu-demo" >/dev/null
-if grep -q '=== end of domu-demo PCI view ===' "$CACHE/logs/demo.log" &&
-	! grep -q '^FAIL	demo/' "$RES"; then
-	result PASS "demo/domU-shows-its-PCI-bus" ""
-else
-	result FAIL "demo/domU-shows-its-PCI-bus" "see $CACHE/logs/demo.log"
-fi
+# The main job, as a user runs it: the domU lists its PCI bus, and every
+# function its backends serve is on it.
+demo_check() {	# RUN: each --slot of domu-demo.backends shows in lspci
+	local run=$1 s bad=""
+	for s in $(grep -o -- '--slot [0-9]*' "$TB_ROOT/guest/xl/domu-demo.backends" | awk '{ print $2 }'); do
+		grep -q "^\[domU:domu-demo\] 00:$(printf '%02x' "$s").0 " "$CACHE/logs/$run.log" ||
+			bad="$bad 00:$(printf '%02x' "$s").0"
+	done
+	if ! grep -q '=== end of domu-demo PCI view ===' "$CACHE/logs/$run.log"; then
+		result FAIL "$run/domU-shows-its-PCI-bus" "no PCI view; see $CACHE/logs/$run.log"
+	elif [ -n "$bad" ]; then
+		result FAIL "$run/domU-shows-its-PCI-bus" "functions missing from lspci:$bad"
+	else
+		result PASS "$run/domU-shows-its-PCI-bus" "every function of domu-demo.backends listed"
+	fi
+}
+check demo run_xen demo "xenpci.mode=demo xenpci.guests=domu-demo"
+demo_check demo
 
-# Harness self-test: a domU that never boots must fail the run at its boot
-# stage, quickly, naming the stage.
-run_xen harness-selftest normal \
-	"xenpci.mode=demo xenpci.guests=domu-broken xenpci.boot_limit=20" \
-	--expect-stage-failure domu-broken-boot --total-limit 240 > "$CACHE/logs/harness-selftest.out"
-grep 'harness-selftest' "$RES" | tail -1 | tr '\t' ' '
+# --- Harness self-tests: break things on purpose; each must fail, named. ---
+# selftest NAME REGEX CMD...: CMD (a function or program) runs with $RES
+# pointing to a scratch file and must leave a FAIL line matching REGEX there.
+selftest() {
+	local name=$1 rx=$2 rc got scratch=$CACHE/logs/selftest-$1.results
+	shift 2
+	: > "$scratch"
+	( RES=$scratch; "$@" ) > "$CACHE/logs/selftest-$name.out" 2>&1
+	rc=$?
+	got=$(grep -E "^FAIL	$rx" "$scratch" | head -1 | tr '\t' ' ' | cut -c1-300)
+	if [ -n "$got" ]; then
+		result PASS "harness-selftest/$name" "failed as it must: $got"
+	else
+		result FAIL "harness-selftest/$name" "exit status $rc, no FAIL line matching $rx; results: $(tr '\t\n' '  ' < "$scratch" | head -c 400)"
+	fi
+}
+# A domU that never boots fails the run at its boot stage, quickly.
+broken_guest() {
+	run_xen harness-selftest "xenpci.mode=demo xenpci.guests=domu-broken xenpci.boot_limit=20" \
+		--total-limit 240
+}
+# A bare run whose QEMU cannot start dies before the harness: the run must
+# still leave a failure.
+bare_dies() {
+	XEN_PCI_QEMU_EXTRA="-device no-such-device" check bare-selftest "$L/bare.sh" ours "" --results "$RES"
+}
+# A Xen run whose QEMU dies at once: no console PASS, the boot stage fails.
+xen_dies() {
+	XEN_PCI_QEMU_EXTRA="-device no-such-device" run_xen xen-selftest "xenpci.mode=demo xenpci.guests="
+}
+# The KUnit module is not loaded: its cases are missed, by name.
+kunit_missing() {
+	BARE_NAME=bare-selftest BARE_APPEND="xenpci.break=kunit xenpci.tests=none" \
+		"$L/bare.sh" ours "" --results "$RES" --kunit --expect-as bare-ours
+}
+# The emulated functions are never served: the demo's bus lacks them.
+emu_missing() {
+	run_xen demo-selftest "xenpci.mode=demo xenpci.guests=domu-demo xenpci.break=emu" >/dev/null
+	demo_check demo-selftest
+}
+# A kernel leak reaches the results: kmemleak's own test module.
+kmemleak_fires() {
+	BARE_NAME=bare-selftest BARE_APPEND="xenpci.break=kmemleak xenpci.tests=none" \
+		"$L/bare.sh" ours "" --results "$RES"
+}
+selftest domu-never-boots 'harness-selftest/stage:domu-broken-boot' broken_guest
+selftest bare-qemu-dies 'bare-selftest/results' bare_dies
+selftest xen-qemu-dies 'xen-selftest/console.*never booted' xen_dies
+selftest kunit-module-missing 'bare-selftest/need:.*pcie-xen-vpci' kunit_missing
+selftest emulated-function-missing 'demo-selftest/domU-shows-its-PCI-bus.*missing' emu_missing
+selftest kmemleak-fires 'bare-selftest/kernel_reports.*kmemleak' kmemleak_fires
 
 summary
