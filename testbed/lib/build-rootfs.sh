@@ -105,7 +105,13 @@ skeleton "$D0"
 common_files "$D0"
 install -m 0755 "$TB_ROOT/guest/dom0-init" "$D0/init"
 mkdir -p "$D0/etc/xenpci" "$D0/var/lib/xen" "$D0/var/log/xen/console" "$D0/var/run/xen" "$D0/guest"
-cp "$TB_ROOT"/guest/xl/*.cfg "$D0/etc/xenpci/"
+# Each guest is told how many emulated functions its backends serve (the
+# .backends file is the one place that says so): xenpci.emu_functions=.
+for cfg in "$TB_ROOT"/guest/xl/*.cfg; do
+	g=$(basename "$cfg" .cfg)
+	n=$(cat "$TB_ROOT/guest/xl/$g.backends" 2>/dev/null | grep -c '^pci-ioreq-emu ' || true)
+	sed "s|^extra = \"\(.*\)\"|extra = \"\1 xenpci.emu_functions=${n:-0}\"|" "$cfg" > "$D0/etc/xenpci/$g.cfg"
+done
 compgen -G "$TB_ROOT/guest/xl/*.backends" >/dev/null && cp "$TB_ROOT"/guest/xl/*.backends "$D0/etc/xenpci/"
 # Partial device trees for xl.cfg device_tree=.
 for dts in "$TB_ROOT"/guest/dts/*.dts; do

@@ -65,5 +65,10 @@ missing=$(comm -23 <(echo "$ours") <(echo "$covered" | sed '/^$/d' | LC_ALL=C so
 [ -z "$missing" ] || die "files in no commit of patches/series: $(echo $missing)"
 
 rm -rf "$DIR" && mkdir -p "$DIR"
-gg format-patch -q -o "$DIR" base..series
+gg format-patch -q --cover-letter -o "$DIR" base..series
+# The cover letter says what the series was built and tested on.
+. "$TB_ROOT/lib/stages.sh"
+cover=$(ls "$DIR"/0000-cover-letter.patch)
+sed -i "s|^\*\*\* SUBJECT HERE \*\*\*|PCI for Xen guests on arm64|; s|^\*\*\* BLURB HERE \*\*\*|Base: Debian linux-source-6.12 $LVER.\\
+Tested on QEMU-hosted Xen with $(versions | sed 's/[|&]/ /g')|" "$cover"
 ls "$DIR"

@@ -14,7 +14,7 @@ L=$TB_ROOT/lib
 RES=$CACHE/results.txt
 EXPECTED=$TB_ROOT/expected
 mkdir -p "$CACHE/logs"
-: > "$RES"
+echo "# testbed/run test, $(date -u '+%Y-%m-%d %H:%M UTC')" > "$RES"
 T0=$(date +%s)
 
 result() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$RES"; echo "$1 $2${3:+  ($3)}"; }
@@ -27,7 +27,9 @@ summary() {
 	echo "== results ($(elapsed)) =="
 	versions
 	echo "stage times (s): $(tr '\n' ' ' < "$CACHE/stage-times" 2>/dev/null)"
-	grep -v '^PASS' "$RES" | sed 's/\t/ /; s/\t/  (/; s/$/)/; s/  ()$//'
+	echo "skips allowed by testbed/expected, per suite: $(awk -F'\t' '$1 == "SKIP" { split($2, a, "/"); n[a[1]]++ }
+		END { for (k in n) printf "%s %d  ", k, n[k] }' "$RES")(each listed above)"
+	grep '^FAIL' "$RES" | sed 's/\t/ /; s/\t/  (/; s/$/)/; s/  ()$//'
 	echo "$p passed, $f failed, $s skipped"
 	[ "$f" = 0 ] && [ "$p" -gt 0 ]
 }
@@ -69,6 +71,7 @@ else
 fi
 grep -E 'took |inputs: |REFUSED' "$CACHE/logs/build.log"
 versions
+echo "# $(versions)" >> "$RES"
 echo "-- builds done at $(elapsed)"
 
 # The download stage's selection logic, against a local archive (no network).

@@ -37,13 +37,22 @@ static double now(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-static void report(const char *what, unsigned long long ops, double secs,
-		   unsigned long long backend)
+/*
+ * Prints one figure. Every guest access must reach the backend exactly once:
+ * returns -1 (and says so) if the backend's count differs.
+ */
+static int report(const char *what, unsigned long long ops, double secs,
+		  unsigned long long backend)
 {
 	printf(PROG ": %s: %llu in %.2f s: %.0f/s, %.1f us each", what, ops,
 	       secs, ops / secs, secs * 1e6 / ops);
 	printf(", backend saw %.3f accesses per guest access\n",
 	       (double)backend / ops);
+	if (backend == ops)
+		return 0;
+	fprintf(stderr, PROG ": %s: the backend saw %llu accesses for %llu: not exactly once\n",
+		what, backend, ops);
+	return -1;
 }
 
 static void on_alarm(int sig)
@@ -136,7 +145,8 @@ int main(int argc, char **argv)
 	}
 	t = now();
 	c1 = mmio_read32(bar0.base + EMU_REG_CONFIG_COUNT);
-	report("config_read_4B", ops, t - t0, c1 - c0);
+	if (report("config_read_4B", ops, t - t0, c1 - c0))
+		goto out;
 
 	/* MMIO loads. */
 	c0 = mmio_read32(bar0.base + EMU_REG_MMIO_COUNT);
@@ -152,7 +162,8 @@ int main(int argc, char **argv)
 	t = now();
 	c1 = mmio_read32(bar0.base + EMU_REG_MMIO_COUNT);
 	/* the counter's own read counts too */
-	report("mmio_read_4B", ops, t - t0, c1 - c0 - 1);
+	if (report("mmio_read_4B", ops, t - t0, c1 - c0 - 1))
+		goto out;
 
 	/* MMIO stores. */
 	c0 = mmio_read32(bar0.base + EMU_REG_MMIO_COUNT);
@@ -164,7 +175,8 @@ int main(int argc, char **argv)
 	}
 	t = now();
 	c1 = mmio_read32(bar0.base + EMU_REG_MMIO_COUNT);
-	report("mmio_write_4B", ops, t - t0, c1 - c0 - 1);
+	if (report("mmio_write_4B", ops, t - t0, c1 - c0 - 1))
+		goto out;
 	if (mmio_read32(bar0.base + EMU_REG_SCRATCH) != (__u32)(ops - 1)) {
 		fprintf(stderr, PROG ": the last store did not land\n");
 		goto out;

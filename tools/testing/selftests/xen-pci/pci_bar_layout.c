@@ -62,11 +62,12 @@ struct bar {
 	int bridge;		/* type 1 header */
 };
 
-/* Every assigned memory BAR of the system */
+/* Every assigned memory BAR of the system, and the ones left unassigned */
 struct layout {
 	struct bar *bar;
 	int nr;
-	int unassigned;
+	struct bar *unassigned;
+	int nr_unassigned;
 };
 
 FIXTURE(bars) {
@@ -151,16 +152,18 @@ static void add_dev(struct layout *l, const char *dev)
 		}
 		if (!start) {
 			/* memory BAR that was left unassigned */
-			l->unassigned++;
-			idx++;
-			continue;
+			b = realloc(l->unassigned, (l->nr_unassigned + 1) * sizeof(*b));
+			if (!b)
+				break;
+			l->unassigned = b;
+			b = &l->unassigned[l->nr_unassigned++];
+		} else {
+			b = realloc(l->bar, (l->nr + 1) * sizeof(*b));
+			if (!b)
+				break;
+			l->bar = b;
+			b = &l->bar[l->nr++];
 		}
-
-		b = realloc(l->bar, (l->nr + 1) * sizeof(*b));
-		if (!b)
-			break;
-		l->bar = b;
-		b = &l->bar[l->nr++];
 		memset(b, 0, sizeof(*b));
 		snprintf(b->dev, sizeof(b->dev), "%s", dev);
 		b->idx = idx++;
@@ -195,6 +198,29 @@ FIXTURE_SETUP(bars)
 FIXTURE_TEARDOWN(bars)
 {
 	free(self->l.bar);
+	free(self->l.unassigned);
+}
+
+/*
+ * The BAR the test bed makes too large to fit on purpose, if any: the
+ * device tree's /chosen/xenpci-test,nofit = "BDF BAR".
+ */
+static bool meant_not_to_fit(const struct bar *b)
+{
+	char want[96] = "", have[96];
+	ssize_t n;
+	int fd;
+
+	fd = open("/proc/device-tree/chosen/xenpci-test,nofit", O_RDONLY);
+	if (fd < 0)
+		return false;
+	n = read(fd, want, sizeof(want) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	want[n] = '\0';
+	snprintf(have, sizeof(have), "%s %d", b->dev, b->idx);
+	return !strcmp(want, have);
 }
 
 #define NO_BARS "no assigned PCI memory BAR in this system"
@@ -214,10 +240,27 @@ TEST_F(bars, layout)
 		ksft_print_msg("%-14s %-4s %-10s 0x%016llx 0x%010llx\n",
 			       b->dev, bar_name(b), bar_kind(b), b->start,
 			       b->size);
+		if (b->bridge && b->idx != ROM_IDX)
+			continue;
+		/* A device BAR (or ROM) has a power-of-two size, naturally aligned. */
+		EXPECT_EQ(0ULL, b->size & (b->size - 1))
+			TH_LOG("%s %s: size 0x%llx is not a power of two",
+			       b->dev, bar_name(b), b->size);
+		EXPECT_EQ(0ULL, b->start & (b->size - 1))
+			TH_LOG("%s %s at 0x%llx is not aligned to its size 0x%llx",
+			       b->dev, bar_name(b), b->start, b->size);
 	}
-	if (self->l.unassigned)
-		ksft_print_msg("%d memory BAR(s) left unassigned\n",
-			       self->l.unassigned);
+	/* Every memory BAR was placed, but the one meant not to fit. */
+	for (i = 0; i < self->l.nr_unassigned; i++) {
+		struct bar *b = &self->l.unassigned[i];
+
+		ksft_print_msg("%s %s left unassigned (0x%llx bytes)%s\n", b->dev,
+			       bar_name(b), b->size,
+			       meant_not_to_fit(b) ? ", as the test bed meant" : "");
+		EXPECT_TRUE(meant_not_to_fit(b))
+			TH_LOG("%s %s of 0x%llx bytes was left unassigned",
+			       b->dev, bar_name(b), b->size);
+	}
 }
 
 TEST_F(bars, page_aligned)
@@ -234,6 +277,11 @@ TEST_F(bars, page_aligned)
 			TH_LOG("%s %s at 0x%llx is not page aligned",
 			       b->dev, bar_name(b), b->start);
 	}
+	/* A BAR left unassigned has no place at all: not a pass. */
+	for (i = 0; i < self->l.nr_unassigned; i++)
+		EXPECT_TRUE(meant_not_to_fit(&self->l.unassigned[i]))
+			TH_LOG("%s %s was left unassigned", self->l.unassigned[i].dev,
+			       bar_name(&self->l.unassigned[i]));
 }
 
 static int cmp_start(const void *a, const void *b)
@@ -388,11 +436,12 @@ static __u32 mmio_read32(const __u8 *p)
 	return __atomic_load_n((const __u32 *)p, __ATOMIC_RELAXED);
 }
 
-static __u32 read_words(const __u8 *p, unsigned long long size,
-			unsigned long long page)
+/* Whether every word read from a mapped BAR is all ones. */
+static bool all_ones(const __u8 *p, unsigned long long size,
+		     unsigned long long page)
 {
 	unsigned long long off, step = 4;
-	__u32 sum = 0;
+	__u32 and = 0xffffffff;
 
 	/*
 	 * Every word of a small BAR; of a large one a word in each of at most
@@ -405,11 +454,11 @@ static __u32 read_words(const __u8 *p, unsigned long long size,
 			step = page;
 	}
 	for (off = 0; off + 4 <= size; off += step)
-		sum += mmio_read32(p + off);
+		and &= mmio_read32(p + off);
 	if (size >= 4)
-		sum += mmio_read32(p + size - 4);
+		and &= mmio_read32(p + size - 4);
 
-	return sum;
+	return and == 0xffffffff;
 }
 
 /*
@@ -444,7 +493,7 @@ static void disable_dev(const char *dev)
 
 static void read_rom(struct __test_metadata *_metadata, const struct bar *b)
 {
-	char *buf = malloc(b->size);
+	unsigned char *buf = malloc(b->size);
 	ssize_t n = -1;
 	int fd;
 
@@ -458,9 +507,21 @@ static void read_rom(struct __test_metadata *_metadata, const struct bar *b)
 		}
 		close(fd);
 	}
-	/* The kernel refuses ROMs without a valid image: not our business */
-	if (n <= 0)
+	/*
+	 * The kernel hands out only a valid image (it checks the 0x55aa
+	 * signature itself) and refuses others: then there is nothing to check.
+	 * What it does hand out must be the image, from its first byte.
+	 */
+	if (n <= 0) {
 		ksft_print_msg("%s ROM: no readable image, not read\n", b->dev);
+	} else {
+		EXPECT_LE(2, n);
+		if (n >= 2) {
+			EXPECT_TRUE(buf[0] == 0x55 && buf[1] == 0xaa)
+				TH_LOG("%s ROM: signature %02x%02x, not 55aa",
+				       b->dev, buf[0], buf[1]);
+		}
+	}
 	free(buf);
 }
 
@@ -504,8 +565,14 @@ TEST_F(bars, mmap_read)
 			TH_LOG("%s %s: mmap of 0x%zx bytes: %s", b->dev, file,
 			       len, strerror(errno));
 		if (map != MAP_FAILED) {
-			read_words((const __u8 *)map + in_page, b->size,
-				   self->page);
+			/*
+			 * A BAR that reads all ones everywhere is not decoded:
+			 * the reads went nowhere (a master abort).
+			 */
+			EXPECT_FALSE(all_ones((const __u8 *)map + in_page,
+					      b->size, self->page))
+				TH_LOG("%s %s: every word read 0xffffffff: not decoded",
+				       b->dev, file);
 			munmap(map, len);
 			mapped++;
 		}
