@@ -45,14 +45,27 @@ def load_patterns(path):
 # Console lines that mean a kernel is in trouble, whatever the tests say.
 KERNEL_TROUBLE = load_patterns(os.path.join(TB_ROOT, 'guest', 'kernel-trouble.patterns'))
 XEN_TROUBLE = re.compile(r"\(XEN\) (Panic on CPU|Assertion .* failed|Xen BUG at|Xen WARN at|FATAL)")
-# Shared memory of the passed-through ivshmem (see
-# tools/testing/selftests/xen-pci/pt_dev.h): where the guest, the host and
+# The ivshmem pattern protocol, read from its one definition in C
+# (tools/testing/selftests/xen-pci/pt_dev.h): where the guest, the host and
 # dom0 write their patterns, and the pattern itself.
-PT_GUEST_OFF, PT_HOST_OFF, PT_WORDS = 0x1000, 0x2000, 256
+def pt_protocol(path=os.path.join(os.path.dirname(TB_ROOT),
+                                  'tools/testing/selftests/xen-pci/pt_dev.h')):
+    text = open(path).read()
+    num = {k: int(v, 0) for k, v in re.findall(
+        r'^#define\s+(PT_GUEST_OFF|PT_HOST_OFF|PT_WORDS)\s+(0x[0-9a-fA-F]+|\d+)', text, re.M)}
+    m = re.search(r'return nonce \^ \(i \+ 1\) \* (0x[0-9a-fA-F]+)U \^ who \* (0x[0-9a-fA-F]+)U;',
+                  text)
+    if len(num) != 3 or not m:
+        raise SystemExit('harness: cannot read the pattern protocol from %s' % path)
+    return num['PT_GUEST_OFF'], num['PT_HOST_OFF'], num['PT_WORDS'], \
+        int(m.group(1), 16), int(m.group(2), 16)
+
+
+PT_GUEST_OFF, PT_HOST_OFF, PT_WORDS, PT_MUL_I, PT_MUL_WHO = pt_protocol()
 
 
 def pt_pattern(nonce, i, who):
-    return (nonce ^ ((i + 1) * 0x9e3779b9) ^ (who * 0x5bd1e995)) & 0xffffffff
+    return (nonce ^ ((i + 1) * PT_MUL_I) ^ (who * PT_MUL_WHO)) & 0xffffffff
 
 
 KMSG = re.compile(r'^\[\s*\d+\.\d+\] (.*)$')

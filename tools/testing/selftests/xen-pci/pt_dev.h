@@ -41,7 +41,7 @@ static const __u8 PT_RTL8139_MAC[6] = { 0x52, 0x54, 0x00, 0x58, 0x50, 0x54 };
 
 enum { PT_BY_GUEST, PT_BY_HOST, PT_BY_DOM0 };
 
-/* Word @i of the pattern written by @who for @nonce (harness.py agrees). */
+/* Word @i of the pattern written by @who for @nonce (harness.py reads this). */
 static inline __u32 pt_pattern(__u32 nonce, unsigned int i, unsigned int who)
 {
 	return nonce ^ (i + 1) * 0x9e3779b9U ^ who * 0x5bd1e995U;
