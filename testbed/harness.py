@@ -86,21 +86,24 @@ class Expect:
     test's output."""
 
     def __init__(self, path, run):
-        self.suites, self.skip, self.xfail, self.need = [], [], [], []
+        self.suites, self.guests, self.skip, self.xfail, self.need = [], [], [], [], []
         if not path:
             return
         with open(path) as f:
             for n, ln in enumerate(f, 1):
-                w = ln.split('#', 1)[0].split(None, 3) if not ln.lstrip().startswith('#') else []
+                w = ln.split('#', 1)[0].split(None, 3)
                 if not w or not re.fullmatch(w[0], run):
                     continue
                 kind = w[1]
                 if kind in ('suite', 'guest'):
                     self.suites.append(w[2])
+                    if kind == 'guest':
+                        self.guests.append(w[2])
                 elif kind in ('skip', 'xfail'):
                     if len(w) < 4:
                         raise SystemExit('%s:%d: %s needs a reason' % (path, n, kind))
-                    getattr(self, kind).append([re.compile(w[2]), re.compile(w[3].strip()), 0])
+                    row = [re.compile(w[2]), re.compile(w[3].strip())]
+                    getattr(self, kind).append(row + [0] if kind == 'xfail' else row)
                 elif kind.startswith('need='):
                     self.need.append([re.compile(w[2]), int(kind[5:]), 0])
                 else:
@@ -142,9 +145,8 @@ class Run:
             return 'FAIL', name, ('the control did not fail (%s): the test cannot tell'
                                   % status.lower())
         if status == 'SKIP':
-            for row in self.expect.skip:
-                if row[0].search(name) and row[1].search(detail):
-                    row[2] += 1
+            for rx, why in self.expect.skip:
+                if rx.search(name) and why.search(detail):
                     return 'SKIP', name, detail
             return 'FAIL', name, 'skipped where it must run: %s' % detail
         if status == 'PASS':
@@ -470,7 +472,7 @@ class Run:
         elif not self.done:
             self.stage_failed(self.stage, 'QEMU exited (status %s) before the guest said done'
                               % proc.returncode)
-        for s in a.expect_suites + self.expect.suites:
+        for s in self.expect.suites:
             st = self.suites.get(s)
             if st is None:
                 self.record('FAIL', '%s/results' % s, 'suite never started')
@@ -496,10 +498,11 @@ def main():
     p.add_argument('--mode', choices=['xen', 'bare'], required=True)
     p.add_argument('--results', help='append result lines to this file')
     p.add_argument('--log', help='write the whole console here')
-    p.add_argument('--expect-suite', dest='expect_suites', action='append', default=[])
     p.add_argument('--expect-stage-failure',
                    help='the run must fail at this stage (harness self-test)')
     p.add_argument('--expect-as', help='take the expectations of this run')
+    p.add_argument('--print-guests', action='store_true',
+                   help="print the run's guests from the table (a,b,...) and exit")
     p.add_argument('--expect', default=os.path.join(TB_ROOT, 'expected'),
                    help='the expectations table (rows of this --name apply)')
     p.add_argument('--kunit', action='store_true',
@@ -521,6 +524,9 @@ def main():
     else:
         a.first_stage, a.first_limit = 'kernel-boot', a.kernel_limit
 
+    if a.print_guests:
+        print(','.join(Expect(a.expect, a.name).guests))
+        return
     selftest = a.expect_stage_failure
     results_file = a.results
     if selftest:

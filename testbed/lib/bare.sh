@@ -82,5 +82,5 @@ if [ -n "$SHELLMODE" ]; then
 	exec "${QEMU[@]}" -nographic
 fi
 exec "$PY" "$TB_ROOT/harness.py" --name "$suite" --mode bare \
-	--log "$CACHE/logs/$suite.log" --expect-suite "$suite" "$@" -- \
+	--log "$CACHE/logs/$suite.log" "$@" -- \
 	"${QEMU[@]}" -serial stdio -monitor none

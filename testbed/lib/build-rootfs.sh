@@ -79,7 +79,10 @@ common_files() {	# ROOT
 		cp -a "$B/staging/lib/modules/$KREL" "$d/usr/lib/modules/"
 	fi
 	install -m 0755 "$TB_ROOT/guest/lib.sh" "$d/etc/xenpci-lib.sh"
-	grep -v '^#' "$TB_ROOT/guest/kernel-trouble.patterns" > "$d/etc/xenpci-kernel-trouble.patterns"
+	# Comments and blank lines out, as harness.py reads it (a blank pattern
+	# would match every line).
+	grep -v -e '^#' -e '^[[:space:]]*$' "$TB_ROOT/guest/kernel-trouble.patterns" \
+		> "$d/etc/xenpci-kernel-trouble.patterns"
 	echo "$KREL" > "$d/etc/xenpci-kernel"
 }
 

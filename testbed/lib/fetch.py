@@ -23,6 +23,7 @@ XEN_PCI_SECURITY_MIRROR say otherwise.
 """
 
 import argparse
+import functools
 import glob
 import hashlib
 import os
@@ -47,48 +48,15 @@ class FetchError(Exception):
     pass
 
 
-# --- Debian version comparison (Debian Policy 5.6.12) ---
-def _order(c):
-    if c == '~':
-        return -1
-    if c.isalpha():
-        return ord(c)
-    return ord(c) + 256
-
-
-def _cmp_part(a, b):
-    while a or b:
-        na = re.match(r'[^0-9]*', a).group(0)
-        nb = re.match(r'[^0-9]*', b).group(0)
-        for i in range(max(len(na), len(nb))):
-            ca = _order(na[i]) if i < len(na) else 0
-            cb = _order(nb[i]) if i < len(nb) else 0
-            if ca != cb:
-                return -1 if ca < cb else 1
-        a, b = a[len(na):], b[len(nb):]
-        da = re.match(r'[0-9]*', a).group(0)
-        db = re.match(r'[0-9]*', b).group(0)
-        ia, ib = int(da or 0), int(db or 0)
-        if ia != ib:
-            return -1 if ia < ib else 1
-        a, b = a[len(da):], b[len(db):]
-    return 0
-
-
+# --- Debian version order: dpkg's own ---
 def version_cmp(a, b):
-    def split(v):
-        ep, _, rest = v.rpartition(':') if ':' in v else ('0', '', v)
-        up, _, rev = rest.rpartition('-') if '-' in rest else (rest, '', '0')
-        return int(ep or 0), up, rev
-    ea, ua, ra = split(a)
-    eb, ub, rb = split(b)
-    if ea != eb:
-        return -1 if ea < eb else 1
-    return _cmp_part(ua, ub) or _cmp_part(ra, rb)
+    if a == b:
+        return 0
+    lt = subprocess.run(['dpkg', '--compare-versions', a, 'lt', b]).returncode == 0
+    return -1 if lt else 1
 
 
 def newest_first(versions):
-    import functools
     return sorted(set(versions), key=functools.cmp_to_key(version_cmp), reverse=True)
 
 
@@ -457,8 +425,9 @@ def select_one(fetcher, role, pkg, cands, report):
             where = sorted({g[3] for g in got})
             why = 'the current index' if how == 'index' else 'the lock'
             if tried_versions:
-                why += ' (%s)' % '; '.join('%s %s: not available' % (tv, th)
-                                          for tv, th, _ in tried_versions)
+                why += ' (%s not served whole)' % ', '.join(
+                    '%s %s' % ('the index\'s' if th == 'index' else 'locked', tv)
+                    for tv, th, _ in tried_versions)
             report('%s %s %s from %s, verified; files from %s'
                    % (role, pkg, v, why, ', '.join(w if w in ('cache', 'seed') else 'the mirror'
                                                   for w in where)))

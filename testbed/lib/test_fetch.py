@@ -71,7 +71,6 @@ class Archive:
             files.append((path, hashlib.sha256(data).hexdigest()))
         if index:
             self.idx_src.setdefault('xen', []).append((version, files))
-            self.idx_src['xen'] = [(v, f) for v, f in self.idx_src['xen']]
         if lock:
             for p, s in files:
                 self.lock.append(fetch.Entry('xen-src', 'xen', version, p, s))
@@ -150,7 +149,6 @@ def case_hash_mismatch_refused(a):
     # The pool serves a file whose content is not what the lock says: it is
     # refused with a message naming both sums, and nothing else is there.
     base(a, kernel_index=False)
-    good = fetch.sha256_of
     bad = os.path.join(a.main, 'pool/main/x/linux-source-6.12/'
                        'linux-source-6.12_6.12.117-1_arm64.deb')
     with open(bad, 'wb') as f:
@@ -161,7 +159,7 @@ def case_hash_mismatch_refused(a):
         a.select()
     except fetch.FetchError as e:
         msg = str(e)
-        assert 'SHA-256 mismatch' in msg and good(bad) in msg, msg
+        assert 'SHA-256 mismatch' in msg and fetch.sha256_of(bad) in msg, msg
         assert 'linux-source-6.12 6.12.117-1 (locked)' in msg, msg
         assert not os.path.exists(os.path.join(a.root, 'store',
                                                os.path.basename(bad))), 'refused file kept'
