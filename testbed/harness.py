@@ -46,22 +46,13 @@ def load_patterns(path):
 KERNEL_TROUBLE = load_patterns(os.path.join(TB_ROOT, 'guest', 'kernel-trouble.patterns'))
 XEN_TROUBLE = re.compile(r"\(XEN\) (Panic on CPU|Assertion .* failed|Xen BUG at|Xen WARN at|FATAL)")
 # The ivshmem pattern protocol, read from its one definition in C
-# (tools/testing/selftests/xen-pci/pt_dev.h): where the guest, the host and
-# dom0 write their patterns, and the pattern itself.
-def pt_protocol(path=os.path.join(os.path.dirname(TB_ROOT),
-                                  'tools/testing/selftests/xen-pci/pt_dev.h')):
-    text = open(path).read()
-    num = {k: int(v, 0) for k, v in re.findall(
-        r'^#define\s+(PT_GUEST_OFF|PT_HOST_OFF|PT_WORDS)\s+(0x[0-9a-fA-F]+|\d+)', text, re.M)}
-    m = re.search(r'return nonce \^ \(i \+ 1\) \* (0x[0-9a-fA-F]+)U \^ who \* (0x[0-9a-fA-F]+)U;',
-                  text)
-    if len(num) != 3 or not m:
-        raise SystemExit('harness: cannot read the pattern protocol from %s' % path)
-    return num['PT_GUEST_OFF'], num['PT_HOST_OFF'], num['PT_WORDS'], \
-        int(m.group(1), 16), int(m.group(2), 16)
-
-
-PT_GUEST_OFF, PT_HOST_OFF, PT_WORDS, PT_MUL_I, PT_MUL_WHO = pt_protocol()
+# (tools/testing/selftests/xen-pci/pt_dev.h, through lib/ptdev.py): where
+# the guest, the host and dom0 write their patterns, and the pattern itself.
+sys.path.insert(0, os.path.join(TB_ROOT, 'lib'))
+from ptdev import pt_dev  # noqa: E402
+_PT = pt_dev()
+PT_GUEST_OFF, PT_HOST_OFF, PT_WORDS, PT_MUL_I, PT_MUL_WHO = (
+    _PT[k] for k in ('PT_GUEST_OFF', 'PT_HOST_OFF', 'PT_WORDS', 'PT_MUL_I', 'PT_MUL_WHO'))
 
 
 def pt_pattern(nonce, i, who):

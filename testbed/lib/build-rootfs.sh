@@ -108,14 +108,20 @@ skeleton "$D0"
 common_files "$D0"
 install -m 0755 "$TB_ROOT/guest/dom0-init" "$D0/init"
 mkdir -p "$D0/etc/xenpci" "$D0/var/lib/xen" "$D0/var/log/xen/console" "$D0/var/run/xen" "$D0/guest"
-# Each guest is told how many emulated functions its backends serve (the
-# .backends file is the one place that says so): xenpci.emu_functions=.
+# A guest's name is its file name; it is told its suite (its name) and how
+# many emulated functions its backends serve (the .backends file is the one
+# place that says so). The backends' host devices come from pt_dev.h.
+eval "$("$PY" "$TB_ROOT/lib/ptdev.py")" || die "cannot read the passthrough devices"
 for cfg in "$TB_ROOT"/guest/xl/*.cfg; do
 	g=$(basename "$cfg" .cfg)
+	grep -q "^name = \"$g\"\$" "$cfg" || die "$g.cfg: its name must be \"$g\""
 	n=$(cat "$TB_ROOT/guest/xl/$g.backends" 2>/dev/null | grep -c '^pci-ioreq-emu ' || true)
-	sed "s|^extra = \"\(.*\)\"|extra = \"\1 xenpci.emu_functions=${n:-0}\"|" "$cfg" > "$D0/etc/xenpci/$g.cfg"
+	sed "s|^extra = \"\(.*\)\"|extra = \"\1 xenpci.suite=$g xenpci.emu_functions=${n:-0}\"|" \
+		"$cfg" > "$D0/etc/xenpci/$g.cfg"
+	[ -e "$TB_ROOT/guest/xl/$g.backends" ] || continue
+	sed "s|@PT_IVSHMEM_HOST@|$PT_IVSHMEM_HOST|g; s|@PT_RTL8139_HOST@|$PT_RTL8139_HOST|g" \
+		"$TB_ROOT/guest/xl/$g.backends" > "$D0/etc/xenpci/$g.backends"
 done
-compgen -G "$TB_ROOT/guest/xl/*.backends" >/dev/null && cp "$TB_ROOT"/guest/xl/*.backends "$D0/etc/xenpci/"
 # Partial device trees for xl.cfg device_tree=.
 for dts in "$TB_ROOT"/guest/dts/*.dts; do
 	[ -e "$dts" ] || continue

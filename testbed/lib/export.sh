@@ -3,9 +3,11 @@
 # Export our work as the series we would mail upstream: a git repository of
 # the pinned base with one commit per patches/series line (the patch's diff
 # plus the new files that line lists), then `git format-patch` into DIR.
-# Fails if a file of ours is in no commit or a patch does not apply.
+# Fails if a file of ours is in no commit or a patch does not apply
+# (lib/series.sh, the same rules as the build tree's).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/series.sh"
 
 DIR=${1:-$CACHE/export}
 LVER=$(cat "$CACHE/downloads/linux.version")
@@ -34,35 +36,19 @@ gg clean -q -fdx
 gg checkout -q -B series
 
 cd "$REPO_ROOT"
-ours=$(git ls-files -co --exclude-standard -- arch drivers include Documentation samples tools | LC_ALL=C sort)
-covered=""
-while read -r p paths; do
-	case $p in ''|'#'*) continue ;; esac
-	[ -e "patches/$p" ] || die "patches/series names a missing patches/$p"
-	if grep -q '^diff \|^--- a/' "patches/$p"; then
-		gg apply --whitespace=error-all "$REPO_ROOT/patches/$p" || die "patches/$p does not apply"
-	fi
-	for f in $paths; do
-		[ -e "$f" ] || die "patches/series: $f (in $p) does not exist"
-		files=$(git ls-files -co --exclude-standard -- "$f")
-		[ -n "$files" ] || die "patches/series: $f has no files"
-		for x in $files; do
-			mkdir -p "$G/$(dirname "$x")"
-			cp "$x" "$G/$x"
-			covered="$covered
-$x"
-		done
+series_check >&2 || die "the series and the tree disagree"
+for p in $(series_patches); do
+	series_apply "$G" "$p" || die "patches/$p does not apply"
+	for x in $(for f in $(series_paths "$p"); do git ls-files -co --exclude-standard -- "$f"; done); do
+		mkdir -p "$G/$(dirname "$x")"
+		cp "$x" "$G/$x"
 	done
 	gg add -A -f
 	# Commit message: the patch's Subject and body, up to the --- line.
-	git mailinfo -k /dev/null /dev/null < "patches/$p" > /dev/null 2>&1 || true
 	subj=$(sed -n 's/^Subject: \(\[PATCH[^]]*\] \)\{0,1\}//p' "patches/$p" | head -1)
 	body=$(awk 'BEGIN{h=1} h && /^$/ {h=0; next} !h && /^---$/ {exit} !h {print}' "patches/$p")
 	gg commit -q --allow-empty -m "$subj" -m "$body"
-done < patches/series
-
-missing=$(comm -23 <(echo "$ours") <(echo "$covered" | sed '/^$/d' | LC_ALL=C sort -u))
-[ -z "$missing" ] || die "files in no commit of patches/series: $(echo $missing)"
+done
 
 rm -rf "$DIR" && mkdir -p "$DIR"
 gg format-patch -q --cover-letter -o "$DIR" base..series

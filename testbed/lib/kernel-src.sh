@@ -6,12 +6,12 @@
 # after editing one driver recompiles only that driver.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/series.sh"
 
 DL=$CACHE/downloads
 LVER=$(cat "$DL/linux.version")
 PRISTINE=$CACHE/linux/pristine-$LVER
 SRC=$CACHE/linux/src
-OVERLAY_DIRS="arch drivers include Documentation samples tools"
 
 if [ ! -e "$PRISTINE/.unpacked" ]; then
 	log "unpacking linux-source-6.12 $LVER"
@@ -29,24 +29,16 @@ if [ "$(cat "$SRC/.patched" 2>/dev/null)" != "$want" ]; then
 	rm -rf "$SRC"
 	cp -al "$PRISTINE" "$SRC"
 	rm -f "$SRC/.unpacked" "$SRC/.overlay"
-	if [ -e "$REPO_ROOT/patches/series" ]; then
-		while read -r p _; do
-			case $p in ''|'#'*) continue ;; esac
-			# A commit that only adds files of ours has no diff.
-			grep -q '^--- a/' "$REPO_ROOT/patches/$p" || continue
-			# Break the hard links to pristine/ before patching in place.
-			for f in $(sed -n 's|^+++ b/||p; s|^--- a/||p' "$REPO_ROOT/patches/$p" | sort -u); do
-				[ "$SRC/$f" -ef "$PRISTINE/$f" ] && cp --remove-destination "$PRISTINE/$f" "$SRC/$f"
-			done
-			patch -d "$SRC" -p1 -s -N --no-backup-if-mismatch -r - \
-				< "$REPO_ROOT/patches/$p" || die "patch $p does not apply to $LVER"
-		done < "$REPO_ROOT/patches/series"
-	fi
+	for p in $(series_patches); do
+		series_apply "$SRC" "$p" || die "patches/$p does not apply to $LVER"
+	done
 	echo "$want" > "$SRC/.patched"
 fi
 
-# Overlay our files; remove the ones we no longer ship.
-new=$(cd "$REPO_ROOT" && for d in $OVERLAY_DIRS; do [ -d "$d" ] && find "$d" -type f; done | LC_ALL=C sort)
+# Overlay our files (those patches/series lists); remove the ones we no
+# longer ship.
+series_check >&2 || die "the series and the tree disagree"
+new=$(series_files)
 if [ -e "$SRC/.overlay" ]; then
 	comm -23 "$SRC/.overlay" <(echo "$new") | while read -r f; do
 		rm -f "$SRC/$f"

@@ -4,17 +4,17 @@
 # QEMU for Xen + dom0: Xen is the kernel, dom0 Image and initramfs come in
 # through guest-loader (the way a bootloader would hand them to Xen).
 # Besides its own virtio NIC, dom0 gets two DMA-free devices with sub-page
-# BARs to pass through (guest/xl/domu-pt*.backends): ivshmem-plain at
-# 00:10.0 (BAR0 256 bytes of registers, BAR2 1 MiB of memory shared with
-# the host file $PT_SHM) and an rtl8139 at 00:11.0 (BAR1 256 bytes, MAC
-# PT_MAC, on a restricted user network).
-PT_MAC=52:54:00:58:50:54
+# BARs to pass through (guest/xl/domu-pt*.backends): ivshmem-plain (BAR0
+# 256 bytes of registers, BAR2 memory shared with the host file $PT_SHM) and
+# an rtl8139 (BAR1 256 bytes, on a restricted user network). Their slots,
+# memory size and MAC have one definition, in the selftests' pt_dev.h.
+eval "$("$PY" "$TB_ROOT/lib/ptdev.py")" || die "cannot read the passthrough devices"
 # QEMU puts its DTB at RAM base + 128 MiB (0x48000000); Xen drops any module
 # that overlaps it, so the modules start above it.
 qemu_xen() {	# DOM0_APPEND [INTERACTIVE]
 	local append=$1 kaddr=0x4a000000 iaddr ksz
 	: "${PT_SHM:=$CACHE/logs/shell.ivshmem}"
-	[ -e "$PT_SHM" ] || { mkdir -p "$(dirname "$PT_SHM")"; truncate -s 1M "$PT_SHM"; }
+	[ -e "$PT_SHM" ] || { mkdir -p "$(dirname "$PT_SHM")"; truncate -s "$PT_IVSHMEM_SIZE" "$PT_SHM"; }
 	append=${append//,/,,}	# a comma ends a QEMU -device option; ",," is one
 	ksz=$(stat -c %s "$OUT/Image")
 	iaddr=$(printf '0x%x' $(( (kaddr + ksz + 0x1000000 + 0x1fffff) & ~0x1fffff )))
@@ -25,9 +25,10 @@ qemu_xen() {	# DOM0_APPEND [INTERACTIVE]
 		-append "\"dom0_mem=${DOM0_MEM:-768M} dom0_max_vcpus=2 console=dtuart dtuart=/pl011@9000000\"" \
 		-device "guest-loader,addr=$kaddr,kernel=$OUT/Image,bootargs=\"console=hvc0 earlycon=xen panic=-1 rdinit=/init $append\"" \
 		-device "guest-loader,addr=$iaddr,initrd=$OUT/dom0.cpio" \
-		-object "memory-backend-file,id=ptshm,mem-path=$PT_SHM,size=1M,share=on" \
-		-device ivshmem-plain,memdev=ptshm,addr=0x10 \
-		-netdev user,id=ptnet,restrict=on -device "rtl8139,netdev=ptnet,mac=$PT_MAC,addr=0x11,romfile=" \
+		-object "memory-backend-file,id=ptshm,mem-path=$PT_SHM,size=$PT_IVSHMEM_SIZE,share=on" \
+		-device "ivshmem-plain,memdev=ptshm,addr=$PT_IVSHMEM_HOST_SLOT" \
+		-netdev user,id=ptnet,restrict=on \
+		-device "rtl8139,netdev=ptnet,mac=$PT_MAC,addr=$PT_RTL8139_HOST_SLOT,romfile=" \
 		${XEN_PCI_QEMU_EXTRA:-}
 }
 
@@ -38,7 +39,7 @@ run_xen() {	# NAME DOM0_APPEND [harness options...]
 	mkdir -p "$CACHE/logs"
 	# The host side of the passed-through ivshmem: zeroed for each run.
 	PT_SHM=$CACHE/logs/$name.ivshmem
-	rm -f "$PT_SHM" && truncate -s 1M "$PT_SHM"
+	rm -f "$PT_SHM" && truncate -s "$PT_IVSHMEM_SIZE" "$PT_SHM"
 	opts="--ivshmem-file $(printf '%q' "$PT_SHM")"
 	[ -n "${RES:-}" ] && opts="$opts --results $(printf '%q' "$RES")"
 	[ $# -gt 0 ] && opts="$opts $(printf '%q ' "$@")"

@@ -6,6 +6,7 @@
 # Writes "PASS|FAIL|SKIP<TAB>name<TAB>detail" lines to $1.
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/series.sh"
 
 RES=$1
 SRC=$CACHE/linux/src
@@ -25,8 +26,8 @@ check() {	# NAME LOGFILE CMD...: PASS if CMD succeeds with an empty log
 }
 
 cd "$REPO_ROOT"
-KFILES=$(git ls-files -co --exclude-standard -- arch drivers include samples \
-	tools/testing/selftests/xen-pci | grep -E '\.[ch]$' || true)
+OURS=$(series_files)
+KFILES=$(echo "$OURS" | grep -E '\.[ch]$' || true)
 
 # --- checkpatch --strict on every file of ours and every patch ---
 for f in $KFILES; do
@@ -94,7 +95,7 @@ for h in $UAPI; do
 done
 
 # --- DT bindings of ours ---
-BINDINGS=$(git ls-files -co --exclude-standard -- Documentation/devicetree/bindings | grep '\.yaml$' || true)
+BINDINGS=$(echo "$OURS" | grep '^Documentation/devicetree/bindings/.*\.yaml$' || true)
 [ -z "$BINDINGS" ] && res SKIP "dt-binding" "no DT binding of ours yet"
 for y in $BINDINGS; do
 	check "dt-binding/yamllint/$y" "$W/yl.log" \

@@ -14,7 +14,10 @@
  *   address (PT_RTL8139_MAC, from QEMU's command line) at 0, and the
  *   read/write multicast filter at 8.
  *
- * Both have sub-page BARs, and no DMA is started by these tests.
+ * Both have sub-page BARs, and no DMA is started by these tests. This
+ * header is their one definition: the test bed's QEMU command line and its
+ * backend lists take the host slots, the memory size and the MAC from here
+ * (testbed/lib/ptdev.py).
  *
  * Include ../kselftest_harness.h first.
  */
@@ -28,10 +31,13 @@
 #define PT_IVSHMEM_DEVICE	0x1110U
 #define PT_IVSHMEM_CLASS	0x050000U	/* memory controller, RAM */
 #define PT_IVSHMEM_INTRMASK	0x00
+#define PT_IVSHMEM_HOST_SLOT	0x10	/* dom0's 0000:00:10.0 */
+#define PT_IVSHMEM_SIZE		0x100000U	/* BAR2, the shared memory */
 #define PT_RTL8139_VENDOR	0x10ecU
 #define PT_RTL8139_DEVICE	0x8139U
 #define PT_RTL8139_CLASS	0x020000U	/* Ethernet controller */
 #define PT_RTL8139_MAR0		0x08
+#define PT_RTL8139_HOST_SLOT	0x11	/* dom0's 0000:00:11.0 */
 static const __u8 PT_RTL8139_MAC[6] = { 0x52, 0x54, 0x00, 0x58, 0x50, 0x54 };
 
 #define PT_GUEST_OFF		0x1000

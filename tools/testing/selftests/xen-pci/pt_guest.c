@@ -140,7 +140,7 @@ TEST_F_TIMEOUT(pt, shared_memory, HOST_WAIT_S + 15)
 	int i;
 
 	ASSERT_EQ(0, dev_map_bar(self->shm, 2, &m));
-	ASSERT_EQ(1ULL << 20, m.size);
+	ASSERT_EQ(PT_IVSHMEM_SIZE, m.size);
 	pt_write_pattern(m.base, PT_GUEST_OFF, nonce, PT_BY_GUEST);
 	ASSERT_EQ(0U, pt_check_pattern(m.base, PT_GUEST_OFF, nonce,
 				       PT_BY_GUEST, &first))
