@@ -23,10 +23,13 @@
  *
  * Lifetime: a guest object is referenced by the list of live guests and by
  * each file bound to it. The server, and with it the ECAM claim, stays
- * until the guest dies or the module is unloaded, so a guest whose backend
- * went away keeps getting answers. Guest death is noticed through the
- * "@releaseDomain" xenstore watch; the guest is then torn down, and its
- * files see POLLHUP and -ENODEV.
+ * until the guest dies, so a guest whose backend went away keeps getting
+ * answers. Each live server holds a reference to the module: unloading it
+ * would take the guest's PCI bus away (on Arm, its next configuration
+ * access would fault), so the module stays until the last such guest dies.
+ * Guest death is noticed through the "@releaseDomain" xenstore watch, and
+ * on lookup (a dead guest's event channels are unbound): the guest is then
+ * torn down, and its files see POLLHUP and -ENODEV.
  *
  * Locking, outermost first:
  * - xpi.lock (mutex): the list of live guests and the watch.
@@ -95,8 +98,8 @@
 #define XPI_MAX_VCPUS		(XEN_PAGE_SIZE / sizeof(struct ioreq))
 /* Xen's limit of ranges of one type per server (MAX_NR_IO_RANGES). */
 #define XPI_XEN_MAX_RANGES		256
-/* BAR ranges: the ECAM window takes one memory range in ECAM mode. */
-#define XPI_MAX_RANGES		(XPI_XEN_MAX_RANGES - 1)
+/* BAR ranges per guest, whether or not each takes a range in Xen. */
+#define XPI_MAX_RANGES		XPI_XEN_MAX_RANGES
 /* Functions per guest; PCI mode takes one Xen PCI range for each. */
 #define XPI_MAX_FNS		XPI_XEN_MAX_RANGES
 #define XPI_FN_HASH_BITS	6
@@ -150,6 +153,7 @@ struct xpi_file;
  * @guest: the guest
  * @id: vCPU id, its slot in the shared page
  * @irq: the IRQ of its event channel, or -1
+ * @port: our end of its event channel, while @irq is bound
  * @state: where its request is, under the guest's lock
  * @file: the file the request went to, unless %XPI_REQ_IDLE
  * @fn: the function it accesses, unless %XPI_REQ_IDLE
@@ -161,6 +165,7 @@ struct xpi_vcpu {
 	struct xpi_guest *guest;
 	unsigned int id;
 	int irq;
+	evtchn_port_t port;
 	enum xpi_req_state state;
 	struct xpi_file *file;
 	struct xpi_fn *fn;
@@ -186,6 +191,7 @@ struct xpi_vcpu {
  * @nr_fns: number of registered functions
  * @ranges: BAR ranges, sorted by start
  * @nr_ranges: number of BAR ranges
+ * @nr_xen_ranges: how many of them have a memory range of their own in Xen
  * @intx_users: per INTx line, the functions asserting it, under @mutex
  * @seq: sequence number of the next request id, under @lock
  * @stats: counters, under @lock
@@ -208,6 +214,7 @@ struct xpi_guest {
 	unsigned int nr_fns;
 	struct xpi_range *ranges;
 	unsigned int nr_ranges;
+	unsigned int nr_xen_ranges;
 	u16 intx_users[XPI_NR_INTX_LINES];
 	u64 seq;
 	struct xpi_stats stats;
@@ -333,6 +340,17 @@ static int xpi_window_of(u64 start, u64 last)
 	return 0;
 }
 
+/*
+ * How many BAR ranges may take a memory range of their own in Xen: in ECAM
+ * mode the ECAM window and the memory windows already take some.
+ */
+static unsigned int xpi_xen_bar_ranges_max(void)
+{
+	if (!xpi_ecam_mode())
+		return XPI_XEN_MAX_RANGES;
+	return XPI_XEN_MAX_RANGES - 1 - ARRAY_SIZE(xpi_windows);
+}
+
 /* Map or unmap a BAR range in Xen, unless a claimed window covers it. */
 static int xpi_bar_range(struct xpi_guest *g, bool map, u64 start, u64 last)
 {
@@ -358,12 +376,34 @@ static int xpi_xen_destroy(struct xpi_guest *g)
 	return xpi_dm_op(g->domid, &op);
 }
 
+/*
+ * Whether our event channels still lead to the guest. When a domain dies,
+ * Xen closes its ends and ours stay unbound: a new domain that reuses the
+ * domid (and may have a server of the same id, another emulator's) never
+ * reconnects them.
+ */
+static bool xpi_xen_connected(struct xpi_guest *g)
+{
+	struct evtchn_status st = {
+		.dom = DOMID_SELF,
+		.port = g->vcpus[0].port,
+	};
+
+	if (g->vcpus[0].irq < 0 ||
+	    HYPERVISOR_event_channel_op(EVTCHNOP_status, &st))
+		return false;
+	return st.status == EVTCHNSTAT_interdomain &&
+	       st.u.interdomain.dom == g->domid;
+}
+
 /* Whether the guest still has our server: gone once the guest is dying. */
 static bool xpi_xen_alive(struct xpi_guest *g)
 {
 	struct xen_dm_op op = { .op = XEN_DMOP_get_ioreq_server_info };
 	int rc;
 
+	if (!xpi_xen_connected(g))
+		return false;
 	op.u.get_ioreq_server_info.id = g->ioservid;
 	op.u.get_ioreq_server_info.flags = XEN_DMOP_no_gfns;
 	rc = xpi_dm_op(g->domid, &op);
@@ -602,6 +642,8 @@ static int xpi_stats_show(struct seq_file *m, void *unused)
 		   g->stats.delivered, g->stats.completed, g->stats.aborted);
 	seq_printf(m, "in_flight: %u\nfunctions: %u\nmmio_ranges: %u\n",
 		   in_flight, g->nr_fns, g->nr_ranges);
+	seq_printf(m, "mmio_ranges_in_xen: %u of %u\n", g->nr_xen_ranges,
+		   xpi_xen_bar_ranges_max());
 	hash_for_each(g->fns, bkt, fn, hnode)
 		seq_printf(m, "function %04x:%02x:%02x.%u ranges %u intx %#x\n",
 			   xpi_sbdf_segment(fn->sbdf), xpi_sbdf_bus(fn->sbdf),
@@ -713,6 +755,7 @@ static int xpi_bind_vcpu(struct xpi_guest *g, struct xpi_vcpu *v)
 		return rc;
 	}
 	v->irq = rc;
+	v->port = bind.local_port;
 	return 0;
 }
 
@@ -817,11 +860,10 @@ err_free:
 }
 
 /*
- * Tear the guest's server down; @alive: the guest still runs (module
- * unload), so the server is disabled, drained and destroyed. Called with
- * xpi.lock held, after taking the guest off the list.
+ * Forget the server of a guest that died: Xen destroyed it with the guest.
+ * Called with xpi.lock held, after taking the guest off the list.
  */
-static void xpi_guest_teardown(struct xpi_guest *g, bool alive)
+static void xpi_guest_teardown(struct xpi_guest *g)
 {
 	struct xpi_file *f;
 	unsigned int i;
@@ -830,18 +872,7 @@ static void xpi_guest_teardown(struct xpi_guest *g, bool alive)
 	g->debugfs = NULL;
 
 	mutex_lock(&g->mutex);
-	/* Xen pauses the guest for this: no request comes after it. */
-	if (alive)
-		xpi_xen_set_state(g, false);
 	spin_lock_irq(&g->lock);
-	if (alive) {
-		/* Answer whatever the guest still waits for. */
-		for (i = 0; i < g->nr_vcpus; i++) {
-			if (g->vcpus[i].state != XPI_REQ_IDLE)
-				xpi_abort_one(g, &g->vcpus[i]);
-			xpi_process(g, &g->vcpus[i]);
-		}
-	}
 	WRITE_ONCE(g->dead, true);
 	/* Nothing to answer any more: forget the requests. */
 	for (i = 0; i < g->nr_vcpus; i++) {
@@ -851,15 +882,27 @@ static void xpi_guest_teardown(struct xpi_guest *g, bool alive)
 	spin_unlock_irq(&g->lock);
 
 	xpi_unbind_vcpus(g);
-	if (alive)
-		xpi_xen_destroy(g);
 	xpi_unmap_page(g);
 
 	list_for_each_entry(f, &g->files, node)
 		wake_up_interruptible_poll(&f->wq, EPOLLHUP);
 	mutex_unlock(&g->mutex);
-	pr_info("dom%u: ioreq server %u %s\n", g->domid, g->ioservid,
-		alive ? "destroyed" : "gone with its guest");
+	pr_info("dom%u: ioreq server %u gone with its guest\n", g->domid,
+		g->ioservid);
+}
+
+/* Take a dead guest off the list and tear its server down. */
+static void xpi_guest_unlist(struct xpi_guest *g)
+{
+	lockdep_assert_held(&xpi.lock);
+	list_del_init(&g->node);
+	xpi_guest_teardown(g);
+	xpi_guest_put(g);
+	/*
+	 * Never the end of our code: the caller is a file operation (the
+	 * file holds the module) or the watch, which xpi_exit() waits for.
+	 */
+	module_put(THIS_MODULE);
 }
 
 /* The live guest @domid, created if need be, with a reference. */
@@ -869,13 +912,23 @@ static struct xpi_guest *xpi_guest_get(domid_t domid)
 
 	mutex_lock(&xpi.lock);
 	list_for_each_entry(g, &xpi.guests, node) {
-		if (g->domid == domid) {
-			kref_get(&g->kref);
-			goto out;
+		if (g->domid != domid)
+			continue;
+		/*
+		 * Never hand out a dead guest's server, even if the release
+		 * watch did not fire (yet, or at all: no xenstored).
+		 */
+		if (!xpi_xen_alive(g)) {
+			xpi_guest_unlist(g);
+			break;
 		}
+		kref_get(&g->kref);
+		goto out;
 	}
 	g = xpi_guest_create(domid);
 	if (!IS_ERR(g)) {
+		/* Dropped when the server goes: see xpi_guest_unlist(). */
+		__module_get(THIS_MODULE);
 		list_add(&g->node, &xpi.guests);
 		kref_get(&g->kref);
 		pr_info("dom%u: ioreq server %u, %u vCPUs, %s mode\n", domid,
@@ -895,11 +948,8 @@ static void xpi_release_domain(struct xenbus_watch *watch, const char *path,
 
 	mutex_lock(&xpi.lock);
 	list_for_each_entry_safe(g, tmp, &xpi.guests, node) {
-		if (xpi_xen_alive(g))
-			continue;
-		list_del_init(&g->node);
-		xpi_guest_teardown(g, false);
-		xpi_guest_put(g);
+		if (!xpi_xen_alive(g))
+			xpi_guest_unlist(g);
 	}
 	mutex_unlock(&xpi.lock);
 }
@@ -999,6 +1049,8 @@ static void xpi_fn_remove(struct xpi_guest *g, struct xpi_fn *fn)
 	for (i = 0, j = 0; i < g->nr_ranges; i++) {
 		if (g->ranges[i].fn != fn)
 			g->ranges[j++] = g->ranges[i];
+		else if (!xpi_window_of(g->ranges[i].start, g->ranges[i].last))
+			g->nr_xen_ranges--;
 	}
 	g->nr_ranges = j;
 	fn->nr_ranges = 0;
@@ -1079,6 +1131,7 @@ static int xpi_add_mmio(struct xpi_guest *g, struct xpi_file *f,
 	struct xpi_range *r;
 	struct xpi_fn *fn;
 	unsigned int pos;
+	bool in_window;
 	u64 last;
 	int rc;
 
@@ -1097,6 +1150,9 @@ static int xpi_add_mmio(struct xpi_guest *g, struct xpi_file *f,
 		return -EEXIST;
 	if (g->nr_ranges >= XPI_MAX_RANGES)
 		return -ENOSPC;
+	in_window = xpi_window_of(m->addr, last) > 0;
+	if (!in_window && g->nr_xen_ranges >= xpi_xen_bar_ranges_max())
+		return -ENOSPC;
 	rc = xpi_bar_range(g, true, m->addr, last);
 	if (rc)
 		return rc;
@@ -1110,6 +1166,7 @@ static int xpi_add_mmio(struct xpi_guest *g, struct xpi_file *f,
 	r->fn = fn;
 	r->bar = m->bar;
 	g->nr_ranges++;
+	g->nr_xen_ranges += !in_window;
 	fn->nr_ranges++;
 	spin_unlock_irq(&g->lock);
 	return 0;
@@ -1138,6 +1195,7 @@ static int xpi_remove_mmio(struct xpi_guest *g, struct xpi_file *f,
 	memmove(&g->ranges[i], &g->ranges[i + 1],
 		(g->nr_ranges - i - 1) * sizeof(*g->ranges));
 	g->nr_ranges--;
+	g->nr_xen_ranges -= !xpi_window_of(m->addr, last);
 	fn->nr_ranges--;
 	spin_unlock_irq(&g->lock);
 	return 0;
@@ -1343,6 +1401,7 @@ static ssize_t xpi_read(struct file *filp, char __user *buf, size_t count,
 	struct xpi_file *f = filp->private_data;
 	struct xpi_guest *g = xpi_file_guest(f);
 	struct xen_pci_ioreq_request *recs;
+	bool requeued = false;
 	size_t max, n = 0;
 	ssize_t ret;
 
@@ -1396,8 +1455,12 @@ static ssize_t xpi_read(struct file *filp, char __user *buf, size_t count,
 			v->state = XPI_REQ_QUEUED;
 			list_add(&v->node, &f->queue);
 			g->stats.delivered--;
+			requeued = true;
 		}
 		spin_unlock_irq(&g->lock);
+		/* Another reader or an epoll waiter may take them now. */
+		if (requeued)
+			wake_up_interruptible_poll(&f->wq, EPOLLIN | EPOLLRDNORM);
 		ret = -EFAULT;
 	}
 out:
@@ -1473,9 +1536,13 @@ static __poll_t xpi_poll(struct file *filp, poll_table *wait)
 	struct xpi_guest *g = xpi_file_guest(f);
 	__poll_t mask = EPOLLOUT | EPOLLWRNORM;
 
+	/*
+	 * Always on the wait queue, bound or not: an epoll set that takes the
+	 * file before XEN_PCI_IOREQ_BIND must hear of the requests after it.
+	 */
+	poll_wait(filp, &f->wq, wait);
 	if (!g)
 		return EPOLLERR;
-	poll_wait(filp, &f->wq, wait);
 	if (READ_ONCE(g->dead))
 		return EPOLLHUP;
 	if (!list_empty_careful(&f->queue))
@@ -1527,21 +1594,12 @@ static int __init xpi_init(void)
 
 static void __exit xpi_exit(void)
 {
-	struct xpi_guest *g, *tmp;
-
-	/* No file is open: the module would be in use. */
+	/* No file is open and no server lives: either holds the module. */
+	WARN_ON(!list_empty(&xpi.guests));
 	misc_deregister(&xpi.misc);
 	unregister_xenstore_notifier(&xpi.xs_nb);
 	if (xpi.watching)
 		unregister_xenbus_watch(&xpi.watch);
-
-	mutex_lock(&xpi.lock);
-	list_for_each_entry_safe(g, tmp, &xpi.guests, node) {
-		list_del_init(&g->node);
-		xpi_guest_teardown(g, xpi_xen_alive(g));
-		xpi_guest_put(g);
-	}
-	mutex_unlock(&xpi.lock);
 	debugfs_remove_recursive(xpi.debugfs);
 }
 

@@ -1518,6 +1518,151 @@ TEST_F_TIMEOUT(fresh, guest_destroyed_under_live_fds, 90)
 	close(fd);
 }
 
+/*
+ * A backend that adds its file to an epoll set before binding it must hear
+ * of what happens after BIND: here, the death of the guest.
+ */
+TEST_F_TIMEOUT(fresh, epoll_added_before_bind, 60)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fd, ep, n;
+
+	fd = open_dev(true);
+	ASSERT_LE(0, fd);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_OK(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+	ASSERT_OK(bind_fd(fd, self->guest.domid));
+	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 5, 0)));
+	/* Bound and idle: nothing to report (an unbound file said EPOLLERR). */
+	n = epoll_wait(ep, &ev, 1, 0);
+	EXPECT_EQ(0, n) TH_LOG("events %#x", ev.events);
+
+	ASSERT_OK(guest_destroy(&self->guest));
+	ev.events = 0;
+	n = epoll_wait(ep, &ev, 1, GONE_TIMEOUT * 1000);
+	EXPECT_EQ(1, n) TH_LOG("epoll_wait: %d, the file was never woken", n);
+	EXPECT_TRUE(!!(ev.events & EPOLLHUP)) TH_LOG("events %#x", ev.events);
+	close(ep);
+	close(fd);
+}
+
+/*
+ * Xen gives an ioreq server 256 memory ranges; in ECAM mode the ECAM
+ * window and the two memory windows take three of them. A BAR range
+ * outside the windows takes one more: past the real limit the driver says
+ * ENOSPC (not Xen's error), and ranges inside the windows, which take none,
+ * are still accepted up to the driver's own limit of 256.
+ */
+#define OUTSIDE_BASE		0x34000000ULL	/* between the memory windows */
+/* Xen merges adjacent ranges into one: leave a hole between them. */
+#define OUTSIDE_STRIDE		0x2000ULL
+TEST_F_TIMEOUT(fresh, xen_range_limit, 60)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 6, 0);
+	unsigned int n, want, inside;
+	int fd, err = 0;
+
+	fd = open_bound(self->guest.domid, true);
+	ASSERT_LE(0, fd);
+	want = ecam_mode(fd) ? 256 - 3 : 256;
+	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, fn));
+	for (n = 0; n < 300; n++) {
+		if (mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, n % 6,
+			       OUTSIDE_BASE + n * OUTSIDE_STRIDE, 0x1000)) {
+			err = errno;
+			break;
+		}
+	}
+	EXPECT_EQ(want, n);
+	EXPECT_EQ(ENOSPC, err) TH_LOG("range %u: %s", n, errname(err));
+	/* One released, one more fits. */
+	ASSERT_OK(mmio_ioctl(fd, XEN_PCI_IOREQ_REMOVE_MMIO, fn, 0,
+			     OUTSIDE_BASE, 0x1000));
+	ASSERT_OK(mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0,
+			     OUTSIDE_BASE, 0x1000));
+	if (ecam_mode(fd)) {
+		/* Inside a window: up to 256 ranges in all. */
+		for (inside = 0; n + inside < 300; inside++) {
+			if (mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0,
+				       MEM_BASE + inside * OUTSIDE_STRIDE, 0x1000)) {
+				err = errno;
+				break;
+			}
+		}
+		EXPECT_EQ(256U, n + inside);
+		EXPECT_EQ(ENOSPC, err) TH_LOG("%s", errname(err));
+	}
+	/* Closing releases them all: the same number fits again. */
+	close(fd);
+	fd = open_bound(self->guest.domid, true);
+	ASSERT_LE(0, fd);
+	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, fn));
+	for (n = 0; n < want; n++)
+		ASSERT_OK(mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0,
+				     OUTSIDE_BASE + n * OUTSIDE_STRIDE, 0x1000))
+			TH_LOG("range %u after close", n);
+	close(fd);
+}
+
+/* ---- the module stays while a guest uses it ---- */
+
+#define MODULE_NAME		"xen_pci_ioreq"
+#define MODULE_REFCNT		"/sys/module/" MODULE_NAME "/refcnt"
+
+static int module_refcnt(void)
+{
+	char buf[32];
+	FILE *f = fopen(MODULE_REFCNT, "r");
+	int n = -1;
+
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f))
+		n = atoi(buf);
+	fclose(f);
+	return n;
+}
+
+/*
+ * A live server is the guest's PCI bus: unloading the module under it
+ * would make its next configuration access fault. Each server holds the
+ * module until its guest dies, open files or not.
+ */
+TEST_F_TIMEOUT(fresh, module_held_while_guests_live, 90)
+{
+	int fd, before, after = -1, i;
+
+	if (module_refcnt() < 0)
+		SKIP(return, "%s is built in", MODULE_NAME);
+	fd = open_bound(self->guest.domid, true);
+	ASSERT_LE(0, fd);
+	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 7, 0)));
+	close(fd);
+
+	/* This guest's server and the shared guest's, without any file. */
+	before = module_refcnt();
+	EXPECT_LE(2, before) TH_LOG("refcnt %d with two live servers", before);
+	errno = 0;
+	if (!syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK)) {
+		/* Back, for the tests that follow; this one failed. */
+		TH_LOG("the module was unloaded under two live guests");
+		EXPECT_EQ(0, system("modprobe xen-pci-ioreq"));
+		ASSERT_TRUE(false);
+	}
+	EXPECT_EQ(EWOULDBLOCK, errno) TH_LOG("delete_module: %s", errname(errno));
+
+	/* The guest dies: its server goes, and with it its reference. */
+	ASSERT_OK(guest_destroy(&self->guest));
+	for (i = 0; i < GONE_TIMEOUT * 10; i++) {
+		after = module_refcnt();
+		if (after == before - 1)
+			break;
+		usleep(100000);
+	}
+	EXPECT_EQ(before - 1, after);
+}
+
 /* Functions and ranges belong to one guest: two guests may use the same. */
 TEST_F_TIMEOUT(fresh, functions_are_per_guest, 60)
 {
