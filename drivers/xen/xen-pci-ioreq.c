@@ -158,6 +158,7 @@ struct xpi_file;
  * @file: the file the request went to, unless %XPI_REQ_IDLE
  * @fn: the function it accesses, unless %XPI_REQ_IDLE
  * @node: entry in the file's queue while %XPI_REQ_QUEUED
+ * @intx_before: for a write, the pins its function asserted when it came
  * @rec: the request as the backend reads it
  * @name: name of the IRQ
  */
@@ -170,6 +171,7 @@ struct xpi_vcpu {
 	struct xpi_file *file;
 	struct xpi_fn *fn;
 	struct list_head node;
+	u8 intx_before;
 	struct xen_pci_ioreq_request rec;
 	char name[32];
 };
@@ -193,6 +195,9 @@ struct xpi_vcpu {
  * @nr_ranges: number of BAR ranges
  * @nr_xen_ranges: how many of them have a memory range of their own in Xen
  * @intx_users: per INTx line, the functions asserting it, under @mutex
+ * @intx_raised: assertions passed to Xen
+ * @intx_resampled: lines raised again after a guest write to a function
+ *	that still asserts them
  * @seq: sequence number of the next request id, under @lock
  * @stats: counters, under @lock
  * @debugfs: the guest's debugfs directory
@@ -216,6 +221,8 @@ struct xpi_guest {
 	unsigned int nr_ranges;
 	unsigned int nr_xen_ranges;
 	u16 intx_users[XPI_NR_INTX_LINES];
+	atomic64_t intx_raised;
+	atomic64_t intx_resampled;
 	u64 seq;
 	struct xpi_stats stats;
 	struct dentry *debugfs;
@@ -579,6 +586,7 @@ static void xpi_dispatch(struct xpi_guest *g, struct xpi_vcpu *v,
 	v->state = XPI_REQ_QUEUED;
 	v->file = fn->file;
 	v->fn = fn;
+	v->intx_before = read ? 0 : READ_ONCE(fn->intx_asserted);
 	list_add_tail(&v->node, &fn->file->queue);
 	g->stats.routed++;
 	trace_xen_pci_ioreq_dispatch(g->domid, v->id, fn->sbdf, kind, read,
@@ -644,6 +652,9 @@ static int xpi_stats_show(struct seq_file *m, void *unused)
 		   in_flight, g->nr_fns, g->nr_ranges);
 	seq_printf(m, "mmio_ranges_in_xen: %u of %u\n", g->nr_xen_ranges,
 		   xpi_xen_bar_ranges_max());
+	seq_printf(m, "intx_raised: %lld\nintx_resampled: %lld\n",
+		   atomic64_read(&g->intx_raised),
+		   atomic64_read(&g->intx_resampled));
 	hash_for_each(g->fns, bkt, fn, hnode)
 		seq_printf(m, "function %04x:%02x:%02x.%u ranges %u intx %#x\n",
 			   xpi_sbdf_segment(fn->sbdf), xpi_sbdf_bus(fn->sbdf),
@@ -997,31 +1008,64 @@ static struct xpi_fn *xpi_file_fn(struct xpi_guest *g, struct xpi_file *f,
 	return fn;
 }
 
+/*
+ * Set a function's INTx pin. Lines are shared: a line is asserted while any
+ * of its functions asserts it. On Arm, Xen's vGIC takes level 1 as an edge
+ * (the SPI becomes pending, or pending again once the guest is done with
+ * it) and ignores level 0: a line that some function already holds would
+ * never reach the guest again after the guest's EOI. So every assertion is
+ * passed to Xen, whatever the line's state; the guest then handles the
+ * line once more and finds which function wants service, as with any
+ * shared level-triggered interrupt. The x86 call keeps a real level, to
+ * which a repeated assertion changes nothing.
+ */
 static int xpi_set_intx(struct xpi_guest *g, struct xpi_fn *fn, u8 pin,
 			u8 level)
 {
 	u8 slot = PCI_SLOT(xpi_sbdf_devfn(fn->sbdf));
 	unsigned int line = xpi_intx_line(xpi_ecam_mode(), slot, pin);
-	u8 bit = BIT(pin - 1);
+	bool was = fn->intx_asserted & BIT(pin - 1);
 	int rc = 0;
 
 	lockdep_assert_held(&g->mutex);
-	if (!!(fn->intx_asserted & bit) == level)
-		return 0;
-	/* Lines are shared: the level is the OR of the functions' pins. */
 	if (level) {
-		if (!g->intx_users[line])
-			rc = xpi_xen_intx(g, slot, pin, 1);
+		rc = xpi_xen_intx(g, slot, pin, 1);
 		if (rc)
 			return rc;
-		g->intx_users[line]++;
-		WRITE_ONCE(fn->intx_asserted, fn->intx_asserted | bit);
-	} else {
-		WRITE_ONCE(fn->intx_asserted, fn->intx_asserted & ~bit);
+		if (!was) {
+			g->intx_users[line]++;
+			WRITE_ONCE(fn->intx_asserted,
+				   fn->intx_asserted | BIT(pin - 1));
+		}
+		atomic64_inc(&g->intx_raised);
+	} else if (was) {
+		WRITE_ONCE(fn->intx_asserted, fn->intx_asserted & ~BIT(pin - 1));
 		if (!--g->intx_users[line])
 			rc = xpi_xen_intx(g, slot, pin, 0);
 	}
 	return rc;
+}
+
+/*
+ * A guest write to a function has completed, and the function asserted
+ * these pins before the write and still does: the guest's acknowledgment
+ * left the condition standing (or a new one came), so raise the line again,
+ * as a level-triggered line that is still high raises its interrupt again
+ * after the EOI. (A pin that the write itself asserted was raised then.)
+ * Called without locks: a stale level costs one spurious interrupt at most.
+ */
+static void xpi_intx_resample(struct xpi_guest *g, u32 sbdf, u8 asserted)
+{
+	unsigned int pin;
+
+	if (!xpi_ecam_mode())
+		return;
+	for (pin = 1; pin <= 4; pin++) {
+		if (!(asserted & BIT(pin - 1)))
+			continue;
+		if (!xpi_xen_intx(g, PCI_SLOT(xpi_sbdf_devfn(sbdf)), pin, 1))
+			atomic64_inc(&g->intx_resampled);
+	}
 }
 
 /* Make the function absent: no ranges, no requests, no INTx. */
@@ -1473,7 +1517,9 @@ static int xpi_complete(struct xpi_guest *g, struct xpi_file *f,
 {
 	u64 vid = r->id & XPI_ID_VCPU_MASK;
 	struct xpi_vcpu *v;
+	u8 asserted = 0;
 	bool read;
+	u32 sbdf = 0;
 	int ret = 0;
 
 	if (r->flags || r->reserved)
@@ -1494,6 +1540,11 @@ static int xpi_complete(struct xpi_guest *g, struct xpi_file *f,
 		goto out;
 	}
 	read = v->rec.dir == XEN_PCI_IOREQ_DIR_READ;
+	/* Pins that were asserted before this write and still are. */
+	if (!read) {
+		asserted = v->intx_before & READ_ONCE(v->fn->intx_asserted);
+		sbdf = v->fn->sbdf;
+	}
 	xpi_respond(g, v, read, v->rec.size, r->data);
 	g->stats.completed++;
 	trace_xen_pci_ioreq_complete(g->domid, v->id, r->id,
@@ -1504,6 +1555,8 @@ static int xpi_complete(struct xpi_guest *g, struct xpi_file *f,
 	v->fn = NULL;
 out:
 	spin_unlock_irq(&g->lock);
+	if (asserted)
+		xpi_intx_resample(g, sbdf, asserted);
 	return ret;
 }
 

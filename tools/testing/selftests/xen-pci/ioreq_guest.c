@@ -19,6 +19,7 @@
 
 #define _GNU_SOURCE
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -684,6 +685,167 @@ TEST_F_TIMEOUT(emu, intx, 60)
 	dev_unmap_bar(&e->bar0);
 	e->regs = NULL;
 	release_uio(e->bdf);
+}
+
+/* ---- two functions on one INTx line ---- */
+
+#define STORM_ROUNDS		1500	/* interrupts per function */
+#define STORM_MAX_DELAY_US	300
+
+/* One function of the storm, and what its thread saw. */
+struct storm_fn {
+	char bdf[EMU_BDF_LEN];
+	unsigned long irq;
+	int cfg, uio;
+	struct bar_map bar0;
+	unsigned int seed;
+	unsigned int acked;	/* interrupts seen and acknowledged */
+	int lost;		/* the round whose interrupt never came, or 0 */
+	__u32 rang_before, rang_after;
+};
+
+/*
+ * The way a driver serves a level-triggered, shared line: ring, wait for
+ * the handler (uio_pci_generic's, which masks the function), acknowledge
+ * the device, unmask; at random times, so that the two functions' lines
+ * rise while the guest is in the other's handler.
+ */
+static void *storm_thread(void *arg)
+{
+	struct storm_fn *f = arg;
+	int i, c, last = 0;
+
+	for (i = 1; i <= STORM_ROUNDS; i++) {
+		if (intx_control(f->cfg, true))
+			break;
+		usleep(rand_r(&f->seed) % STORM_MAX_DELAY_US);
+		mmio_write32(f->bar0.base + EMU_REG_DOORBELL, 1);
+		c = uio_wait(f->uio, IRQ_TIMEOUT_MS);
+		if (c <= last) {
+			f->lost = i;
+			break;
+		}
+		last = c;
+		mmio_write32(f->bar0.base + EMU_REG_IRQ_STATUS, EMU_IRQ_PENDING);
+		f->acked++;
+	}
+	return NULL;
+}
+
+static int storm_bind(struct __test_metadata *_metadata, struct storm_fn *f)
+{
+	int ret;
+
+	release_uio(f->bdf);
+	ret = dev_attr_write(f->bdf, "driver_override", UIO_DRIVER);
+	if (!ret)
+		ret = sysfs_write(UIO_DIR "/bind", f->bdf);
+	if (ret) {
+		TH_LOG("bind %s to " UIO_DRIVER ": %s", f->bdf, strerror(-ret));
+		return ret;
+	}
+	return dev_attr_ulong(f->bdf, "irq", &f->irq);
+}
+
+/*
+ * Two emulated functions whose INTx pins share one interrupt of the guest
+ * (slots 1 and 5, INTA: the same SPI after the swizzle), each raising a few
+ * thousand interrupts at random times. Every interrupt a backend raises
+ * must reach the guest: on Xen's Arm vGIC an SPI is an edge for the guest,
+ * so a line that rises while the other function holds it must be injected
+ * again, or the guest waits for it forever.
+ */
+FIXTURE(shared_line) {
+	int unused;
+};
+
+FIXTURE_SETUP(shared_line)
+{
+}
+
+FIXTURE_TEARDOWN(shared_line)
+{
+}
+
+TEST_F_TIMEOUT(shared_line, intx_storm, 240)
+{
+	char bdfs[EMU_MAX_DEVS][EMU_BDF_LEN];
+	struct storm_fn fns[EMU_MAX_DEVS] = { 0 }, *a = NULL, *b = NULL;
+	unsigned int seed = time(NULL);
+	long irqs_before, irqs_after;
+	pthread_t ta, tb;
+	int n, i, j;
+
+	n = find_emu_devices(bdfs, EMU_MAX_DEVS);
+	if (!n)
+		SKIP(return, "no %04x:%04x function: no pci-ioreq-emu backend serves this system",
+		     EMU_VENDOR_ID, EMU_DEVICE_ID);
+	if (n < 2)
+		SKIP(return, "one emulated function: no two to share a line");
+	if (access(UIO_DIR, F_OK) && system("modprobe " UIO_DRIVER " 2>/dev/null") &&
+	    access(UIO_DIR, F_OK))
+		SKIP(return, "no " UIO_DRIVER " (CONFIG_UIO_PCI_GENERIC)");
+	if (!host_has_intx_map(bdfs[0]))
+		SKIP(return, "the root complex has no interrupt-map (as libxl's node)");
+
+	for (i = 0; i < n; i++) {
+		snprintf(fns[i].bdf, sizeof(fns[i].bdf), "%s", bdfs[i]);
+		fns[i].cfg = -1;
+		fns[i].uio = -1;
+		ASSERT_EQ(0, storm_bind(_metadata, &fns[i]));
+	}
+	for (i = 0; i < n && !a; i++)
+		for (j = i + 1; j < n && !a; j++)
+			if (fns[i].irq && fns[i].irq == fns[j].irq) {
+				a = &fns[i];
+				b = &fns[j];
+			}
+	for (i = 0; i < n; i++)
+		if (&fns[i] != a && &fns[i] != b)
+			release_uio(fns[i].bdf);
+	ASSERT_TRUE(!!a) TH_LOG("no two of %d emulated functions share an interrupt", n);
+
+	TH_LOG("%s and %s share IRQ %lu; seed %u", a->bdf, b->bdf, a->irq, seed);
+	a->seed = seed;
+	b->seed = seed * 2654435761U + 1;
+	for (i = 0; i < 2; i++) {
+		struct storm_fn *f = i ? b : a;
+
+		f->cfg = dev_cfg_open(f->bdf);
+		ASSERT_LE(0, f->cfg);
+		ASSERT_EQ(0, dev_map_bar(f->bdf, 0, &f->bar0));
+		f->uio = open_uio(f->bdf);
+		ASSERT_LE(0, f->uio) TH_LOG("no /dev/uioN for %s", f->bdf);
+		mmio_write32(f->bar0.base + EMU_REG_IRQ_STATUS, EMU_IRQ_PENDING);
+		f->rang_before = mmio_read32(f->bar0.base + EMU_REG_IRQ_COUNT);
+	}
+	irqs_before = irq_count(a->irq);
+
+	ASSERT_EQ(0, pthread_create(&ta, NULL, storm_thread, a));
+	ASSERT_EQ(0, pthread_create(&tb, NULL, storm_thread, b));
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+
+	irqs_after = irq_count(a->irq);
+	for (i = 0; i < 2; i++) {
+		struct storm_fn *f = i ? b : a;
+
+		f->rang_after = mmio_read32(f->bar0.base + EMU_REG_IRQ_COUNT);
+		TH_LOG("%s: %u of %d interrupts acknowledged, %u raised by its backend%s",
+		       f->bdf, f->acked, STORM_ROUNDS, f->rang_after - f->rang_before,
+		       f->lost ? ", then one never came" : "");
+		EXPECT_EQ(0, f->lost) TH_LOG("%s: the interrupt of round %d was lost",
+					     f->bdf, f->lost);
+		EXPECT_EQ((unsigned int)STORM_ROUNDS, f->acked);
+		EXPECT_EQ(f->acked + !!f->lost, f->rang_after - f->rang_before);
+		close(f->uio);
+		close(f->cfg);
+		dev_unmap_bar(&f->bar0);
+		release_uio(f->bdf);
+	}
+	/* One interrupt may serve both functions: no count to expect. */
+	TH_LOG("IRQ %lu: %ld interrupts served %u acknowledgments",
+	       a->irq, irqs_after - irqs_before, a->acked + b->acked);
 }
 
 static sigjmp_buf bus_error_jmp;
