@@ -193,7 +193,6 @@ struct xpi_vcpu {
  * @nr_fns: number of registered functions
  * @ranges: BAR ranges, sorted by start
  * @nr_ranges: number of BAR ranges
- * @nr_xen_ranges: how many of them have a memory range of their own in Xen
  * @intx_users: per INTx line, the functions asserting it, under @mutex
  * @intx_raised: assertions passed to Xen
  * @intx_resampled: lines raised again after a guest write to a function
@@ -219,7 +218,6 @@ struct xpi_guest {
 	unsigned int nr_fns;
 	struct xpi_range *ranges;
 	unsigned int nr_ranges;
-	unsigned int nr_xen_ranges;
 	u16 intx_users[XPI_NR_INTX_LINES];
 	atomic64_t intx_raised;
 	atomic64_t intx_resampled;
@@ -356,6 +354,16 @@ static unsigned int xpi_xen_bar_ranges_max(void)
 	if (!xpi_ecam_mode())
 		return XPI_XEN_MAX_RANGES;
 	return XPI_XEN_MAX_RANGES - 1 - ARRAY_SIZE(xpi_windows);
+}
+
+/* How many of the guest's BAR ranges have a memory range in Xen. */
+static unsigned int xpi_xen_bar_ranges(struct xpi_guest *g)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < g->nr_ranges; i++)
+		n += !xpi_window_of(g->ranges[i].start, g->ranges[i].last);
+	return n;
 }
 
 /* Map or unmap a BAR range in Xen, unless a claimed window covers it. */
@@ -650,7 +658,7 @@ static int xpi_stats_show(struct seq_file *m, void *unused)
 		   g->stats.delivered, g->stats.completed, g->stats.aborted);
 	seq_printf(m, "in_flight: %u\nfunctions: %u\nmmio_ranges: %u\n",
 		   in_flight, g->nr_fns, g->nr_ranges);
-	seq_printf(m, "mmio_ranges_in_xen: %u of %u\n", g->nr_xen_ranges,
+	seq_printf(m, "mmio_ranges_in_xen: %u of %u\n", xpi_xen_bar_ranges(g),
 		   xpi_xen_bar_ranges_max());
 	seq_printf(m, "intx_raised: %lld\nintx_resampled: %lld\n",
 		   atomic64_read(&g->intx_raised),
@@ -1093,8 +1101,6 @@ static void xpi_fn_remove(struct xpi_guest *g, struct xpi_fn *fn)
 	for (i = 0, j = 0; i < g->nr_ranges; i++) {
 		if (g->ranges[i].fn != fn)
 			g->ranges[j++] = g->ranges[i];
-		else if (!xpi_window_of(g->ranges[i].start, g->ranges[i].last))
-			g->nr_xen_ranges--;
 	}
 	g->nr_ranges = j;
 	fn->nr_ranges = 0;
@@ -1175,7 +1181,6 @@ static int xpi_add_mmio(struct xpi_guest *g, struct xpi_file *f,
 	struct xpi_range *r;
 	struct xpi_fn *fn;
 	unsigned int pos;
-	bool in_window;
 	u64 last;
 	int rc;
 
@@ -1194,8 +1199,8 @@ static int xpi_add_mmio(struct xpi_guest *g, struct xpi_file *f,
 		return -EEXIST;
 	if (g->nr_ranges >= XPI_MAX_RANGES)
 		return -ENOSPC;
-	in_window = xpi_window_of(m->addr, last) > 0;
-	if (!in_window && g->nr_xen_ranges >= xpi_xen_bar_ranges_max())
+	if (xpi_window_of(m->addr, last) == 0 &&
+	    xpi_xen_bar_ranges(g) >= xpi_xen_bar_ranges_max())
 		return -ENOSPC;
 	rc = xpi_bar_range(g, true, m->addr, last);
 	if (rc)
@@ -1210,7 +1215,6 @@ static int xpi_add_mmio(struct xpi_guest *g, struct xpi_file *f,
 	r->fn = fn;
 	r->bar = m->bar;
 	g->nr_ranges++;
-	g->nr_xen_ranges += !in_window;
 	fn->nr_ranges++;
 	spin_unlock_irq(&g->lock);
 	return 0;
@@ -1239,7 +1243,6 @@ static int xpi_remove_mmio(struct xpi_guest *g, struct xpi_file *f,
 	memmove(&g->ranges[i], &g->ranges[i + 1],
 		(g->nr_ranges - i - 1) * sizeof(*g->ranges));
 	g->nr_ranges--;
-	g->nr_xen_ranges -= !xpi_window_of(m->addr, last);
 	fn->nr_ranges--;
 	spin_unlock_irq(&g->lock);
 	return 0;

@@ -39,7 +39,7 @@ cd "$REPO_ROOT"
 series_check >&2 || die "the series and the tree disagree"
 for p in $(series_patches); do
 	series_apply "$G" "$p" || die "patches/$p does not apply"
-	for x in $(for f in $(series_paths "$p"); do git ls-files -co --exclude-standard -- "$f"; done); do
+	for x in $(series_expand $(series_paths "$p")); do
 		mkdir -p "$G/$(dirname "$x")"
 		cp "$x" "$G/$x"
 	done

@@ -21,13 +21,16 @@ series_paths() {	# PATCH: the files and folders of ours its commit adds
 	series_lines | awk -v p="$1" '$1 == p { for (i = 2; i <= NF; i++) print $i }'
 }
 
-# Every file of ours, sorted: what the series' lines list (folders expanded
-# to the files git knows in them, tracked or new).
+# The files of ours that PATHS name (folders expanded to the files git knows
+# in them, tracked or new), sorted.
+series_expand() {
+	[ $# -gt 0 ] || return 0
+	(cd "$REPO_ROOT" && git ls-files -co --exclude-standard -- "$@") | LC_ALL=C sort -u
+}
+
+# Every file of ours: what the series' lines list.
 series_files() {
-	local p
-	for p in $(series_lines | awk '{ for (i = 2; i <= NF; i++) print $i }'); do
-		(cd "$REPO_ROOT" && git ls-files -co --exclude-standard -- "$p")
-	done | LC_ALL=C sort -u
+	series_expand $(series_lines | awk '{ for (i = 2; i <= NF; i++) print $i }')
 }
 
 # Files under SERIES_DIRS that no line of the series lists, and listed paths
@@ -38,7 +41,7 @@ series_check() {
 		[ -e "$REPO_ROOT/patches/$p" ] || bad="$bad patches/$p (missing)"
 	done
 	for p in $(series_lines | awk '{ for (i = 2; i <= NF; i++) print $i }'); do
-		[ -n "$(cd "$REPO_ROOT" && git ls-files -co --exclude-standard -- "$p")" ] ||
+		[ -n "$(series_expand "$p")" ] ||
 			bad="$bad $p (listed, no such file)"
 	done
 	p=$(comm -23 <(cd "$REPO_ROOT" && git ls-files -co --exclude-standard -- $SERIES_DIRS |

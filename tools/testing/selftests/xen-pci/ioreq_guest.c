@@ -533,6 +533,23 @@ static long irq_count(unsigned long irq)
 	return total;
 }
 
+/*
+ * Bind uio_pci_generic to @bdf only and read its IRQ (device tree
+ * platforms map INTx when a driver binds). Returns 0 or -errno.
+ */
+static int bind_uio(const char *bdf, unsigned long *irq)
+{
+	int ret;
+
+	release_uio(bdf);
+	ret = dev_attr_write(bdf, "driver_override", UIO_DRIVER);
+	if (!ret)
+		ret = sysfs_write(UIO_DIR "/bind", bdf);
+	if (!ret)
+		ret = dev_attr_ulong(bdf, "irq", irq);
+	return ret;
+}
+
 /* The uio device of @bdf, opened. */
 static int open_uio(const char *bdf)
 {
@@ -626,14 +643,10 @@ TEST_F_TIMEOUT(emu, intx, 60)
 		SKIP(return, "the root complex of %s has no interrupt-map (as libxl's node)",
 		     e->bdf);
 
-	/* Bind uio_pci_generic to this function only. */
 	emu_close(e);
-	ASSERT_EQ(0, dev_attr_write(e->bdf, "driver_override", UIO_DRIVER));
-	ret = sysfs_write(UIO_DIR "/bind", e->bdf);
+	ret = bind_uio(e->bdf, &irq);
 	ASSERT_EQ(0, ret) TH_LOG("bind %s to " UIO_DRIVER ": %s", e->bdf,
 				 strerror(-ret));
-	/* Device tree platforms map INTx when a driver binds. */
-	ASSERT_EQ(0, dev_attr_ulong(e->bdf, "irq", &irq));
 	ASSERT_NE(0UL, irq) TH_LOG("%s has no INTx", e->bdf);
 	e->cfg = dev_cfg_open(e->bdf);
 	ASSERT_LE(0, e->cfg);
@@ -732,21 +745,6 @@ static void *storm_thread(void *arg)
 	return NULL;
 }
 
-static int storm_bind(struct __test_metadata *_metadata, struct storm_fn *f)
-{
-	int ret;
-
-	release_uio(f->bdf);
-	ret = dev_attr_write(f->bdf, "driver_override", UIO_DRIVER);
-	if (!ret)
-		ret = sysfs_write(UIO_DIR "/bind", f->bdf);
-	if (ret) {
-		TH_LOG("bind %s to " UIO_DRIVER ": %s", f->bdf, strerror(-ret));
-		return ret;
-	}
-	return dev_attr_ulong(f->bdf, "irq", &f->irq);
-}
-
 /*
  * Two emulated functions whose INTx pins share one interrupt of the guest
  * (slots 1 and 5, INTA: the same SPI after the swizzle), each raising a few
@@ -789,10 +787,14 @@ TEST_F_TIMEOUT(shared_line, intx_storm, 240)
 		SKIP(return, "the root complex has no interrupt-map (as libxl's node)");
 
 	for (i = 0; i < n; i++) {
+		int ret;
+
 		snprintf(fns[i].bdf, sizeof(fns[i].bdf), "%s", bdfs[i]);
 		fns[i].cfg = -1;
 		fns[i].uio = -1;
-		ASSERT_EQ(0, storm_bind(_metadata, &fns[i]));
+		ret = bind_uio(fns[i].bdf, &fns[i].irq);
+		ASSERT_EQ(0, ret) TH_LOG("bind %s to " UIO_DRIVER ": %s",
+					 fns[i].bdf, strerror(-ret));
 	}
 	for (i = 0; i < n && !a; i++)
 		for (j = i + 1; j < n && !a; j++)
