@@ -31,6 +31,9 @@
  *   this device.
  * - Interrupt Pin reads as zero: INTx is not forwarded, the guest's
  *   drivers must poll.
+ * - Devices known to reach their own config space through a memory BAR
+ *   (graphics devices of ATI/AMD and NVIDIA) are refused: through that
+ *   BAR, mapped into the guest, the guest could set Bus Master itself.
  *
  * When the guest sets Memory Space, each memory BAR is mapped into the
  * guest, host pages onto guest pages, with xc_domain_iomem_permission() and
@@ -560,6 +563,44 @@ static int read_resources(const char *dev, __u64 start[7], __u64 end[7],
 	return ret;
 }
 
+/*
+ * Devices with a backdoor to their own config space in a memory BAR: a
+ * mirror of it, or an address/data window onto it. QEMU's VFIO traps these
+ * with quirks. Mapped into the guest, such a BAR lets the guest set Bus
+ * Master behind the backend's back and then DMA anywhere in the host: they
+ * are refused. The list is what is known, not a proof that other devices
+ * have no such register.
+ */
+#define BASE_CLASS_DISPLAY	0x03
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+
+static const struct {
+	__u16 vendor;
+	__u8 base_class;
+	const char *what;
+} cfg_backdoors[] = {
+	{ 0x1002, BASE_CLASS_DISPLAY, "ATI/AMD graphics" },
+	{ 0x10de, BASE_CLASS_DISPLAY, "NVIDIA graphics" },
+};
+
+static bool host_cfg_backdoor(struct pt *p)
+{
+	__u16 vendor = host_read16(p, PCI_VENDOR_ID);
+	__u8 base_class = host_read8(p, PCI_CLASS_DEVICE + 1);
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cfg_backdoors); i++) {
+		if (vendor != cfg_backdoors[i].vendor ||
+		    base_class != cfg_backdoors[i].base_class)
+			continue;
+		say("%s (%s) reaches its config space through a BAR\n",
+		    p->host, cfg_backdoors[i].what);
+		say("the guest could set Bus Master there: refusing to pass it through\n");
+		return true;
+	}
+	return false;
+}
+
 static void refuse_host(struct pt *p)
 {
 	say("%s: refusing to pass it through: its BARs must have pages of their own\n",
@@ -649,6 +690,8 @@ static int probe_host(struct pt *p)
 		    p->host);
 		return -1;
 	}
+	if (host_cfg_backdoor(p))
+		return -1;
 	snprintf(path, sizeof(path), SYSFS_PCI "/%s/driver", p->host);
 	len = readlink(path, drv, sizeof(drv) - 1);
 	if (len > 0) {

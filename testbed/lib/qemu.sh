@@ -6,8 +6,10 @@
 # Besides its own virtio NIC, dom0 gets two DMA-free devices with sub-page
 # BARs to pass through (guest/xl/domu-pt*.backends): ivshmem-plain (BAR0
 # 256 bytes of registers, BAR2 memory shared with the host file $PT_SHM) and
-# an rtl8139 (BAR1 256 bytes, on a restricted user network). Their slots,
-# memory size and MAC have one definition, in the selftests' pt_dev.h.
+# an rtl8139 (BAR1 256 bytes, on a restricted user network); and an ati-vga,
+# which the passthrough backend must refuse (such graphics devices reach
+# their config space through a BAR). Their slots, memory size and MAC have
+# one definition, in the selftests' pt_dev.h.
 eval "$("$PY" "$TB_ROOT/lib/ptdev.py")" || die "cannot read the passthrough devices"
 # QEMU puts its DTB at RAM base + 128 MiB (0x48000000); Xen drops any module
 # that overlaps it, so the modules start above it.
@@ -29,6 +31,7 @@ qemu_xen() {	# DOM0_APPEND [INTERACTIVE]
 		-device "ivshmem-plain,memdev=ptshm,addr=$PT_IVSHMEM_HOST_SLOT" \
 		-netdev user,id=ptnet,restrict=on \
 		-device "rtl8139,netdev=ptnet,mac=$PT_MAC,addr=$PT_RTL8139_HOST_SLOT,romfile=" \
+		-device "ati-vga,addr=$PT_BACKDOOR_HOST_SLOT,romfile=" \
 		${XEN_PCI_QEMU_EXTRA:-}
 }
 

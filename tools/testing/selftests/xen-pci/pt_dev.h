@@ -14,10 +14,14 @@
  *   address (PT_RTL8139_MAC, from QEMU's command line) at 0, and the
  *   read/write multicast filter at 8.
  *
- * Both have sub-page BARs, and no DMA is started by these tests. This
- * header is their one definition: the test bed's QEMU command line and its
- * backend lists take the host slots, the memory size and the MAC from here
- * (testbed/lib/ptdev.py).
+ * Both have sub-page BARs, and no DMA is started by these tests.
+ *
+ * - ati-vga (1002:5046): a graphics device of a vendor whose devices reach
+ *   their own config space through a BAR. The backend must refuse it.
+ *
+ * This header is their one definition: the test bed's QEMU command line
+ * and its backend lists take the host slots, the memory size and the MAC
+ * from here (testbed/lib/ptdev.py).
  *
  * Include ../kselftest_harness.h first.
  */
@@ -38,6 +42,9 @@
 #define PT_RTL8139_CLASS	0x020000U	/* Ethernet controller */
 #define PT_RTL8139_MAR0		0x08
 #define PT_RTL8139_HOST_SLOT	0x11	/* dom0's 0000:00:11.0 */
+#define PT_BACKDOOR_VENDOR	0x1002U
+#define PT_BACKDOOR_DEVICE	0x5046U
+#define PT_BACKDOOR_HOST_SLOT	0x12	/* dom0's 0000:00:12.0 */
 static const __u8 PT_RTL8139_MAC[6] = { 0x52, 0x54, 0x00, 0x58, 0x50, 0x54 };
 
 #define PT_GUEST_OFF		0x1000

@@ -156,6 +156,37 @@ TEST_F(pt, backend_checks_host_pages)
 	}
 }
 
+/*
+ * A device known to reach its own config space through a BAR (dom0's
+ * ati-vga) is refused before anything else: through the BAR mapped into
+ * the guest, the guest could set Bus Master and DMA into the host.
+ */
+TEST(backend_refuses_cfg_backdoor)
+{
+	char bdf[EMU_BDF_LEN], cmd[256], out[4096];
+	size_t n;
+	FILE *f;
+	int st;
+
+	if (access("/dev/xen/pci-ioreq", F_OK))
+		SKIP(return, "not a Xen dom0 with /dev/xen/pci-ioreq");
+	if (!pt_find(PT_BACKDOOR_VENDOR, PT_BACKDOOR_DEVICE, bdf))
+		SKIP(return, "dom0 has no %04x:%04x device", PT_BACKDOOR_VENDOR,
+		     PT_BACKDOOR_DEVICE);
+	if (system("command -v pci-passthrough >/dev/null 2>&1"))
+		SKIP(return, "no pci-passthrough in PATH (samples/xen)");
+	snprintf(cmd, sizeof(cmd),
+		 "pci-passthrough --domid 32000 --host %s --slot 1 2>&1", bdf);
+	f = popen(cmd, "r");
+	ASSERT_NE(NULL, f);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	st = pclose(f);
+	TH_LOG("%s: %s", bdf, out);
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	EXPECT_NE(NULL, strstr(out, "reaches its config space through a BAR"));
+}
+
 /* After the guest's backends exited: the data is there, dom0 writes. */
 TEST_F(pt, guest_data_after_backend_exit)
 {
