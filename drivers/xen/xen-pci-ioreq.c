@@ -48,6 +48,7 @@
 
 #include <linux/capability.h>
 #include <linux/debugfs.h>
+#include <linux/fault-inject.h>
 #include <linux/fs.h>
 #include <linux/hashtable.h>
 #include <linux/interrupt.h>
@@ -779,9 +780,103 @@ static int xpi_bind_vcpu(struct xpi_guest *g, struct xpi_vcpu *v)
 }
 
 /*
- * Create the guest's ioreq server and set it up: page, ECAM claim, enable,
- * event channels. Called with xpi.lock held.
+ * Fault injection: each Xen step of a server's setup that may fail once the
+ * server is enabled (binding a vCPU's event channel, claiming a window)
+ * fails with -EIO when told to, through /proc/<pid>/fail-nth or debugfs
+ * (xen-pci-ioreq/fail_server_setup, Documentation/fault-injection/).
  */
+static DECLARE_FAULT_ATTR(xpi_fail_setup);
+
+/* Claim the ECAM window and the memory windows (ECAM mode only). */
+static int xpi_claim_windows(struct xpi_guest *g)
+{
+	unsigned int i;
+	int rc;
+
+	if (!xpi_ecam_mode())
+		return 0;
+	if (should_fail(&xpi_fail_setup, 1))
+		return -EIO;
+	rc = xpi_xen_range(g, true, XEN_DMOP_IO_RANGE_MEMORY,
+			   GUEST_VPCI_ECAM_BASE,
+			   GUEST_VPCI_ECAM_BASE + GUEST_VPCI_ECAM_SIZE - 1);
+	for (i = 0; !rc && i < ARRAY_SIZE(xpi_windows); i++) {
+		if (should_fail(&xpi_fail_setup, 1))
+			return -EIO;
+		rc = xpi_xen_range(g, true, XEN_DMOP_IO_RANGE_MEMORY,
+				   xpi_windows[i].start,
+				   xpi_windows[i].start + xpi_windows[i].size - 1);
+	}
+	return rc;
+}
+
+/*
+ * Answer whatever the guest's vCPUs asked a server that is going away
+ * before it served anyone: a vCPU that waits in Xen for a server that Xen
+ * then destroys is never woken again. No function is registered yet, so
+ * each request is answered at once, as an absent function or an undecoded
+ * address. Xen routes nothing new to a disabled server.
+ */
+static void xpi_answer_all(struct xpi_guest *g)
+{
+	unsigned int i;
+
+	xpi_xen_set_state(g, false);
+	spin_lock_irq(&g->lock);
+	for (i = 0; i < g->nr_vcpus; i++)
+		xpi_process(g, &g->vcpus[i]);
+	spin_unlock_irq(&g->lock);
+}
+
+/*
+ * The Xen steps of a new server: create it, map its page, enable it (which
+ * makes Xen write the event channels into the page), bind the event
+ * channels, and only then claim the windows, so that no request can reach
+ * the server before every vCPU's event channel is bound. Called with
+ * xpi.lock held.
+ */
+static int xpi_xen_setup(struct xpi_guest *g)
+{
+	struct xen_dm_op op = { .op = XEN_DMOP_create_ioreq_server };
+	unsigned int i;
+	int rc;
+
+	op.u.create_ioreq_server.handle_bufioreq = 0;
+	rc = xpi_dm_op(g->domid, &op);
+	if (rc)
+		return rc;
+	g->ioservid = op.u.create_ioreq_server.id;
+
+	rc = xpi_map_page(g);
+	if (rc)
+		goto err_destroy;
+	rc = xpi_xen_set_state(g, true);
+	if (rc)
+		goto err_unmap;
+	for (i = 0; i < g->nr_vcpus; i++) {
+		rc = should_fail(&xpi_fail_setup, 1) ? -EIO :
+		     xpi_bind_vcpu(g, &g->vcpus[i]);
+		if (rc)
+			goto err_unbind;
+	}
+	rc = xpi_claim_windows(g);
+	if (rc)
+		goto err_answer;
+	return 0;
+
+err_answer:
+	/* A window is claimed: a running guest may be waiting already. */
+	xpi_answer_all(g);
+err_unbind:
+	xpi_unbind_vcpus(g);
+err_unmap:
+	xpi_unmap_page(g);
+err_destroy:
+	xpi_xen_destroy(g);
+	return rc;
+}
+
+/* Create the guest's ioreq server and set it up. Called with xpi.lock held. */
 static struct xpi_guest *xpi_guest_create(domid_t domid)
 {
 	struct xen_dm_op op = { .op = XEN_DMOP_nr_vcpus };
@@ -824,58 +919,17 @@ static struct xpi_guest *xpi_guest_create(domid_t domid)
 			 domid, i);
 	}
 
-	op = (struct xen_dm_op){ .op = XEN_DMOP_create_ioreq_server };
-	op.u.create_ioreq_server.handle_bufioreq = 0;
-	rc = xpi_dm_op(domid, &op);
-	if (rc)
-		goto err_free;
-	g->ioservid = op.u.create_ioreq_server.id;
-
-	rc = xpi_map_page(g);
-	if (rc)
-		goto err_destroy;
-	if (xpi_ecam_mode()) {
-		rc = xpi_xen_range(g, true, XEN_DMOP_IO_RANGE_MEMORY,
-				   GUEST_VPCI_ECAM_BASE,
-				   GUEST_VPCI_ECAM_BASE + GUEST_VPCI_ECAM_SIZE - 1);
-		for (i = 0; !rc && i < ARRAY_SIZE(xpi_windows); i++)
-			rc = xpi_xen_range(g, true, XEN_DMOP_IO_RANGE_MEMORY,
-					   xpi_windows[i].start,
-					   xpi_windows[i].start +
-					   xpi_windows[i].size - 1);
-		if (rc)
-			goto err_unmap;
+	rc = xpi_xen_setup(g);
+	if (rc) {
+		kfree(g->ranges);
+		kfree(g);
+		return ERR_PTR(rc);
 	}
-	rc = xpi_xen_set_state(g, true);
-	if (rc)
-		goto err_unmap;
-	/* Xen has now written the event channels into the page. */
-	for (i = 0; i < nr; i++) {
-		rc = xpi_bind_vcpu(g, &g->vcpus[i]);
-		if (rc)
-			goto err_unbind;
-	}
-	/* A running guest may have sent requests before the ports were bound. */
-	spin_lock_irq(&g->lock);
-	for (i = 0; i < nr; i++)
-		xpi_process(g, &g->vcpus[i]);
-	spin_unlock_irq(&g->lock);
 
 	snprintf(name, sizeof(name), "%u", domid);
 	g->debugfs = debugfs_create_dir(name, xpi.debugfs);
 	debugfs_create_file("stats", 0400, g->debugfs, g, &xpi_stats_fops);
 	return g;
-
-err_unbind:
-	xpi_unbind_vcpus(g);
-err_unmap:
-	xpi_unmap_page(g);
-err_destroy:
-	xpi_xen_destroy(g);
-err_free:
-	kfree(g->ranges);
-	kfree(g);
-	return ERR_PTR(rc);
 }
 
 /*
@@ -1638,6 +1692,8 @@ static int __init xpi_init(void)
 	xpi.watch.callback = xpi_release_domain;
 
 	xpi.debugfs = debugfs_create_dir("xen-pci-ioreq", NULL);
+	fault_create_debugfs_attr("fail_server_setup", xpi.debugfs,
+				  &xpi_fail_setup);
 	rc = misc_register(&xpi.misc);
 	if (rc) {
 		debugfs_remove_recursive(xpi.debugfs);

@@ -11,7 +11,9 @@
  * destroys it at the end. One guest serves most tests; the tests that kill
  * a guest create their own. The configuration needs nr_spis >= 16, so that
  * INTx lines exist. Without the variable or without /dev/xen/pci-ioreq the
- * tests are skipped.
+ * tests are skipped. XEN_PCI_IOREQ_RUN_CFG names a guest that the tests of
+ * fixture "running" do run: its device tree has the Xen virtual root
+ * complex, and it waits to be destroyed once booted.
  *
  * The fuzz test takes its seed and its number of iterations from
  * XEN_PCI_IOREQ_FUZZ_SEED and XEN_PCI_IOREQ_FUZZ_ITERS, and always prints
@@ -253,19 +255,26 @@ static int domain_vcpus(int domid)
 	return n;
 }
 
-static int guest_create(struct guest *g, const char *suffix, char *err,
-			size_t errlen)
+/*
+ * Create a paused guest from xl configuration @cfg, named after @suffix;
+ * @extra, if not NULL, is one more "key=value" for xl.
+ */
+static int guest_create(struct guest *g, const char *cfg, const char *suffix,
+			const char *extra, char *err, size_t errlen)
 {
-	const char *cfg = getenv(CFG_ENV);
 	char out[4096], name_arg[96], *end = NULL;
+	const char *argv[7] = { "xl", "create", "-p" };
 
 	g->domid = -1;
 	snprintf(g->name, sizeof(g->name), NAME_PREFIX "%d%s", getpid(),
 		 suffix);
 	snprintf(name_arg, sizeof(name_arg), "name=\"%s\"", g->name);
-	if (xl(out, sizeof(out), "create", "-p", cfg, name_arg)) {
-		snprintf(err, errlen, "xl create -p %.200s %s failed: %.400s",
-			 cfg, name_arg, out);
+	argv[3] = cfg;
+	argv[4] = name_arg;
+	argv[5] = extra;
+	if (run(argv, out, sizeof(out))) {
+		snprintf(err, errlen, "xl create -p %.200s %s %.100s failed: %.400s",
+			 cfg, name_arg, extra ?: "", out);
 		return -1;
 	}
 	if (!xl(out, sizeof(out), "domid", g->name, NULL, NULL))
@@ -1035,6 +1044,8 @@ TEST_F(guest, ranges_do_not_leak)
 
 /* ---- fuzz ---- */
 
+#define FUZZ_SECONDS		240	/* at most, whatever the iterations */
+
 struct fuzz {
 	__u64 rng;
 	int domid;
@@ -1312,13 +1323,13 @@ static void fuzz_reopen(struct fuzz *z, int k)
  * well formed and some not: nothing may crash or succeed where it must
  * not, and afterwards a clean backend still works.
  */
-TEST_F_TIMEOUT(guest, fuzz, 90)
+TEST_F_TIMEOUT(guest, fuzz, FUZZ_SECONDS + 60)
 {
 	const char *seed_env = getenv("XEN_PCI_IOREQ_FUZZ_SEED");
 	const char *iters_env = getenv("XEN_PCI_IOREQ_FUZZ_ITERS");
 	struct xen_pci_ioreq_function fn = mkfn(0, 31, 7);
 	struct xen_pci_ioreq_request req;
-	unsigned long long seed = 0x58454e2d50434921ULL, iters = 2000, n;
+	unsigned long long seed = 0x58454e2d50434921ULL, iters = 120000, n;
 	struct timespec t0, t;
 	struct fuzz z = { .domid = self->domid };
 	unsigned char *pages;
@@ -1376,13 +1387,15 @@ TEST_F_TIMEOUT(guest, fuzz, 90)
 			break;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec >= 20) {
+		if (t.tv_sec - t0.tv_sec >= FUZZ_SECONDS) {
 			TH_LOG("time is up after %llu iterations", n + 1);
 			break;
 		}
 	}
-	TH_LOG("%llu calls, %llu succeeded, %llu unexpectedly", z.calls,
-	       z.successes, z.unexpected);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	TH_LOG("%llu iterations in %ld s: %llu calls, %llu succeeded, %llu unexpectedly",
+	       n, (long)(t.tv_sec - t0.tv_sec), z.calls, z.successes,
+	       z.unexpected);
 	for (i = 0; i < 160; i++)
 		if (z.errs[i])
 			TH_LOG("  %s: %u", errname(i), z.errs[i]);
@@ -1422,7 +1435,8 @@ FIXTURE_SETUP(fresh)
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_LT(0, shared_guest.domid) TH_LOG("%s", shared_error);
-	ASSERT_OK(guest_create(&self->guest, "-fresh", err, sizeof(err)))
+	ASSERT_OK(guest_create(&self->guest, getenv(CFG_ENV), "-fresh", NULL,
+			       err, sizeof(err)))
 		TH_LOG("%s", err);
 }
 
@@ -1691,6 +1705,540 @@ TEST_F_TIMEOUT(fresh, functions_are_per_guest, 60)
 	close(fdb);
 }
 
+/* Number of lines of /proc/interrupts that are event channels of @domid. */
+static int server_irqs(int domid)
+{
+	char line[512], tag[48];
+	FILE *f;
+	int n = 0;
+
+	f = fopen("/proc/interrupts", "re");
+	if (!f)
+		return -1;
+	snprintf(tag, sizeof(tag), "xen-pci-ioreq-d%dv", domid);
+	while (fgets(line, sizeof(line), f))
+		n += !!strstr(line, tag);
+	fclose(f);
+	return n;
+}
+
+#define FAIL_NTH		"/proc/thread-self/fail-nth"
+#define FAIL_VERBOSE		"/sys/kernel/debug/xen-pci-ioreq/fail_server_setup/verbose"
+
+static void write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (write(fd, val, strlen(val)) < 0)
+			perror(path);
+		close(fd);
+	}
+}
+
+/* Make the @n-th fault-injection point this thread reaches fail; 0: none. */
+static int set_fail_nth(unsigned int n)
+{
+	char buf[16];
+	int fd, len, ret;
+
+	fd = open(FAIL_NTH, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	len = snprintf(buf, sizeof(buf), "%u", n);
+	ret = write(fd, buf, len) == len ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+/*
+ * The setup of a guest's server fails at each step in turn that can fail
+ * once Xen has enabled the server (fault injection: the n-th bind of a
+ * vCPU's event channel, the n-th claim of a window). Each time BIND fails
+ * with the injected error and leaves nothing behind: no event channel of the
+ * guest stays bound, and Xen keeps no server (the one that finally works
+ * gets id 0, the first free one).
+ */
+TEST_F_TIMEOUT(fresh, setup_failure_leaves_nothing, 60)
+{
+	int domid = self->guest.domid, vcpus = domain_vcpus(domid);
+	struct xen_pci_ioreq_info info;
+	int fd, ret, err, failed = 0;
+	unsigned int n;
+
+	if (access(FAIL_NTH, W_OK))
+		SKIP(return, "no " FAIL_NTH " (CONFIG_FAULT_INJECTION)");
+	/* One line per injected failure in the kernel log, no stack dump. */
+	write_file(FAIL_VERBOSE, "1");
+	ASSERT_LT(0, vcpus);
+	for (n = 1; n < 64; n++) {
+		fd = open_dev(true);
+		ASSERT_LE(0, fd);
+		ASSERT_OK(set_fail_nth(n));
+		ret = bind_fd(fd, domid);
+		err = errno;
+		ASSERT_OK(set_fail_nth(0));
+		if (!ret)
+			break;
+		EXPECT_EQ(EIO, err) TH_LOG("step %u: BIND failed with %s", n,
+					   errname(err));
+		EXPECT_EQ(0, server_irqs(domid))
+			TH_LOG("event channels left bound after step %u failed", n);
+		close(fd);
+		failed++;
+	}
+	ASSERT_EQ(0, ret);
+	/* Every vCPU's event channel; in ECAM mode, the ECAM and two windows. */
+	EXPECT_EQ(vcpus + (ecam_mode(fd) ? 3 : 0), failed);
+	EXPECT_EQ(vcpus, server_irqs(domid));
+	ASSERT_OK(ioctl(fd, XEN_PCI_IOREQ_GET_INFO, &info));
+	EXPECT_EQ(0, info.ioservid) TH_LOG("Xen kept the server of a failed setup");
+	close(fd);
+}
+
+/* ---- a guest that runs ---- */
+
+#define RUN_CFG_ENV		"XEN_PCI_IOREQ_RUN_CFG"
+#define BOOT_TIMEOUT		90	/* seconds for a guest to reach our function */
+#define QUIET_MS		5000	/* no request for so long: enumeration is over */
+
+/* One line of a guest's debugfs statistics, or -1. */
+static long long guest_stat(int domid, const char *name)
+{
+	char path[96], line[256];
+	long long val = -1;
+	size_t len = strlen(name);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/xen-pci-ioreq/%d/stats",
+		 domid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, len) && line[len] == ':')
+			val = strtoll(line + len + 1, NULL, 0);
+	fclose(f);
+	return val;
+}
+
+/*
+ * The config space of a small function: no BAR, no capability, INTA, a
+ * class no driver claims. Only the Command register and the Interrupt Line
+ * take writes.
+ */
+struct tiny_fn {
+	__u8 cfg[256];
+	unsigned int reads, writes;
+};
+
+static void tiny_fn_init(struct tiny_fn *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->cfg[0x00] = 0xf4;	/* vendor 0x1af4 */
+	t->cfg[0x01] = 0x1a;
+	t->cfg[0x02] = 0xf1;	/* device 0x10f1 */
+	t->cfg[0x03] = 0x10;
+	t->cfg[0x0b] = 0xff;	/* class 0xff0000 */
+	t->cfg[0x3d] = 1;	/* INTA */
+}
+
+static __u64 tiny_fn_access(struct tiny_fn *t,
+			    const struct xen_pci_ioreq_request *req)
+{
+	unsigned int i;
+	__u64 val = 0;
+
+	if (req->kind != XEN_PCI_IOREQ_KIND_CONFIG || req->addr + req->size > 256)
+		return 0;
+	if (req->dir == XEN_PCI_IOREQ_DIR_READ) {
+		t->reads++;
+		for (i = 0; i < req->size; i++)
+			val |= (__u64)t->cfg[req->addr + i] << (8 * i);
+		return val;
+	}
+	t->writes++;
+	for (i = 0; i < req->size; i++) {
+		__u64 reg = req->addr + i;
+
+		if (reg == 0x04 || reg == 0x05 || reg == 0x3c)
+			t->cfg[reg] = req->data >> (8 * i);
+	}
+	return 0;
+}
+
+/* Answer requests until none came for QUIET_MS; the number answered. */
+static int tiny_fn_serve(int fd, struct tiny_fn *t)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct xen_pci_ioreq_request req;
+	int n = 0;
+
+	while (poll(&pfd, 1, QUIET_MS) == 1) {
+		if (read(fd, &req, sizeof(req)) != sizeof(req)) {
+			if (errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		if (respond(fd, req.id, tiny_fn_access(t, &req)) != RSP_SIZE)
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+FIXTURE(running) {
+	struct guest guest;
+};
+
+FIXTURE_SETUP(running)
+{
+	const char *why = no_guest_reason(), *cfg = getenv(RUN_CFG_ENV);
+	char err[1024];
+
+	self->guest.domid = -1;
+	if (why)
+		SKIP(return, "%s", why);
+	if (!cfg)
+		SKIP(return, RUN_CFG_ENV " not set: no guest with a root complex to run");
+	ASSERT_OK(guest_create(&self->guest, cfg, "-run", NULL, err, sizeof(err)))
+		TH_LOG("%s", err);
+}
+
+FIXTURE_TEARDOWN_PARENT(running)
+{
+	guest_destroy(&self->guest);
+}
+
+/*
+ * A guest boots and enumerates a function registered before it ran, with
+ * the function's INTA asserted all along.
+ * - A read() whose buffer faults gives the request back and wakes the
+ *   file's waiters again: an edge-triggered epoll waiter hears of it.
+ * - Each config write of the guest after which the line is still asserted
+ *   raises it again: on Xen's Arm vGIC an interrupt is an edge for the
+ *   guest, and a line still high once the guest has handled it must be
+ *   injected anew.
+ */
+TEST_F_TIMEOUT(running, enumeration, 240)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 0, 0);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
+	struct tiny_fn t;
+	char out[4096], id[16];
+	int domid = self->guest.domid, fd, ep, served;
+	long long resampled;
+	void *bad;
+
+	fd = open_bound(domid, true);
+	ASSERT_LE(0, fd);
+	if (!ecam_mode(fd))
+		SKIP(return, "Xen decodes config cycles itself: no line to resample");
+	tiny_fn_init(&t);
+	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_OK(intx_ioctl(fd, fn, 1, 1));
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_OK(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+	bad = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, bad);
+
+	snprintf(id, sizeof(id), "%d", domid);
+	ASSERT_OK(xl(out, sizeof(out), "unpause", id, NULL, NULL)) TH_LOG("%s", out);
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, BOOT_TIMEOUT * 1000))
+		TH_LOG("no access of the guest to 00:00.0 within %d s", BOOT_TIMEOUT);
+	ASSERT_FALSE(ev.events & (EPOLLHUP | EPOLLERR))
+		TH_LOG("the guest died before it reached 00:00.0 (events %#x)",
+		       ev.events);
+	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+	EXPECT_ERRNO(EFAULT, read(fd, bad, REQ_SIZE));
+	EXPECT_EQ(1, epoll_wait(ep, &ev, 1, 2000))
+		TH_LOG("the request that a failed read() gave back woke nobody");
+
+	served = tiny_fn_serve(fd, &t);
+	TH_LOG("served %d requests: %u config reads, %u config writes",
+	       served, t.reads, t.writes);
+	ASSERT_LT(0, served);
+	EXPECT_LT(0U, t.writes);
+	resampled = guest_stat(domid, "intx_resampled");
+	TH_LOG("INTA raised again %lld times after a guest write", resampled);
+	EXPECT_EQ((long long)t.writes, resampled);
+	munmap(bad, 4096);
+	close(ep);
+	close(fd);
+}
+
+/* ---- a guest that keeps reading config space ---- */
+
+#define POLL_EXTRA		"extra=\"console=hvc0 panic=-1 rdinit=/init xenpci.mode=poll\""
+#define KILL_ROUNDS		100
+#define ROUND_TIMEOUT		30	/* seconds for each step of a round */
+#define BOOT_REQUESTS		500	/* enumeration and the first reads */
+
+/*
+ * A backend of 00:00.0 (run in a child): answers @answer requests, then
+ * takes one more and holds it unanswered, says so on @done and waits to be
+ * killed.
+ */
+static void doomed_backend(int domid, unsigned int answer, int done)
+{
+	struct xen_pci_ioreq_request req;
+	struct tiny_fn t;
+	int fd, i;
+
+	tiny_fn_init(&t);
+	fd = open_bound(domid, false);
+	if (fd < 0)
+		_exit(10);
+	/* The last one's registration goes when its file is released. */
+	for (i = 0; fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 0, 0)); i++) {
+		if (errno != EBUSY || i == 100)
+			_exit(11);
+		usleep(10000);
+	}
+	for (;;) {
+		if (read(fd, &req, sizeof(req)) != sizeof(req))
+			_exit(12);
+		if (!answer--)
+			break;
+		if (respond(fd, req.id, tiny_fn_access(&t, &req)) != RSP_SIZE)
+			_exit(13);
+	}
+	if (write(done, "!", 1) != 1)
+		_exit(14);
+	for (;;)
+		pause();
+}
+
+/* Start a doomed backend; its pid, with the read end of its pipe in @done. */
+static pid_t doomed_start(int domid, unsigned int answer, int *done)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (!pid) {
+		close(p[0]);
+		doomed_backend(domid, answer, p[1]);
+	}
+	close(p[1]);
+	*done = p[0];
+	return pid;
+}
+
+/* Wait until the backend holds a request; false if it did not. */
+static bool doomed_holds(int done)
+{
+	struct pollfd pfd = { .fd = done, .events = POLLIN };
+	char c;
+
+	return poll(&pfd, 1, ROUND_TIMEOUT * 1000) == 1 && read(done, &c, 1) == 1;
+}
+
+/* Wait until a guest statistic grows past @than; false on timeout. */
+static bool stat_grows(int domid, const char *name, long long than)
+{
+	int i;
+
+	for (i = 0; i < ROUND_TIMEOUT * 100; i++) {
+		if (guest_stat(domid, name) > than)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+FIXTURE(polled) {
+	struct guest guest;
+};
+
+FIXTURE_SETUP(polled)
+{
+	const char *why = no_guest_reason(), *cfg = getenv(RUN_CFG_ENV);
+	char err[1024];
+
+	self->guest.domid = -1;
+	if (why)
+		SKIP(return, "%s", why);
+	if (!cfg)
+		SKIP(return, RUN_CFG_ENV " not set: no guest with a root complex to run");
+	ASSERT_OK(guest_create(&self->guest, cfg, "-poll", POLL_EXTRA, err,
+			       sizeof(err))) TH_LOG("%s", err);
+}
+
+FIXTURE_TEARDOWN_PARENT(polled)
+{
+	guest_destroy(&self->guest);
+}
+
+/*
+ * A backend killed with a guest request in flight, KILL_ROUNDS times in a
+ * row, while the guest keeps reading the function's config space: each
+ * time the kernel answers the request the backend held (the vCPU goes on),
+ * the function is absent until the next backend registers it (the guest's
+ * reads are answered in the kernel), and the next backend serves it again.
+ */
+TEST_F_TIMEOUT(polled, backend_killed_in_flight, 600)
+{
+	long long aborted0, absent;
+	int domid = self->guest.domid, watch, done, round, st;
+	unsigned int seed = time(NULL), answered = 0;
+	char out[4096], id[16];
+	struct timespec t0, t1;
+	pid_t pid;
+
+	/* A bound file keeps the server, and its statistics, between rounds. */
+	watch = open_bound(domid, true);
+	ASSERT_LE(0, watch);
+	if (!ecam_mode(watch))
+		SKIP(return, "the guest's config cycles are Xen's: nothing polls this function");
+	aborted0 = guest_stat(domid, "aborted");
+	ASSERT_LE(0, aborted0);
+
+	pid = doomed_start(domid, BOOT_REQUESTS, &done);
+	ASSERT_LT(0, pid);
+	snprintf(id, sizeof(id), "%d", domid);
+	ASSERT_OK(xl(out, sizeof(out), "unpause", id, NULL, NULL)) TH_LOG("%s", out);
+	TH_LOG("seed %u", seed);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (round = 0; round < KILL_ROUNDS; round++) {
+		bool held = doomed_holds(done);
+
+		absent = guest_stat(domid, "answered_in_kernel");
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		close(done);
+		ASSERT_TRUE(held)
+			TH_LOG("round %d: no request to hold within %d s (backend: %#x)",
+			       round, ROUND_TIMEOUT, st);
+		ASSERT_TRUE(stat_grows(domid, "answered_in_kernel", absent))
+			TH_LOG("round %d: no access answered as absent within %d s after the kill",
+			       round, ROUND_TIMEOUT);
+		answered = rand_r(&seed) % 16;
+		pid = doomed_start(domid, answered, &done);
+		ASSERT_LT(0, pid);
+	}
+	/* The last one serves too: the function is back. */
+	EXPECT_TRUE(doomed_holds(done))
+		TH_LOG("the backend after the last kill got no request");
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	close(done);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	EXPECT_LE(KILL_ROUNDS + 1, guest_stat(domid, "aborted") - aborted0);
+	EXPECT_TRUE(stat_grows(domid, "answered_in_kernel",
+			       guest_stat(domid, "answered_in_kernel")));
+	EXPECT_EQ(0, guest_stat(domid, "in_flight"));
+	TH_LOG("%d backends killed holding a request, in %ld s", KILL_ROUNDS + 1,
+	       (long)(t1.tv_sec - t0.tv_sec));
+	TH_LOG("%lld requests aborted, %lld in flight now, guest running: %s",
+	       guest_stat(domid, "aborted") - aborted0,
+	       guest_stat(domid, "in_flight"),
+	       domain_listed(domid) ? "yes" : "no");
+	close(watch);
+}
+
+/*
+ * Guests destroyed under live files, CHURN_ROUNDS times in a row: each time
+ * the files hear of it (POLLHUP), and once they are closed nothing is left:
+ * no debugfs directory, no event channel, no module reference, no leak
+ * (kmemleak, when the kernel has it).
+ */
+#define CHURN_ROUNDS		20
+#define KMEMLEAK		"/sys/kernel/debug/kmemleak"
+
+/* Scan for leaks; the number of objects kmemleak reports, or -1. */
+static int kmemleak_reports(void)
+{
+	char line[256];
+	int n = 0;
+	FILE *f;
+
+	write_file(KMEMLEAK, "scan");
+	f = fopen(KMEMLEAK, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "unreferenced object")) {
+			n++;
+			printf("# kmemleak: %s", line);
+		}
+	fclose(f);
+	return n;
+}
+
+FIXTURE(churn) {
+	int unused;
+};
+
+FIXTURE_SETUP(churn)
+{
+}
+
+FIXTURE_TEARDOWN(churn)
+{
+}
+
+TEST_F_TIMEOUT(churn, guests_destroyed_under_live_fds, 300)
+{
+	int refs_before = module_refcnt(), leaks, round, hups = 0, left = 0;
+	const char *why = no_guest_reason();
+	bool kmemleak = !access(KMEMLEAK, W_OK);
+	char err[1024], path[96];
+
+	if (why)
+		SKIP(return, "%s", why);
+	if (kmemleak)
+		write_file(KMEMLEAK, "clear");
+	for (round = 0; round < CHURN_ROUNDS; round++) {
+		struct pollfd pfd[2] = {
+			{ .events = POLLIN }, { .events = POLLIN },
+		};
+		struct xen_pci_ioreq_function fn = mkfn(0, 2, 0);
+		struct guest g;
+		int domid;
+
+		ASSERT_OK(guest_create(&g, getenv(CFG_ENV), "-churn", NULL, err,
+				       sizeof(err))) TH_LOG("%s", err);
+		domid = g.domid;
+		pfd[0].fd = open_bound(domid, true);
+		pfd[1].fd = open_bound(domid, false);
+		ASSERT_LE(0, pfd[0].fd);
+		ASSERT_LE(0, pfd[1].fd);
+		ASSERT_OK(fn_ioctl(pfd[0].fd, XEN_PCI_IOREQ_REGISTER, fn));
+		ASSERT_OK(mmio_ioctl(pfd[0].fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0,
+				     MEM_BASE, 0x1000));
+		ASSERT_OK(intx_ioctl(pfd[0].fd, fn, 1, 1));
+		ASSERT_OK(fn_ioctl(pfd[1].fd, XEN_PCI_IOREQ_REGISTER,
+				   mkfn(0, 3, 0)));
+		ASSERT_OK(guest_destroy(&g));
+		ASSERT_EQ(2, poll(pfd, 2, GONE_TIMEOUT * 1000));
+		hups += !!(pfd[0].revents & POLLHUP) + !!(pfd[1].revents & POLLHUP);
+		close(pfd[0].fd);
+		close(pfd[1].fd);
+		EXPECT_TRUE(wait_domain_gone(domid))
+			TH_LOG("round %d: domain %d still listed", round, domid);
+		snprintf(path, sizeof(path), "/sys/kernel/debug/xen-pci-ioreq/%d",
+			 domid);
+		left += !access(path, F_OK) + server_irqs(domid);
+	}
+	EXPECT_EQ(2 * CHURN_ROUNDS, hups);
+	EXPECT_EQ(0, left) TH_LOG("debugfs directories or event channels left");
+	EXPECT_EQ(refs_before, module_refcnt());
+	if (kmemleak)
+		sleep(6);	/* kmemleak reports objects older than 5 s */
+	leaks = kmemleak ? kmemleak_reports() : -1;
+	TH_LOG("%d guests destroyed under live files: %d POLLHUP of %d",
+	       CHURN_ROUNDS, hups, 2 * CHURN_ROUNDS);
+	TH_LOG("%d left behind, module references %d -> %d, kmemleak %d",
+	       left, refs_before, module_refcnt(), leaks);
+	if (kmemleak)
+		EXPECT_EQ(0, leaks);
+}
+
 int main(int argc, char **argv)
 {
 	char err[1024];
@@ -1698,7 +2246,8 @@ int main(int argc, char **argv)
 	main_pid = getpid();
 	if (!no_guest_reason()) {
 		destroy_stale_guests();
-		if (guest_create(&shared_guest, "", err, sizeof(err)))
+		if (guest_create(&shared_guest, getenv(CFG_ENV), "", NULL, err,
+				 sizeof(err)))
 			snprintf(shared_error, sizeof(shared_error), "%.500s",
 				 err);
 		else
