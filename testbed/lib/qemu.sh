@@ -49,3 +49,15 @@ run_xen() {	# NAME DOM0_APPEND [harness options...]
 	eval "'$PY' '$TB_ROOT/harness.py' --name '$name' --mode xen \
 		--log '$CACHE/logs/$name.log' $opts -- $(qemu_xen "$append")"
 }
+
+# The DTB QEMU gives Xen for DOM0_APPEND, with linux,pci-probe-only = <1> in
+# the PCIe host bridge node only (not in /chosen): firmware's configuration
+# of that bridge is to be kept. Boot it with XEN_PCI_QEMU_EXTRA="-dtb FILE"
+# and the same DOM0_APPEND (the modules' nodes are in it).
+xen_dtb_probe_only() {	# FILE DOM0_APPEND
+	local f=$1
+	eval "$(XEN_PCI_QEMU_EXTRA="-machine dumpdtb=$f" qemu_xen "$2")" \
+		</dev/null >/dev/null 2>&1 && [ -s "$f" ] &&
+		fdtput -t i "$f" /pcie@10000000 linux,pci-probe-only 1
+}
+

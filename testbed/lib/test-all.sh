@@ -91,6 +91,20 @@ check xen run_xen xen "xenpci.mode=test xenpci.guests=$(guests_of xen)" --kernel
 check xen-dom0-noalign run_xen xen-dom0-noalign \
 	"xenpci.mode=test xenpci.guests= xenpci.suite=dom0-noalign xenpci.tests=pci_bar_layout,pt_host xen_pci_page_align=off"
 
+# Firmware's placement wins over dom0's page alignment: with
+# "linux,pci-probe-only" in the host bridge node only, the PCI core keeps
+# that bridge's configuration, and the BARs are not realigned. QEMU's virt
+# has no firmware that assigns BARs, so the kernel assigns them itself,
+# naturally aligned: the sub-page BARs pack into one page, as without the
+# alignment.
+PROBEONLY_APPEND="xenpci.mode=test xenpci.guests= xenpci.suite=dom0-probeonly xenpci.tests=pci_bar_layout"
+if xen_dtb_probe_only "$CACHE/logs/probeonly.dtb" "$PROBEONLY_APPEND"; then
+	XEN_PCI_QEMU_EXTRA="-dtb $CACHE/logs/probeonly.dtb" \
+		check xen-dom0-probeonly run_xen xen-dom0-probeonly "$PROBEONLY_APPEND"
+else
+	result FAIL xen-dom0-probeonly/dtb "QEMU's device tree with linux,pci-probe-only could not be made"
+fi
+
 # Bare QEMU: our host driver (with its KUnit suite), and pci-host-generic as
 # the control.
 check bare-ours "$L/bare.sh" ours "" --results "$RES" --kunit

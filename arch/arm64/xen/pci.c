@@ -19,8 +19,10 @@
  *
  * Like pci=resource_alignment=, this releases what firmware assigned: each
  * device has memory decoding turned off until the kernel assigns its BARs
- * again (and a driver enables it), and bridge windows are sized anew. A
- * "linux,pci-probe-only" system keeps firmware's placement.
+ * again (and a driver enables it), and bridge windows are sized anew. Where
+ * firmware's configuration is to be kept (PCI_PROBE_ONLY, or a host bridge
+ * with ACPI _DSM function 5 or "linux,pci-probe-only" in its node), the PCI
+ * core realigns nothing and firmware's placement wins.
  *
  * So in dom0 every device gets page-aligned BARs, by default: which devices
  * a user will hand to guests is not known at enumeration, and the cost is
