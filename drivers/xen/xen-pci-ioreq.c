@@ -1013,11 +1013,21 @@ out:
 	return g;
 }
 
+/*
+ * Fault injection: the release watch misses an event (debugfs
+ * xen-pci-ioreq/fail_release_watch), as when it fires late or, without
+ * xenstored, never: the dead guest's server must not be handed out.
+ */
+static DECLARE_FAULT_ATTR(xpi_fail_watch);
+
 /* "@releaseDomain" fired: tear down the servers of guests that died. */
 static void xpi_release_domain(struct xenbus_watch *watch, const char *path,
 			       const char *token)
 {
 	struct xpi_guest *g, *tmp;
+
+	if (should_fail(&xpi_fail_watch, 1))
+		return;
 
 	mutex_lock(&xpi.lock);
 	list_for_each_entry_safe(g, tmp, &xpi.guests, node) {
@@ -1694,6 +1704,8 @@ static int __init xpi_init(void)
 	xpi.debugfs = debugfs_create_dir("xen-pci-ioreq", NULL);
 	fault_create_debugfs_attr("fail_server_setup", xpi.debugfs,
 				  &xpi_fail_setup);
+	fault_create_debugfs_attr("fail_release_watch", xpi.debugfs,
+				  &xpi_fail_watch);
 	rc = misc_register(&xpi.misc);
 	if (rc) {
 		debugfs_remove_recursive(xpi.debugfs);

@@ -1796,6 +1796,48 @@ TEST_F_TIMEOUT(fresh, setup_failure_leaves_nothing, 60)
 	close(fd);
 }
 
+#define FAIL_WATCH		"/sys/kernel/debug/xen-pci-ioreq/fail_release_watch"
+
+/*
+ * The release watch misses the guest's death (fault injection: as when it
+ * fires late, or never without xenstored). A BIND to the dead guest's domid
+ * must not get its dead server: it fails, the dead server is torn down then
+ * and there, and the domain, which our mapping of its ioreq page kept as a
+ * zombie, goes away.
+ */
+TEST_F_TIMEOUT(fresh, dead_guest_not_reused, 60)
+{
+	int domid = self->guest.domid, fd, ret;
+
+	if (access(FAIL_WATCH, F_OK))
+		SKIP(return, "no " FAIL_WATCH " (CONFIG_FAULT_INJECTION_DEBUG_FS)");
+	fd = open_bound(domid, true);
+	ASSERT_LE(0, fd);
+	close(fd);	/* the server stays while the guest lives */
+
+	write_file(FAIL_WATCH "/verbose", "1");
+	write_file(FAIL_WATCH "/probability", "100");
+	write_file(FAIL_WATCH "/times", "-1");
+	ASSERT_OK(guest_destroy(&self->guest));
+	sleep(2);	/* the watch fires, and misses it */
+
+	fd = open_dev(true);
+	ASSERT_LE(0, fd);
+	ret = bind_fd(fd, domid);
+	TH_LOG("BIND to the dead domain %d: %s", domid, ret ? errname(errno) : "success");
+	EXPECT_NE(0, ret) TH_LOG("BIND handed out the server of a dead guest");
+	close(fd);
+	write_file(FAIL_WATCH "/probability", "0");
+	write_file(FAIL_WATCH "/times", "1");
+	EXPECT_TRUE(wait_domain_gone(domid))
+		TH_LOG("domain %d still listed %d s after xl destroy", domid,
+		       GONE_TIMEOUT);
+	fd = open_dev(true);
+	ASSERT_LE(0, fd);
+	EXPECT_ERRNO(ESRCH, bind_fd(fd, domid));
+	close(fd);
+}
+
 /* ---- a guest that runs ---- */
 
 #define RUN_CFG_ENV		"XEN_PCI_IOREQ_RUN_CFG"
