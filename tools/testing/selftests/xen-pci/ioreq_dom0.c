@@ -43,6 +43,7 @@
 #include <xen/pci-ioreq.h>
 
 #include "../kselftest_harness.h"
+#include "ioreq_dev.h"
 
 #define DEV_PATH		"/dev/xen/pci-ioreq"
 #define CFG_ENV			"XEN_PCI_IOREQ_GUEST_CFG"
@@ -1725,30 +1726,13 @@ static int server_irqs(int domid)
 #define FAIL_NTH		"/proc/thread-self/fail-nth"
 #define FAIL_VERBOSE		"/sys/kernel/debug/xen-pci-ioreq/fail_server_setup/verbose"
 
-static void write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		if (write(fd, val, strlen(val)) < 0)
-			perror(path);
-		close(fd);
-	}
-}
-
 /* Make the @n-th fault-injection point this thread reaches fail; 0: none. */
 static int set_fail_nth(unsigned int n)
 {
 	char buf[16];
-	int fd, len, ret;
 
-	fd = open(FAIL_NTH, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	len = snprintf(buf, sizeof(buf), "%u", n);
-	ret = write(fd, buf, len) == len ? 0 : -1;
-	close(fd);
-	return ret;
+	snprintf(buf, sizeof(buf), "%u", n);
+	return sysfs_write(FAIL_NTH, buf);
 }
 
 /*
@@ -1769,7 +1753,7 @@ TEST_F_TIMEOUT(fresh, setup_failure_leaves_nothing, 60)
 	if (access(FAIL_NTH, W_OK))
 		SKIP(return, "no " FAIL_NTH " (CONFIG_FAULT_INJECTION)");
 	/* One line per injected failure in the kernel log, no stack dump. */
-	write_file(FAIL_VERBOSE, "1");
+	sysfs_write(FAIL_VERBOSE, "1");
 	ASSERT_LT(0, vcpus);
 	for (n = 1; n < 64; n++) {
 		fd = open_dev(true);
@@ -1815,9 +1799,9 @@ TEST_F_TIMEOUT(fresh, dead_guest_not_reused, 60)
 	ASSERT_LE(0, fd);
 	close(fd);	/* the server stays while the guest lives */
 
-	write_file(FAIL_WATCH "/verbose", "1");
-	write_file(FAIL_WATCH "/probability", "100");
-	write_file(FAIL_WATCH "/times", "-1");
+	sysfs_write(FAIL_WATCH "/verbose", "1");
+	ASSERT_EQ(0, sysfs_write(FAIL_WATCH "/probability", "100"));
+	ASSERT_EQ(0, sysfs_write(FAIL_WATCH "/times", "-1"));
 	ASSERT_OK(guest_destroy(&self->guest));
 	sleep(2);	/* the watch fires, and misses it */
 
@@ -1827,8 +1811,8 @@ TEST_F_TIMEOUT(fresh, dead_guest_not_reused, 60)
 	TH_LOG("BIND to the dead domain %d: %s", domid, ret ? errname(errno) : "success");
 	EXPECT_NE(0, ret) TH_LOG("BIND handed out the server of a dead guest");
 	close(fd);
-	write_file(FAIL_WATCH "/probability", "0");
-	write_file(FAIL_WATCH "/times", "1");
+	sysfs_write(FAIL_WATCH "/probability", "0");
+	sysfs_write(FAIL_WATCH "/times", "1");
 	EXPECT_TRUE(wait_domain_gone(domid))
 		TH_LOG("domain %d still listed %d s after xl destroy", domid,
 		       GONE_TIMEOUT);
@@ -1929,22 +1913,32 @@ static int tiny_fn_serve(int fd, struct tiny_fn *t)
 	return n;
 }
 
+/*
+ * Create, paused, the guest of RUN_CFG_ENV (with one more xl "key=value",
+ * @extra, if not NULL), or skip the test.
+ */
+static void run_guest_create(struct __test_metadata *_metadata, struct guest *g,
+			     const char *suffix, const char *extra)
+{
+	const char *why = no_guest_reason(), *cfg = getenv(RUN_CFG_ENV);
+	char err[1024];
+
+	g->domid = -1;
+	if (why)
+		SKIP(return, "%s", why);
+	if (!cfg)
+		SKIP(return, RUN_CFG_ENV " not set: no guest with a root complex to run");
+	ASSERT_OK(guest_create(g, cfg, suffix, extra, err, sizeof(err)))
+		TH_LOG("%s", err);
+}
+
 FIXTURE(running) {
 	struct guest guest;
 };
 
 FIXTURE_SETUP(running)
 {
-	const char *why = no_guest_reason(), *cfg = getenv(RUN_CFG_ENV);
-	char err[1024];
-
-	self->guest.domid = -1;
-	if (why)
-		SKIP(return, "%s", why);
-	if (!cfg)
-		SKIP(return, RUN_CFG_ENV " not set: no guest with a root complex to run");
-	ASSERT_OK(guest_create(&self->guest, cfg, "-run", NULL, err, sizeof(err)))
-		TH_LOG("%s", err);
+	run_guest_create(_metadata, &self->guest, "-run", NULL);
 }
 
 FIXTURE_TEARDOWN_PARENT(running)
@@ -2099,16 +2093,7 @@ FIXTURE(polled) {
 
 FIXTURE_SETUP(polled)
 {
-	const char *why = no_guest_reason(), *cfg = getenv(RUN_CFG_ENV);
-	char err[1024];
-
-	self->guest.domid = -1;
-	if (why)
-		SKIP(return, "%s", why);
-	if (!cfg)
-		SKIP(return, RUN_CFG_ENV " not set: no guest with a root complex to run");
-	ASSERT_OK(guest_create(&self->guest, cfg, "-poll", POLL_EXTRA, err,
-			       sizeof(err))) TH_LOG("%s", err);
+	run_guest_create(_metadata, &self->guest, "-poll", POLL_EXTRA);
 }
 
 FIXTURE_TEARDOWN_PARENT(polled)
@@ -2199,7 +2184,7 @@ static int kmemleak_reports(void)
 	int n = 0;
 	FILE *f;
 
-	write_file(KMEMLEAK, "scan");
+	sysfs_write(KMEMLEAK, "scan");
 	f = fopen(KMEMLEAK, "re");
 	if (!f)
 		return -1;
@@ -2234,7 +2219,7 @@ TEST_F_TIMEOUT(churn, guests_destroyed_under_live_fds, 300)
 	if (why)
 		SKIP(return, "%s", why);
 	if (kmemleak)
-		write_file(KMEMLEAK, "clear");
+		sysfs_write(KMEMLEAK, "clear");
 	for (round = 0; round < CHURN_ROUNDS; round++) {
 		struct pollfd pfd[2] = {
 			{ .events = POLLIN }, { .events = POLLIN },
@@ -2265,7 +2250,7 @@ TEST_F_TIMEOUT(churn, guests_destroyed_under_live_fds, 300)
 			TH_LOG("round %d: domain %d still listed", round, domid);
 		snprintf(path, sizeof(path), "/sys/kernel/debug/xen-pci-ioreq/%d",
 			 domid);
-		left += !access(path, F_OK) + server_irqs(domid);
+		left += !access(path, F_OK) + !!server_irqs(domid);
 	}
 	EXPECT_EQ(2 * CHURN_ROUNDS, hups);
 	EXPECT_EQ(0, left) TH_LOG("debugfs directories or event channels left");
