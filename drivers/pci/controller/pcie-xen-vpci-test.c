@@ -26,6 +26,7 @@
 
 #include <kunit/test.h>
 #include <linux/ioport.h>
+#include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/pci.h>
 #include <linux/prandom.h>
@@ -50,6 +51,7 @@ struct sim_fn {
 	struct resource res[SIM_NR_BARS];
 	resource_size_t size[SIM_NR_BARS];	/* true size of each BAR */
 	struct sim_bus *sub;			/* secondary bus of a bridge */
+	u8 align_order[SIM_NR_BARS];		/* as pci_dev::bar_align_order */
 	struct resource win[SIM_NR_WINS];	/* windows of a bridge */
 };
 
@@ -153,6 +155,11 @@ static void sim_realign_bus(struct kunit *test, struct sim_bus *bus)
 		moved = xen_vpci_page_align_bars(fn->res, SIM_NR_BARS, &pinned);
 		KUNIT_EXPECT_EQ(test, moved, expect);
 		KUNIT_EXPECT_EQ(test, pinned, 0UL);
+
+		/* What pci_assign_resource() notes when it places them */
+		for (i = 0; i < SIM_NR_BARS; i++)
+			if (fn->res[i].flags & IORESOURCE_STARTALIGN)
+				fn->align_order[i] = ilog2(sim_align(&fn->res[i]));
 
 		if (fn->sub)
 			sim_realign_bus(test, fn->sub);
@@ -728,8 +735,8 @@ static void xen_vpci_test_every_size(struct kunit *test)
 	sim_expect_clean(test, sim_place(test, bus, true, 0));
 }
 
-/* The seed case: QEMU devices whose small BARs share a page otherwise. */
-static void xen_vpci_test_qemu_devices(struct kunit *test)
+/* QEMU devices whose small BARs share a page otherwise. */
+static struct sim_bus *sim_qemu_bus(struct kunit *test)
 {
 	struct sim_bus *bus = sim_alloc_bus(test, 5);
 	struct sim_bus *sub = sim_alloc_bus(test, 2);
@@ -754,7 +761,13 @@ static void xen_vpci_test_qemu_devices(struct kunit *test)
 	/* pci-testdev on the root bus */
 	sim_mem_bar(&bus->fn[4], 0, SZ_4K, 0, 0);
 
-	sim_expect_clean(test, sim_place(test, bus, true, 0));
+	return bus;
+}
+
+/* The seed case */
+static void xen_vpci_test_qemu_devices(struct kunit *test)
+{
+	sim_expect_clean(test, sim_place(test, sim_qemu_bus(test), true, 0));
 }
 
 /* The checker is not vacuous: without the driver, small BARs share pages. */
@@ -807,6 +820,102 @@ static void xen_vpci_test_random_mixes(struct kunit *test)
 	}
 }
 
+/* --- release and reassignment ------------------------------------------ */
+
+/*
+ * Model of what the PCI core does to the BARs and bridge windows below a
+ * window it releases to size it again (pci_assign_unassigned_bridge_resources()
+ * when something added below a bridge does not fit): pci_assign_resource()
+ * dropped IORESOURCE_STARTALIGN when it placed a BAR; release_child_resources()
+ * takes each BAR out of its window and sets its start to 0, keeping its size
+ * and flags. With @restore, pci_restore_bar_alignment() then gives each BAR
+ * the alignment it was assigned with. Returns the number of memory BARs left
+ * with no alignment at all, which the next pbus_size_mem() disables.
+ */
+static unsigned int sim_release_bus(struct kunit *test, struct sim_bus *bus,
+				    bool restore)
+{
+	unsigned int f, i, t, bad = 0;
+
+	for (f = 0; f < bus->nr_fn; f++) {
+		struct sim_fn *fn = &bus->fn[f];
+
+		if (fn->sub)
+			bad += sim_release_bus(test, fn->sub, restore);
+
+		for (i = 0; i < SIM_NR_BARS; i++) {
+			struct resource *res = &fn->res[i];
+			resource_size_t size = resource_size(res);
+			resource_size_t align;
+
+			if (!res->parent)
+				continue;
+			KUNIT_ASSERT_EQ(test, release_resource(res), 0);
+			res->flags &= ~IORESOURCE_STARTALIGN;
+			res->flags |= IORESOURCE_UNSET;
+			res->start = 0;
+			res->end = size - 1;
+
+			if (restore && fn->align_order[i]) {
+				align = (resource_size_t)1 << fn->align_order[i];
+				res->flags &= ~IORESOURCE_SIZEALIGN;
+				if (size < align) {
+					res->flags |= IORESOURCE_STARTALIGN;
+					res->start = align;
+				} else {
+					res->flags |= IORESOURCE_SIZEALIGN;
+				}
+				res->end = res->start + size - 1;
+			}
+			if (!sim_align(res))
+				bad++;
+		}
+
+		for (t = 0; t < SIM_NR_WINS; t++)
+			if (fn->win[t].parent)
+				KUNIT_ASSERT_EQ(test, release_resource(&fn->win[t]), 0);
+	}
+
+	return bad;
+}
+
+/* Without the alignment given back, every sub-page BAR would be disabled. */
+static void xen_vpci_test_release_loses_alignment(struct kunit *test)
+{
+	struct sim_bus *bus = sim_qemu_bus(test);
+
+	sim_expect_clean(test, sim_place(test, bus, true, 0));
+	/* ivshmem's registers, two rtl8139s, the bridge's BAR, one behind it */
+	KUNIT_EXPECT_EQ(test, sim_release_bus(test, bus, false), 5U);
+}
+
+/* With it, the BARs are placed again on pages of their own, twice. */
+static void xen_vpci_test_release_and_reassign(struct kunit *test)
+{
+	unsigned int seed, round;
+
+	for (seed = 0; seed <= 50; seed++) {
+		struct rnd_state rnd;
+		struct sim_bus *bus;
+
+		prandom_seed_state(&rnd, seed);
+		bus = seed ? sim_rand_bus(test, &rnd, 0) : sim_qemu_bus(test);
+		sim_expect_clean(test, sim_place(test, bus, true, 0));
+
+		for (round = 1; round <= 2; round++) {
+			struct sim_layout *lay;
+
+			KUNIT_EXPECT_EQ_MSG(test, sim_release_bus(test, bus, true),
+					    0U, "seed %u round %u", seed, round);
+			lay = sim_place(test, bus, false, 0);
+			KUNIT_EXPECT_EQ_MSG(test, lay->failed, 0U,
+					    "seed %u round %u", seed, round);
+			KUNIT_EXPECT_EQ_MSG(test, sim_violations(test, lay, true),
+					    0U, "seed %u round %u", seed, round);
+		}
+	}
+}
+
 static struct kunit_case xen_vpci_test_cases[] = {
 	KUNIT_CASE(xen_vpci_test_sub_page_bar_moved),
 	KUNIT_CASE(xen_vpci_test_large_bar_kept),
@@ -820,6 +929,8 @@ static struct kunit_case xen_vpci_test_cases[] = {
 	KUNIT_CASE(xen_vpci_test_checker_catches_sharing),
 	KUNIT_CASE(xen_vpci_test_window_too_small),
 	KUNIT_CASE(xen_vpci_test_random_mixes),
+	KUNIT_CASE(xen_vpci_test_release_loses_alignment),
+	KUNIT_CASE(xen_vpci_test_release_and_reassign),
 	{ }
 };
 
