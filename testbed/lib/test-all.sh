@@ -105,6 +105,20 @@ else
 	result FAIL xen-dom0-probeonly/dtb "QEMU's device tree with linux,pci-probe-only could not be made"
 fi
 
+# Functions re-added below a bridge whose windows are too small: behind a
+# pcie-root-port, a pci-testdev whose 1 TiB BAR2 fits no window, so that
+# each rescan releases the port's windows and sizes them again, and an
+# rtl8139 with a 256-byte BAR in function 1. That BAR must come back on a
+# page of its own, under dom0's page alignment and under pcie-xen-vpci (on
+# bare QEMU).
+REALLOC_DEVICES="-device pcie-root-port,id=rpra,bus=pcie.0,addr=0x1e,chassis=30,slot=30
+ -device pci-testdev,bus=rpra,addr=0.0,multifunction=on,membar=1T
+ -device rtl8139,bus=rpra,addr=0.1,netdev=nra,romfile= -netdev user,id=nra,restrict=on"
+XEN_PCI_QEMU_EXTRA=$REALLOC_DEVICES check xen-dom0-realloc run_xen xen-dom0-realloc \
+	"xenpci.mode=test xenpci.guests= xenpci.suite=dom0-realloc xenpci.tests=pci_realloc"
+XEN_PCI_QEMU_EXTRA=$REALLOC_DEVICES BARE_NAME=bare-realloc BARE_APPEND=xenpci.tests=pci_realloc \
+	check bare-realloc "$L/bare.sh" ours "" --results "$RES"
+
 # Bare QEMU: our host driver (with its KUnit suite), and pci-host-generic as
 # the control.
 check bare-ours "$L/bare.sh" ours "" --results "$RES" --kunit
