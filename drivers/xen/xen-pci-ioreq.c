@@ -48,7 +48,9 @@
 
 #include <linux/capability.h>
 #include <linux/debugfs.h>
+#include <linux/eventfd.h>
 #include <linux/fault-inject.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/hashtable.h>
 #include <linux/interrupt.h>
@@ -68,6 +70,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include <asm/xen/hypercall.h>
 #include <asm/xen/hypervisor.h>
@@ -108,6 +111,9 @@
 #define XPI_ID_VCPU_BITS	8
 #define XPI_ID_VCPU_MASK	(BIT_ULL(XPI_ID_VCPU_BITS) - 1)
 #define XPI_NO_BAR		0xff
+/* ioeventfds per function, irqfds per guest */
+#define XPI_MAX_IOEVENTFDS	64
+#define XPI_MAX_IRQFDS		256
 #define XPI_NO_SBDF		(~0U)
 #define XPI_MAX_BAR		PCI_ROM_RESOURCE
 
@@ -128,6 +134,7 @@ static bool xpi_ecam_mode(void)
  * @delivered: requests read() by a backend
  * @completed: requests completed by a backend
  * @aborted: requests completed by the kernel for a backend that went away
+ * @ioeventfd: writes completed in the kernel by signalling an ioeventfd
  */
 struct xpi_stats {
 	u64 config;
@@ -138,6 +145,7 @@ struct xpi_stats {
 	u64 delivered;
 	u64 completed;
 	u64 aborted;
+	u64 ioeventfd;
 };
 
 enum xpi_req_state {
@@ -198,6 +206,11 @@ struct xpi_vcpu {
  * @intx_raised: assertions passed to Xen
  * @intx_resampled: lines raised again after a guest write to a function
  *	that still asserts them
+ * @irqfds: irqfds of its functions, under @mutex
+ * @nr_irqfds: their number
+ * @irqfd_work: asserts the pins whose irqfds were signalled
+ * @irqfd_signals: irqfd signals seen
+ * @irqfd_asserted: pins asserted for them
  * @seq: sequence number of the next request id, under @lock
  * @stats: counters, under @lock
  * @debugfs: the guest's debugfs directory
@@ -222,6 +235,11 @@ struct xpi_guest {
 	u16 intx_users[XPI_NR_INTX_LINES];
 	atomic64_t intx_raised;
 	atomic64_t intx_resampled;
+	struct list_head irqfds;
+	unsigned int nr_irqfds;
+	struct work_struct irqfd_work;
+	atomic64_t irqfd_signals;
+	atomic64_t irqfd_asserted;
 	u64 seq;
 	struct xpi_stats stats;
 	struct dentry *debugfs;
@@ -235,6 +253,8 @@ struct xpi_guest {
  * @file: the file that serves it
  * @sbdf: segment << 16 | bus << 8 | devfn
  * @nr_ranges: number of its BAR ranges
+ * @ioeventfds: its ioeventfds, read by the request path
+ * @nr_ioeventfds: their number
  * @intx_asserted: bit (pin - 1) set while it asserts that pin
  */
 struct xpi_fn {
@@ -243,7 +263,51 @@ struct xpi_fn {
 	struct xpi_file *file;
 	u32 sbdf;
 	unsigned int nr_ranges;
+	struct list_head ioeventfds;
+	unsigned int nr_ioeventfds;
 	u8 intx_asserted;
+};
+
+/**
+ * struct xpi_ioeventfd - guest writes that the kernel completes itself
+ * @node: entry in its function's @ioeventfds
+ * @ctx: the eventfd signalled for each matching write
+ * @addr: guest physical address of the writes
+ * @data: with @datamatch, the value they must carry
+ * @signals: matching writes so far, under the guest's lock
+ * @size: their size
+ * @datamatch: whether @data must match
+ */
+struct xpi_ioeventfd {
+	struct list_head node;
+	struct eventfd_ctx *ctx;
+	u64 addr;
+	u64 data;
+	u64 signals;
+	u8 size;
+	bool datamatch;
+};
+
+/**
+ * struct xpi_irqfd - an eventfd whose signals assert an INTx pin
+ * @node: entry in the guest's @irqfds
+ * @guest: the guest
+ * @fn: the function whose pin it asserts
+ * @ctx: the eventfd
+ * @wait: our entry in the eventfd's wait queue
+ * @pt: adds @wait to it
+ * @pending: signalled since the guest's irqfd work last looked
+ * @pin: the pin, 1 to 4
+ */
+struct xpi_irqfd {
+	struct list_head node;
+	struct xpi_guest *guest;
+	struct xpi_fn *fn;
+	struct eventfd_ctx *ctx;
+	wait_queue_entry_t wait;
+	poll_table pt;
+	atomic_t pending;
+	u8 pin;
 };
 
 /**
@@ -513,6 +577,27 @@ static struct xpi_fn *xpi_fn_lookup(struct xpi_guest *g, u32 sbdf)
 	return NULL;
 }
 
+/*
+ * A write that an ioeventfd of @fn matches: signal the eventfd. The write is
+ * then complete; it never reaches the backend, so it is no resample point
+ * for INTx either (it cannot have acknowledged anything).
+ */
+static bool xpi_ioeventfd_signal(struct xpi_fn *fn, const struct ioreq *req)
+{
+	u64 data = req->data & xpi_size_mask(req->size);
+	struct xpi_ioeventfd *e;
+
+	list_for_each_entry(e, &fn->ioeventfds, node) {
+		if (e->addr != req->addr || e->size != req->size ||
+		    (e->datamatch && e->data != data))
+			continue;
+		eventfd_signal(e->ctx);
+		e->signals++;
+		return true;
+	}
+	return false;
+}
+
 /* Decode a guest access and answer it, or queue it to its backend. */
 static void xpi_dispatch(struct xpi_guest *g, struct xpi_vcpu *v,
 			 const struct ioreq *req)
@@ -579,6 +664,18 @@ static void xpi_dispatch(struct xpi_guest *g, struct xpi_vcpu *v,
 		return;
 	}
 
+	if (kind == XEN_PCI_IOREQ_KIND_MMIO && !read &&
+	    xpi_ioeventfd_signal(fn, req)) {
+		g->stats.ioeventfd++;
+		trace_xen_pci_ioreq_dispatch(g->domid, v->id, fn->sbdf, kind,
+					     read, req->size, req->addr,
+					     req->data & xpi_size_mask(req->size),
+					     0);
+		xpi_respond(g, v, false, req->size, 0);
+		trace_xen_pci_ioreq_complete(g->domid, v->id, 0, 0, false);
+		return;
+	}
+
 	memset(rec, 0, sizeof(*rec));
 	rec->id = ++g->seq << XPI_ID_VCPU_BITS | v->id;
 	rec->fn.segment = xpi_sbdf_segment(fn->sbdf);
@@ -636,6 +733,101 @@ static irqreturn_t xpi_interrupt(int irq, void *dev_id)
 	return IRQ_HANDLED;
 }
 
+/* --- ioeventfds and irqfds --- */
+
+static int xpi_set_intx(struct xpi_guest *g, struct xpi_fn *fn, u8 pin,
+			u8 level);
+
+/* Drop the ioeventfds of @fn whose address is in [@start, @last]. */
+static void xpi_ioeventfd_drop(struct xpi_guest *g, struct xpi_fn *fn,
+			       u64 start, u64 last)
+{
+	struct xpi_ioeventfd *e, *tmp;
+	LIST_HEAD(gone);
+
+	lockdep_assert_held(&g->mutex);
+	spin_lock_irq(&g->lock);
+	list_for_each_entry_safe(e, tmp, &fn->ioeventfds, node) {
+		if (e->addr < start || e->addr > last)
+			continue;
+		list_move(&e->node, &gone);
+		fn->nr_ioeventfds--;
+	}
+	spin_unlock_irq(&g->lock);
+
+	list_for_each_entry_safe(e, tmp, &gone, node) {
+		eventfd_ctx_put(e->ctx);
+		kfree(e);
+	}
+}
+
+/*
+ * Called by the eventfd, with its wait queue's lock held: take the count
+ * and leave the assertion to the guest's work, which may sleep.
+ */
+static int xpi_irqfd_wakeup(wait_queue_entry_t *wait, unsigned int mode,
+			    int sync, void *key)
+{
+	struct xpi_irqfd *q = container_of(wait, struct xpi_irqfd, wait);
+	u64 cnt;
+
+	if (key_to_poll(key) & EPOLLIN) {
+		eventfd_ctx_do_read(q->ctx, &cnt);
+		atomic_set(&q->pending, 1);
+		atomic64_inc(&q->guest->irqfd_signals);
+		schedule_work(&q->guest->irqfd_work);
+	}
+	return 0;
+}
+
+static void xpi_irqfd_ptable(struct file *file, wait_queue_head_t *wqh,
+			     poll_table *pt)
+{
+	struct xpi_irqfd *q = container_of(pt, struct xpi_irqfd, pt);
+
+	add_wait_queue_priority(wqh, &q->wait);
+}
+
+static void xpi_irqfd_work(struct work_struct *work)
+{
+	struct xpi_guest *g = container_of(work, struct xpi_guest, irqfd_work);
+	struct xpi_irqfd *q;
+
+	mutex_lock(&g->mutex);
+	if (!g->dead) {
+		list_for_each_entry(q, &g->irqfds, node) {
+			if (!atomic_xchg(&q->pending, 0))
+				continue;
+			if (!xpi_set_intx(g, q->fn, q->pin, 1))
+				atomic64_inc(&g->irqfd_asserted);
+		}
+	}
+	mutex_unlock(&g->mutex);
+}
+
+static void xpi_irqfd_free(struct xpi_guest *g, struct xpi_irqfd *q)
+{
+	u64 cnt;
+
+	lockdep_assert_held(&g->mutex);
+	/* After this, the eventfd no longer calls us. */
+	eventfd_ctx_remove_wait_queue(q->ctx, &q->wait, &cnt);
+	list_del(&q->node);
+	WRITE_ONCE(g->nr_irqfds, g->nr_irqfds - 1);
+	eventfd_ctx_put(q->ctx);
+	kfree(q);
+}
+
+/* Drop the irqfds of @fn, or all of the guest's if @fn is NULL. */
+static void xpi_irqfd_drop(struct xpi_guest *g, struct xpi_fn *fn)
+{
+	struct xpi_irqfd *q, *tmp;
+
+	list_for_each_entry_safe(q, tmp, &g->irqfds, node)
+		if (!fn || q->fn == fn)
+			xpi_irqfd_free(g, q);
+}
+
 /* --- guests --- */
 
 static int xpi_stats_show(struct seq_file *m, void *unused)
@@ -664,12 +856,17 @@ static int xpi_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "intx_raised: %lld\nintx_resampled: %lld\n",
 		   atomic64_read(&g->intx_raised),
 		   atomic64_read(&g->intx_resampled));
+	seq_printf(m, "ioeventfd_writes: %llu\nirqfds: %u\n",
+		   g->stats.ioeventfd, READ_ONCE(g->nr_irqfds));
+	seq_printf(m, "irqfd_signals: %lld\nirqfd_asserted: %lld\n",
+		   atomic64_read(&g->irqfd_signals),
+		   atomic64_read(&g->irqfd_asserted));
 	hash_for_each(g->fns, bkt, fn, hnode)
-		seq_printf(m, "function %04x:%02x:%02x.%u ranges %u intx %#x\n",
+		seq_printf(m, "function %04x:%02x:%02x.%u ranges %u intx %#x ioeventfds %u\n",
 			   xpi_sbdf_segment(fn->sbdf), xpi_sbdf_bus(fn->sbdf),
 			   PCI_SLOT(xpi_sbdf_devfn(fn->sbdf)),
 			   PCI_FUNC(xpi_sbdf_devfn(fn->sbdf)), fn->nr_ranges,
-			   READ_ONCE(fn->intx_asserted));
+			   READ_ONCE(fn->intx_asserted), fn->nr_ioeventfds);
 	for (i = 0; i < g->nr_ranges; i++)
 		seq_printf(m, "mmio %#llx-%#llx %04x:%02x:%02x.%u bar %u\n",
 			   g->ranges[i].start, g->ranges[i].last,
@@ -688,7 +885,10 @@ static void xpi_guest_free(struct kref *kref)
 	struct xpi_guest *g = container_of(kref, struct xpi_guest, kref);
 
 	/* Torn down before the last reference went, by whoever listed it. */
-	WARN_ON(!g->dead || !list_empty(&g->files) || g->nr_fns);
+	WARN_ON(!g->dead || !list_empty(&g->files) || g->nr_fns ||
+		!list_empty(&g->irqfds));
+	/* Queued by an irqfd dropped since; it finds the guest dead. */
+	cancel_work_sync(&g->irqfd_work);
 	kfree(g->ranges);
 	kfree(g);
 }
@@ -908,6 +1108,8 @@ static struct xpi_guest *xpi_guest_create(domid_t domid)
 	spin_lock_init(&g->lock);
 	INIT_LIST_HEAD(&g->files);
 	hash_init(g->fns);
+	INIT_LIST_HEAD(&g->irqfds);
+	INIT_WORK(&g->irqfd_work, xpi_irqfd_work);
 	for (i = 0; i < nr; i++) {
 		struct xpi_vcpu *v = &g->vcpus[i];
 
@@ -938,8 +1140,9 @@ static struct xpi_guest *xpi_guest_create(domid_t domid)
  */
 static void xpi_guest_teardown(struct xpi_guest *g)
 {
+	unsigned int i, bkt;
 	struct xpi_file *f;
-	unsigned int i;
+	struct xpi_fn *fn;
 
 	debugfs_remove_recursive(g->debugfs);
 	g->debugfs = NULL;
@@ -956,6 +1159,9 @@ static void xpi_guest_teardown(struct xpi_guest *g)
 
 	xpi_unbind_vcpus(g);
 	xpi_unmap_page(g);
+	xpi_irqfd_drop(g, NULL);
+	hash_for_each(g->fns, bkt, fn, hnode)
+		xpi_ioeventfd_drop(g, fn, 0, U64_MAX);
 
 	list_for_each_entry(f, &g->files, node)
 		wake_up_interruptible_poll(&f->wq, EPOLLHUP);
@@ -1147,6 +1353,8 @@ static void xpi_fn_remove(struct xpi_guest *g, struct xpi_fn *fn)
 	int rc;
 
 	lockdep_assert_held(&g->mutex);
+	xpi_irqfd_drop(g, fn);
+	xpi_ioeventfd_drop(g, fn, 0, U64_MAX);
 	if (!g->dead) {
 		for (i = 0; i < g->nr_ranges; i++) {
 			if (g->ranges[i].fn != fn)
@@ -1206,6 +1414,7 @@ static int xpi_register(struct xpi_guest *g, struct xpi_file *f,
 		return -ENOMEM;
 	fn->file = f;
 	fn->sbdf = sbdf;
+	INIT_LIST_HEAD(&fn->ioeventfds);
 	if (!xpi_ecam_mode()) {
 		rc = xpi_xen_range(g, true, XEN_DMOP_IO_RANGE_PCI, sbdf, sbdf);
 		if (rc) {
@@ -1299,6 +1508,7 @@ static int xpi_remove_mmio(struct xpi_guest *g, struct xpi_file *f,
 	    g->ranges[i].last != last || g->ranges[i].fn != fn)
 		return -ENOENT;
 
+	xpi_ioeventfd_drop(g, fn, m->addr, last);
 	rc = xpi_bar_range(g, false, m->addr, last);
 	if (rc)
 		pr_warn("dom%u: cannot unmap %#llx-%#llx: %d\n", g->domid,
@@ -1327,6 +1537,153 @@ static int xpi_intx(struct xpi_guest *g, struct xpi_file *f,
 	if (xpi_sbdf_segment(fn->sbdf) || xpi_sbdf_bus(fn->sbdf))
 		return -EINVAL;
 	return xpi_set_intx(g, fn, in->pin, in->level);
+}
+
+static int xpi_ioeventfd(struct xpi_guest *g, struct xpi_file *f,
+			 const struct xen_pci_ioreq_ioeventfd *a)
+{
+	bool datamatch = a->flags & XEN_PCI_IOREQ_IOEVENTFD_DATAMATCH;
+	struct eventfd_ctx *ctx;
+	struct xpi_ioeventfd *e;
+	struct xpi_fn *fn;
+	int i, rc = 0;
+
+	if (a->flags & ~(XEN_PCI_IOREQ_IOEVENTFD_DATAMATCH |
+			 XEN_PCI_IOREQ_IOEVENTFD_DEASSIGN) ||
+	    a->reserved0 || a->reserved || !xpi_size_valid(a->size) ||
+	    (a->data & ~(datamatch ? xpi_size_mask(a->size) : 0)))
+		return -EINVAL;
+	fn = xpi_file_fn(g, f, &a->fn);
+	if (IS_ERR(fn))
+		return PTR_ERR(fn);
+	/* Inside one BAR range of the function */
+	i = xpi_range_find(g->ranges, g->nr_ranges, a->addr, a->size);
+	if (i < 0 || g->ranges[i].fn != fn)
+		return -EINVAL;
+	ctx = eventfd_ctx_fdget(a->fd);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+
+	list_for_each_entry(e, &fn->ioeventfds, node) {
+		/* Two that could match one write collide. */
+		if (e->addr != a->addr || e->size != a->size ||
+		    (e->datamatch && datamatch && e->data != a->data))
+			continue;
+		if (!(a->flags & XEN_PCI_IOREQ_IOEVENTFD_DEASSIGN)) {
+			rc = -EEXIST;
+			goto out;
+		}
+		if (e->ctx != ctx || e->datamatch != datamatch ||
+		    e->data != a->data)
+			continue;
+		spin_lock_irq(&g->lock);
+		list_del(&e->node);
+		fn->nr_ioeventfds--;
+		spin_unlock_irq(&g->lock);
+		eventfd_ctx_put(e->ctx);
+		kfree(e);
+		goto out;
+	}
+	if (a->flags & XEN_PCI_IOREQ_IOEVENTFD_DEASSIGN) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (fn->nr_ioeventfds >= XPI_MAX_IOEVENTFDS) {
+		rc = -ENOSPC;
+		goto out;
+	}
+	e = kzalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
+	if (!e) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	e->ctx = ctx;
+	e->addr = a->addr;
+	e->size = a->size;
+	e->datamatch = datamatch;
+	e->data = a->data;
+	spin_lock_irq(&g->lock);
+	list_add_tail(&e->node, &fn->ioeventfds);
+	fn->nr_ioeventfds++;
+	spin_unlock_irq(&g->lock);
+	return 0;
+out:
+	eventfd_ctx_put(ctx);
+	return rc;
+}
+
+static int xpi_irqfd(struct xpi_guest *g, struct xpi_file *f,
+		     const struct xen_pci_ioreq_irqfd *a)
+{
+	struct eventfd_ctx *ctx;
+	struct xpi_irqfd *q;
+	struct xpi_fn *fn;
+	__poll_t events;
+	int rc = 0;
+
+	if (a->flags & ~XEN_PCI_IOREQ_IRQFD_DEASSIGN || a->pin < 1 ||
+	    a->pin > 4 || memchr_inv(a->reserved0, 0, sizeof(a->reserved0)) ||
+	    a->reserved)
+		return -EINVAL;
+	fn = xpi_file_fn(g, f, &a->fn);
+	if (IS_ERR(fn))
+		return PTR_ERR(fn);
+	/* Root bus only, as XEN_PCI_IOREQ_SET_INTX */
+	if (xpi_sbdf_segment(fn->sbdf) || xpi_sbdf_bus(fn->sbdf))
+		return -EINVAL;
+
+	CLASS(fd, fd)(a->fd);
+	if (!fd_file(fd))
+		return -EBADF;
+	ctx = eventfd_ctx_fileget(fd_file(fd));
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+
+	list_for_each_entry(q, &g->irqfds, node) {
+		if (q->ctx != ctx)
+			continue;
+		if (q->fn == fn && q->pin == a->pin) {
+			if (!(a->flags & XEN_PCI_IOREQ_IRQFD_DEASSIGN))
+				rc = -EEXIST;
+			else
+				xpi_irqfd_free(g, q);
+			goto out;
+		}
+		/* One eventfd, one pin: its count is ours to take. */
+		rc = a->flags & XEN_PCI_IOREQ_IRQFD_DEASSIGN ? -ENOENT : -EBUSY;
+		goto out;
+	}
+	if (a->flags & XEN_PCI_IOREQ_IRQFD_DEASSIGN) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (g->nr_irqfds >= XPI_MAX_IRQFDS) {
+		rc = -ENOSPC;
+		goto out;
+	}
+	q = kzalloc(sizeof(*q), GFP_KERNEL_ACCOUNT);
+	if (!q) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	q->guest = g;
+	q->fn = fn;
+	q->pin = a->pin;
+	q->ctx = ctx;
+	init_waitqueue_func_entry(&q->wait, xpi_irqfd_wakeup);
+	init_poll_funcptr(&q->pt, xpi_irqfd_ptable);
+	list_add_tail(&q->node, &g->irqfds);
+	WRITE_ONCE(g->nr_irqfds, g->nr_irqfds + 1);
+	/* Signalled already: assert now. */
+	events = vfs_poll(fd_file(fd), &q->pt);
+	if (events & EPOLLIN) {
+		atomic_set(&q->pending, 1);
+		schedule_work(&g->irqfd_work);
+	}
+	return 0;
+out:
+	eventfd_ctx_put(ctx);
+	return rc;
 }
 
 static void xpi_get_info(struct xpi_guest *g, struct xen_pci_ioreq_info *info)
@@ -1438,6 +1795,8 @@ static long xpi_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		struct xen_pci_ioreq_function fn;
 		struct xen_pci_ioreq_mmio mmio;
 		struct xen_pci_ioreq_intx intx;
+		struct xen_pci_ioreq_ioeventfd ioeventfd;
+		struct xen_pci_ioreq_irqfd irqfd;
 	} u;
 	struct xpi_guest *g;
 	long ret;
@@ -1452,6 +1811,8 @@ static long xpi_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	case XEN_PCI_IOREQ_ADD_MMIO:
 	case XEN_PCI_IOREQ_REMOVE_MMIO:
 	case XEN_PCI_IOREQ_SET_INTX:
+	case XEN_PCI_IOREQ_IOEVENTFD:
+	case XEN_PCI_IOREQ_IRQFD:
 		if (copy_from_user(&u, uarg, _IOC_SIZE(cmd)))
 			return -EFAULT;
 		break;
@@ -1488,6 +1849,12 @@ static long xpi_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		break;
 	case XEN_PCI_IOREQ_REMOVE_MMIO:
 		ret = xpi_remove_mmio(g, f, &u.mmio);
+		break;
+	case XEN_PCI_IOREQ_IOEVENTFD:
+		ret = xpi_ioeventfd(g, f, &u.ioeventfd);
+		break;
+	case XEN_PCI_IOREQ_IRQFD:
+		ret = xpi_irqfd(g, f, &u.irqfd);
 		break;
 	default:
 		ret = xpi_intx(g, f, &u.intx);

@@ -116,6 +116,68 @@ struct xen_pci_ioreq_intx {
 	__u32 reserved;
 };
 
+/* Match only writes that carry @data. */
+#define XEN_PCI_IOREQ_IOEVENTFD_DATAMATCH	(1 << 0)
+/* Remove the ioeventfd that has these @fn, @fd, @addr, @size and @data. */
+#define XEN_PCI_IOREQ_IOEVENTFD_DEASSIGN	(1 << 1)
+
+/**
+ * struct xen_pci_ioreq_ioeventfd - complete guest writes in the kernel
+ * @fn: the function, which this file must have registered
+ * @fd: an eventfd, signalled once for each matching write
+ * @flags: %XEN_PCI_IOREQ_IOEVENTFD_DATAMATCH, %XEN_PCI_IOREQ_IOEVENTFD_DEASSIGN
+ * @addr: guest physical address, inside a BAR range that @fn added
+ * @size: size of the writes that match: 1, 2, 4 or 8 bytes
+ * @reserved0: must be 0
+ * @data: with %XEN_PCI_IOREQ_IOEVENTFD_DATAMATCH, the value (in the low
+ *	@size bytes) that a write must carry; otherwise must be 0
+ * @reserved: must be 0
+ *
+ * A guest write of @size bytes at @addr (carrying @data, with DATAMATCH) is
+ * completed by the kernel and signals @fd: the backend reads no request
+ * for it. Reads and other writes are requests, as before. An ioeventfd
+ * goes away with the BAR range it lies in, with its function and with the
+ * guest. Adding one that exists gives -EEXIST; removing one that does not,
+ * -ENOENT.
+ */
+struct xen_pci_ioreq_ioeventfd {
+	struct xen_pci_ioreq_function fn;
+	__s32 fd;
+	__u32 flags;
+	__u64 addr;
+	__u32 size;
+	__u32 reserved0;
+	__u64 data;
+	__u64 reserved;
+};
+
+/* Remove the irqfd that has these @fn, @fd and @pin. */
+#define XEN_PCI_IOREQ_IRQFD_DEASSIGN	(1 << 0)
+
+/**
+ * struct xen_pci_ioreq_irqfd - assert an INTx line when an eventfd is signalled
+ * @fn: the function, which this file must have registered; on bus 0
+ * @fd: an eventfd
+ * @flags: %XEN_PCI_IOREQ_IRQFD_DEASSIGN or 0
+ * @pin: 1 (INTA) to 4 (INTD)
+ * @reserved0: must be 0
+ * @reserved: must be 0
+ *
+ * Each signal of @fd asserts @pin of @fn, as %XEN_PCI_IOREQ_SET_INTX with
+ * level 1 does: the line stays asserted until the backend deasserts it
+ * with %XEN_PCI_IOREQ_SET_INTX, and each assertion reaches the guest. An
+ * irqfd goes away with its function and with the guest. Adding one that
+ * exists gives -EEXIST; removing one that does not, -ENOENT.
+ */
+struct xen_pci_ioreq_irqfd {
+	struct xen_pci_ioreq_function fn;
+	__s32 fd;
+	__u32 flags;
+	__u8 pin;
+	__u8 reserved0[7];
+	__u64 reserved;
+};
+
 #define XEN_PCI_IOREQ_KIND_CONFIG	1	/* config space: @addr = register */
 #define XEN_PCI_IOREQ_KIND_MMIO		2	/* BAR: @addr = guest physical */
 
@@ -193,5 +255,13 @@ struct xen_pci_ioreq_response {
 /* Set the INTx level of a registered function. */
 #define XEN_PCI_IOREQ_SET_INTX \
 	_IOW(XEN_PCI_IOREQ_MAGIC, 0x06, struct xen_pci_ioreq_intx)
+
+/* Add or remove an ioeventfd on a BAR range of a function. */
+#define XEN_PCI_IOREQ_IOEVENTFD \
+	_IOW(XEN_PCI_IOREQ_MAGIC, 0x07, struct xen_pci_ioreq_ioeventfd)
+
+/* Add or remove an irqfd for an INTx pin of a function. */
+#define XEN_PCI_IOREQ_IRQFD \
+	_IOW(XEN_PCI_IOREQ_MAGIC, 0x08, struct xen_pci_ioreq_irqfd)
 
 #endif /* _UAPI_XEN_PCI_IOREQ_H */

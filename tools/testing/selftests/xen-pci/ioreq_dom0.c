@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -1846,6 +1847,237 @@ static long long guest_stat(int domid, const char *name)
 			val = strtoll(line + len + 1, NULL, 0);
 	fclose(f);
 	return val;
+}
+
+/* ---- ioeventfd and irqfd ---- */
+
+static int ioeventfd_ioctl(int fd, struct xen_pci_ioreq_function fn, int efd,
+			   __u32 flags, __u64 addr, __u32 size, __u64 data)
+{
+	struct xen_pci_ioreq_ioeventfd a = {
+		.fn = fn, .fd = efd, .flags = flags, .addr = addr,
+		.size = size, .data = data,
+	};
+
+	return ioctl(fd, XEN_PCI_IOREQ_IOEVENTFD, &a);
+}
+
+static int irqfd_ioctl(int fd, struct xen_pci_ioreq_function fn, int efd,
+		       __u32 flags, __u8 pin)
+{
+	struct xen_pci_ioreq_irqfd a = {
+		.fn = fn, .fd = efd, .flags = flags, .pin = pin,
+	};
+
+	return ioctl(fd, XEN_PCI_IOREQ_IRQFD, &a);
+}
+
+/* Wait up to 2 s for a debugfs counter of the guest to reach @want. */
+static long long stat_reaches(int domid, const char *name, long long want)
+{
+	long long v = -1;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		v = guest_stat(domid, name);
+		if (v >= want)
+			break;
+		usleep(10000);
+	}
+	return v;
+}
+
+#define IOEVENTFD_DM	XEN_PCI_IOREQ_IOEVENTFD_DATAMATCH
+#define IOEVENTFD_DEL	XEN_PCI_IOREQ_IOEVENTFD_DEASSIGN
+
+/*
+ * ioeventfds: what may be added and removed, collisions, and that one goes
+ * away with its BAR range and with its function.
+ */
+TEST_F(guest, ioeventfd_rules)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 9, 0), fn2 = mkfn(0, 10, 0);
+	const unsigned long add = XEN_PCI_IOREQ_ADD_MMIO;
+	__u64 a = MEM_BASE + 0x400000;
+	int e1 = eventfd(0, EFD_CLOEXEC), e2 = eventfd(0, EFD_CLOEXEC);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	struct xen_pci_ioreq_ioeventfd bad;
+	unsigned int i;
+
+	ASSERT_LE(0, e1);
+	ASSERT_LE(0, e2);
+	ASSERT_LE(0, null);
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_OK(fn_ioctl(self->fd2, XEN_PCI_IOREQ_REGISTER, fn2));
+	ASSERT_OK(mmio_ioctl(self->fd, add, fn, 0, a, 0x100));
+
+	/* Inside a range of the function, of a size an access has */
+	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, e1, 0, a + 0x100, 4, 0));
+	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, e1, 0, a + 0xfe, 4, 0));
+	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, e1, 0, a - 4, 4, 0));
+	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, e1, 0, a, 3, 0));
+	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, e1, 0, a, 0, 0));
+	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, e1, 0, a, 16, 0));
+	/* data only with DATAMATCH, and no wider than the access */
+	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, e1, 0, a, 4, 1));
+	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, e1, IOEVENTFD_DM, a,
+					     2, 0x10000));
+	/* Unknown flags, reserved fields */
+	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, e1, 4, a, 4, 0));
+	for (i = 0; i < 2; i++) {
+		bad = (struct xen_pci_ioreq_ioeventfd){
+			.fn = fn, .fd = e1, .addr = a, .size = 4,
+		};
+		if (i)
+			bad.reserved = 1;
+		else
+			bad.reserved0 = 1;
+		EXPECT_ERRNO(EINVAL, ioctl(self->fd, XEN_PCI_IOREQ_IOEVENTFD, &bad));
+	}
+	/* An eventfd, open */
+	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, null, 0, a, 4, 0));
+	EXPECT_ERRNO(EBADF, ioeventfd_ioctl(self->fd, fn, -1, 0, a, 4, 0));
+	/* Functions of this file only */
+	EXPECT_ERRNO(ERR_NOT_OURS, ioeventfd_ioctl(self->fd, fn2, e1, 0, a, 4, 0));
+	EXPECT_ERRNO(ERR_NOT_OURS, ioeventfd_ioctl(self->fd2, fn, e1, 0, a, 4, 0));
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, XEN_PCI_IOREQ_IOEVENTFD, NULL));
+
+	/* Two that could match one write collide */
+	ASSERT_OK(ioeventfd_ioctl(self->fd, fn, e1, 0, a + 0x10, 4, 0));
+	EXPECT_ERRNO(EEXIST, ioeventfd_ioctl(self->fd, fn, e2, 0, a + 0x10, 4, 0));
+	EXPECT_ERRNO(EEXIST, ioeventfd_ioctl(self->fd, fn, e2, IOEVENTFD_DM,
+					     a + 0x10, 4, 7));
+	ASSERT_OK(ioeventfd_ioctl(self->fd, fn, e2, 0, a + 0x10, 2, 0));
+	ASSERT_OK(ioeventfd_ioctl(self->fd, fn, e1, IOEVENTFD_DM, a + 0x20, 4, 1));
+	ASSERT_OK(ioeventfd_ioctl(self->fd, fn, e2, IOEVENTFD_DM, a + 0x20, 4, 2));
+	EXPECT_ERRNO(EEXIST, ioeventfd_ioctl(self->fd, fn, e2, 0, a + 0x20, 4, 0));
+
+	/* Removing takes the same arguments and eventfd */
+	EXPECT_ERRNO(ENOENT, ioeventfd_ioctl(self->fd, fn, e2, IOEVENTFD_DEL,
+					     a + 0x10, 4, 0));
+	EXPECT_ERRNO(ENOENT, ioeventfd_ioctl(self->fd, fn, e1, IOEVENTFD_DEL | IOEVENTFD_DM,
+					     a + 0x20, 4, 2));
+	ASSERT_OK(ioeventfd_ioctl(self->fd, fn, e1, IOEVENTFD_DEL, a + 0x10, 4, 0));
+	EXPECT_ERRNO(ENOENT, ioeventfd_ioctl(self->fd, fn, e1, IOEVENTFD_DEL,
+					     a + 0x10, 4, 0));
+	ASSERT_OK(ioeventfd_ioctl(self->fd, fn, e1, 0, a + 0x10, 4, 0));
+
+	/* Gone with the BAR range ... */
+	ASSERT_OK(mmio_ioctl(self->fd, XEN_PCI_IOREQ_REMOVE_MMIO, fn, 0, a, 0x100));
+	ASSERT_OK(mmio_ioctl(self->fd, add, fn, 0, a, 0x100));
+	EXPECT_ERRNO(ENOENT, ioeventfd_ioctl(self->fd, fn, e1, IOEVENTFD_DEL,
+					     a + 0x10, 4, 0));
+	EXPECT_ERRNO(ENOENT, ioeventfd_ioctl(self->fd, fn, e2, IOEVENTFD_DEL | IOEVENTFD_DM,
+					     a + 0x20, 4, 2));
+	/* ... and with the function */
+	ASSERT_OK(ioeventfd_ioctl(self->fd, fn, e1, 0, a + 0x10, 4, 0));
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, fn));
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_OK(mmio_ioctl(self->fd, add, fn, 0, a, 0x100));
+	EXPECT_ERRNO(ENOENT, ioeventfd_ioctl(self->fd, fn, e1, IOEVENTFD_DEL,
+					     a + 0x10, 4, 0));
+	ASSERT_OK(ioeventfd_ioctl(self->fd, fn, e1, 0, a + 0x10, 4, 0));
+	ASSERT_OK(mmio_ioctl(self->fd, XEN_PCI_IOREQ_REMOVE_MMIO, fn, 0, a, 0x100));
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, fn));
+	close(e1);
+	close(e2);
+	close(null);
+}
+
+/*
+ * irqfds: each signal asserts the pin (intx_raised and irqfd_asserted
+ * grow), until the irqfd is removed, its function goes or its file closes.
+ */
+TEST_F(guest, irqfd)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 11, 0), fn2 = mkfn(0, 12, 0);
+	const __u32 del = XEN_PCI_IOREQ_IRQFD_DEASSIGN;
+	int e1 = eventfd(0, EFD_CLOEXEC), e2 = eventfd(0, EFD_CLOEXEC);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	long long asserted, raised, signals;
+	struct xen_pci_ioreq_irqfd bad;
+	__u64 one = 1;
+	int i, fd3;
+
+	ASSERT_LE(0, e1);
+	ASSERT_LE(0, e2);
+	ASSERT_LE(0, null);
+	if (guest_stat(self->domid, "irqfds") < 0)
+		SKIP(goto out, "no debugfs statistics of guest %d", self->domid);
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_OK(fn_ioctl(self->fd2, XEN_PCI_IOREQ_REGISTER, fn2));
+
+	EXPECT_ERRNO(EINVAL, irqfd_ioctl(self->fd, fn, e1, 0, 0));
+	EXPECT_ERRNO(EINVAL, irqfd_ioctl(self->fd, fn, e1, 0, 5));
+	EXPECT_ERRNO(EINVAL, irqfd_ioctl(self->fd, fn, e1, 2, 1));
+	EXPECT_ERRNO(EINVAL, irqfd_ioctl(self->fd, fn, null, 0, 1));
+	EXPECT_ERRNO(EBADF, irqfd_ioctl(self->fd, fn, -1, 0, 1));
+	/* Root bus only */
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, mkfn(1, 11, 0)));
+	EXPECT_ERRNO(EINVAL, irqfd_ioctl(self->fd, mkfn(1, 11, 0), e1, 0, 1));
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, mkfn(1, 11, 0)));
+	EXPECT_ERRNO(ERR_NOT_OURS, irqfd_ioctl(self->fd, fn2, e1, 0, 1));
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, XEN_PCI_IOREQ_IRQFD, NULL));
+	for (i = 0; i < 2; i++) {
+		bad = (struct xen_pci_ioreq_irqfd){ .fn = fn, .fd = e1, .pin = 1 };
+		if (i)
+			bad.reserved = 1;
+		else
+			bad.reserved0[6] = 1;
+		EXPECT_ERRNO(EINVAL, ioctl(self->fd, XEN_PCI_IOREQ_IRQFD, &bad));
+	}
+
+	ASSERT_OK(irqfd_ioctl(self->fd, fn, e1, 0, 1));
+	EXPECT_ERRNO(EEXIST, irqfd_ioctl(self->fd, fn, e1, 0, 1));
+	EXPECT_ERRNO(EBUSY, irqfd_ioctl(self->fd, fn, e1, 0, 2));
+	EXPECT_ERRNO(ENOENT, irqfd_ioctl(self->fd, fn, e2, del, 1));
+	EXPECT_EQ(1, guest_stat(self->domid, "irqfds"));
+
+	/* Each signal asserts the pin once */
+	raised = guest_stat(self->domid, "intx_raised");
+	asserted = guest_stat(self->domid, "irqfd_asserted");
+	for (i = 1; i <= 5; i++) {
+		ASSERT_EQ(8, write(e1, &one, 8));
+		EXPECT_LE(asserted + i, stat_reaches(self->domid, "irqfd_asserted",
+						     asserted + i));
+	}
+	EXPECT_LE(raised + 5, guest_stat(self->domid, "intx_raised"));
+	/* The count was taken: the eventfd reads nothing */
+	fcntl(e1, F_SETFL, O_NONBLOCK);
+	EXPECT_ERRNO(EAGAIN, read(e1, &one, 8));
+	one = 1;
+	ASSERT_OK(intx_ioctl(self->fd, fn, 1, 0));
+
+	/* Removed: signals assert nothing */
+	ASSERT_OK(irqfd_ioctl(self->fd, fn, e1, del, 1));
+	EXPECT_EQ(0, guest_stat(self->domid, "irqfds"));
+	signals = guest_stat(self->domid, "irqfd_signals");
+	asserted = guest_stat(self->domid, "irqfd_asserted");
+	ASSERT_EQ(8, write(e1, &one, 8));
+	usleep(200000);
+	EXPECT_EQ(signals, guest_stat(self->domid, "irqfd_signals"));
+	EXPECT_EQ(asserted, guest_stat(self->domid, "irqfd_asserted"));
+
+	/* Signalled before it was added: asserts at once */
+	ASSERT_OK(irqfd_ioctl(self->fd, fn, e1, 0, 4));
+	EXPECT_LE(asserted + 1, stat_reaches(self->domid, "irqfd_asserted",
+					     asserted + 1));
+	ASSERT_OK(intx_ioctl(self->fd, fn, 4, 0));
+
+	/* Gone with the function, and with the file */
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, fn));
+	EXPECT_EQ(0, guest_stat(self->domid, "irqfds"));
+	fd3 = open_bound(self->domid, true);
+	ASSERT_LE(0, fd3);
+	ASSERT_OK(fn_ioctl(fd3, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_OK(irqfd_ioctl(fd3, fn, e2, 0, 2));
+	EXPECT_EQ(1, guest_stat(self->domid, "irqfds"));
+	close(fd3);
+	EXPECT_EQ(0, guest_stat(self->domid, "irqfds"));
+out:
+	close(e1);
+	close(e2);
+	close(null);
 }
 
 /*
