@@ -118,6 +118,9 @@ for cfg in "$TB_ROOT"/guest/xl/*.cfg; do
 	n=$(cat "$TB_ROOT/guest/xl/$g.backends" 2>/dev/null | grep -c '^pci-ioreq-emu ' || true)
 	sed "s|^extra = \"\(.*\)\"|extra = \"\1 xenpci.suite=$g xenpci.emu_functions=${n:-0}\"|" \
 		"$cfg" > "$D0/etc/xenpci/$g.cfg"
+	for f in prepare after; do
+		[ -e "$TB_ROOT/guest/xl/$g.$f" ] && cp "$TB_ROOT/guest/xl/$g.$f" "$D0/etc/xenpci/"
+	done
 	[ -e "$TB_ROOT/guest/xl/$g.backends" ] || continue
 	sed "s|@PT_IVSHMEM_HOST@|$PT_IVSHMEM_HOST|g; s|@PT_RTL8139_HOST@|$PT_RTL8139_HOST|g" \
 		"$TB_ROOT/guest/xl/$g.backends" > "$D0/etc/xenpci/$g.backends"

@@ -139,6 +139,17 @@ demo_check() {	# RUN: each --slot of domu-demo.backends shows in lspci
 	else
 		result PASS "$run/domU-shows-its-PCI-bus" "every function of domu-demo.backends listed"
 	fi
+	# Its virtio functions are in use: by their drivers, a file, rng bytes.
+	local v=$CACHE/logs/$run.log
+	if [ "$(grep -c '^\[domU:domu-demo\] 	Kernel driver in use: virtio-pci' "$v")" -lt 2 ]; then
+		result FAIL "$run/domU-uses-its-virtio-devices" "virtio-pci is not bound to both virtio functions"
+	elif ! grep -q '^\[domU:domu-demo\] virtio disk: read back: written in domu-demo through virtio-blk' "$v"; then
+		result FAIL "$run/domU-uses-its-virtio-devices" "no file read back from the virtio disk"
+	elif ! grep -Eq '^\[domU:domu-demo\] virtio rng: 32 bytes: [0-9a-f]{64}' "$v"; then
+		result FAIL "$run/domU-uses-its-virtio-devices" "no bytes from the virtio rng"
+	else
+		result PASS "$run/domU-uses-its-virtio-devices" "virtio-pci bound twice, a file read back from the disk, rng bytes read"
+	fi
 }
 check demo run_xen demo "xenpci.mode=demo xenpci.guests=domu-demo"
 demo_check demo

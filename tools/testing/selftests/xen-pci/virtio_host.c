@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The dom0 side of the virtio-pci tests: run by dom0's init once a guest
+ * served by samples/xen/pci-ioreq-virtio is gone and its backends have
+ * exited. It checks what the guest reported (virtio_guest's VIRTIO-REPORT
+ * lines in the guest's console log) against what dom0 has:
+ *
+ * - the SHA-256 of the disk as the guest read it equals that of the
+ *   backing file before the guest started (taken by dom0's init);
+ * - the pattern the guest wrote with O_DIRECT is in the backing file,
+ *   byte for byte;
+ * - the bytes the guest read from /dev/hwrng are in the stream the rng
+ *   backend logged it served (seed and count);
+ * - no backend marked its device broken, and the backends started with
+ *   --fast took notifications by ioeventfd and interrupted by irqfd.
+ *
+ * XEN_PCI_GUEST names the guest, XEN_PCI_GUEST_LOG is its console log;
+ * the backends' logs are /tmp/backend-GUEST-N.log.
+ */
+
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <glob.h>
+
+#include "../kselftest_harness.h"
+#include "ioreq_dev.h"
+#include "../../../../samples/xen/pci-ioreq-virtio.h"
+
+#define LINE_MAX_LEN	4096
+
+/* The text after @key in the first line of @path that contains it. */
+static bool find_after(const char *path, const char *key, char *out,
+		       size_t len)
+{
+	char line[LINE_MAX_LEN];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+	char *p;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		p = strstr(line, key);
+		if (!p)
+			continue;
+		p += strlen(key);
+		p[strcspn(p, "\r\n")] = '\0';
+		snprintf(out, len, "%s", p);
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+/* The same, in any of the guest's backend logs; *which gets its path. */
+static bool find_in_backends(const char *key, char *out, size_t len,
+			     char *which, size_t wlen)
+{
+	char pat[PATH_MAX];
+	bool found = false;
+	glob_t g;
+	size_t i;
+
+	snprintf(pat, sizeof(pat), "/tmp/backend-%s-*.log",
+		 getenv("XEN_PCI_GUEST"));
+	if (glob(pat, 0, NULL, &g))
+		return false;
+	for (i = 0; i < g.gl_pathc && !found; i++) {
+		found = find_after(g.gl_pathv[i], key, out, len);
+		if (found && which)
+			snprintf(which, wlen, "%s", g.gl_pathv[i]);
+	}
+	globfree(&g);
+	return found;
+}
+
+static unsigned long long field(const char *s, const char *key)
+{
+	const char *p = strstr(s, key);
+
+	return p ? strtoull(p + strlen(key), NULL, 0) : ~0ULL;
+}
+
+FIXTURE(host) {
+	const char *log;
+	char disk[PATH_MAX];
+};
+
+FIXTURE_SETUP(host)
+{
+	char buf[LINE_MAX_LEN];
+
+	self->log = getenv("XEN_PCI_GUEST_LOG");
+	if (!self->log || !getenv("XEN_PCI_GUEST"))
+		SKIP(return, "run by dom0's init after a virtio guest is gone (XEN_PCI_GUEST_LOG)");
+	ASSERT_TRUE(find_in_backends("virtio-blk ", buf, sizeof(buf), NULL, 0))
+		TH_LOG("no virtio-blk backend served %s", getenv("XEN_PCI_GUEST"));
+	buf[strcspn(buf, " ")] = '\0';
+	snprintf(self->disk, sizeof(self->disk), "%s", buf);
+}
+
+FIXTURE_TEARDOWN(host)
+{
+}
+
+TEST_F(host, disk_sha256_is_the_file_s)
+{
+	char guest[LINE_MAX_LEN], path[PATH_MAX + 8], want[128];
+
+	ASSERT_TRUE(find_after(self->log, VIRTIO_REPORT "disk-sha256=", guest,
+			       sizeof(guest)))
+		TH_LOG("the guest reported no disk-sha256");
+	guest[64] = '\0';
+	snprintf(path, sizeof(path), "%s.sha256", self->disk);
+	ASSERT_EQ(0, sysfs_read(path, want, sizeof(want)))
+		TH_LOG("%s: taken before the guest started", path);
+	want[64] = '\0';
+	EXPECT_STREQ(want, guest);
+}
+
+TEST_F(host, guest_pattern_in_file)
+{
+	unsigned long long seed, off, len;
+	char rep[LINE_MAX_LEN];
+	__u8 *want, *got;
+	int fd;
+
+	ASSERT_TRUE(find_after(self->log, VIRTIO_REPORT "pattern ", rep,
+			       sizeof(rep)));
+	seed = field(rep, "seed=");
+	off = field(rep, "offset=");
+	len = field(rep, "length=");
+	ASSERT_TRUE(len && len <= 16 << 20) TH_LOG("%s", rep);
+	want = malloc(len);
+	got = malloc(len);
+	ASSERT_TRUE(want && got);
+	stream_fill(seed, want, len);
+	fd = open(self->disk, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", self->disk, strerror(errno));
+	ASSERT_EQ((ssize_t)len, pread(fd, got, len, off));
+	close(fd);
+	EXPECT_EQ(0, memcmp(want, got, len))
+		TH_LOG("%s at %llu differs from the guest's pattern", self->disk,
+		       off);
+	free(want);
+	free(got);
+}
+
+TEST_F(host, rng_bytes_from_backend_stream)
+{
+	char rep[LINE_MAX_LEN], serving[LINE_MAX_LEN], stats[LINE_MAX_LEN];
+	char which[PATH_MAX];
+	unsigned long long seed, served;
+	__u8 bytes[256], *stream;
+	size_t n = 0, i;
+
+	ASSERT_TRUE(find_after(self->log, VIRTIO_REPORT "rng bytes=", rep,
+			       sizeof(rep)));
+	for (n = 0; n < sizeof(bytes); n++)
+		if (sscanf(rep + 2 * n, "%2hhx", &bytes[n]) != 1 ||
+		    !isxdigit((unsigned char)rep[2 * n + 1]))
+			break;
+	ASSERT_GE(n, 16);
+	ASSERT_TRUE(find_in_backends("virtio-rng seed ", serving,
+				     sizeof(serving), which, sizeof(which)));
+	seed = strtoull(serving, NULL, 0);
+	ASSERT_TRUE(find_after(which, " served ", stats, sizeof(stats)))
+		TH_LOG("%s has no stats line", which);
+	served = strtoull(stats, NULL, 0);
+	ASSERT_GE(served, n);
+	ASSERT_LE(served, 64 << 20);
+	stream = malloc(served);
+	ASSERT_NE(NULL, stream);
+	stream_fill(seed, stream, served);
+	for (i = 0; i + n <= served; i++)
+		if (!memcmp(stream + i, bytes, n))
+			break;
+	EXPECT_LE(i + n, served)
+		TH_LOG("the guest's %zu bytes are not in the %llu bytes of seed %llu",
+		       n, served, seed);
+	TH_LOG("the guest's bytes are at offset %zu of the %llu served", i,
+	       served);
+	free(stream);
+}
+
+TEST_F(host, backends_healthy_and_fast_paths_used)
+{
+	char pat[PATH_MAX], line[LINE_MAX_LEN], cmd[LINE_MAX_LEN];
+	int stats = 0, fast = 0;
+	glob_t g;
+	size_t i;
+
+	snprintf(pat, sizeof(pat), "/tmp/backend-%s-*.log",
+		 getenv("XEN_PCI_GUEST"));
+	ASSERT_EQ(0, glob(pat, 0, NULL, &g));
+	for (i = 0; i < g.gl_pathc; i++) {
+		bool is_fast;
+
+		if (!find_after(g.gl_pathv[i], "pci-ioreq-virtio: stats ", line,
+				sizeof(line)))
+			continue;
+		stats++;
+		EXPECT_EQ(0, field(line, " broken ")) TH_LOG("%s", line);
+		snprintf(pat, sizeof(pat), "%.*s.cmd",
+			 (int)(strlen(g.gl_pathv[i]) - 4), g.gl_pathv[i]);
+		ASSERT_EQ(0, sysfs_read(pat, cmd, sizeof(cmd)));
+		is_fast = strstr(cmd, "--fast");
+		/* "notifies N by request, M by ioeventfd" */
+		if (!is_fast) {
+			EXPECT_LT(0, field(line, " notifies ")) TH_LOG("%s", line);
+			EXPECT_EQ(0, field(line, "by request, ")) TH_LOG("%s", line);
+			continue;
+		}
+		fast++;
+		EXPECT_LT(0, field(line, "by request, ")) TH_LOG("%s", line);
+		EXPECT_LT(0, field(line, " irqfd ")) TH_LOG("%s", line);
+		TH_LOG("%s", line);
+	}
+	globfree(&g);
+	EXPECT_LE(2, stats) TH_LOG("stats lines of the virtio backends");
+	EXPECT_LE(1, fast) TH_LOG("backends with --fast");
+}
+
+TEST_HARNESS_MAIN
