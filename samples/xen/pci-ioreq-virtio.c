@@ -18,11 +18,19 @@
  * Guest memory is reached by foreign mapping (libxenforeignmemory): guest
  * RAM is mapped on first use in 2 MiB chunks into one reserved range of
  * the backend's address space, and stays mapped, so steady-state I/O makes
- * no map or unmap hypercalls. Every address and length the guest gives is
- * checked against what could be mapped; a descriptor chain that loops, is
- * too long, points outside guest RAM or breaks the virtqueue rules makes
- * the device DEVICE_NEEDS_RESET (with a configuration change interrupt):
- * the backend logs it and serves nothing more until the guest resets it.
+ * no map or unmap hypercalls. With --grants, the guest's DMA addresses are
+ * grant references (its xen-grant-dma-ops, for a root complex whose
+ * iommu-map leads to a "xen,grant-dma" node naming dom0): the rings are
+ * mapped while their queue runs, and each buffer through gntdev for the
+ * time of its request, read-only if the device only reads it; every
+ * buffer is unmapped before its chain is published as used.
+ *
+ * Every address and length the guest gives is checked against what could
+ * be mapped; a descriptor chain that loops, is too long, points outside
+ * guest RAM (or at a reference never granted) or breaks the virtqueue
+ * rules makes the device DEVICE_NEEDS_RESET (with a configuration change
+ * interrupt): the backend logs it and serves nothing more until the guest
+ * resets it.
  *
  * With --fast, queue notifications are ioeventfds (the guest's notify
  * write is completed in the kernel and wakes the backend through an
@@ -33,7 +41,7 @@
  *	pci-ioreq-virtio --domid N --slot S --device blk --disk FILE
  *			 [--read-only] [--serial ID] [options]
  *	pci-ioreq-virtio --domid N --slot S --device rng [--seed N] [options]
- *	options: [--function F] [--fast] [--verbose]
+ *	options: [--function F] [--fast] [--grants] [--verbose]
  *
  * Start it while the guest is paused, as pci-ioreq-emu. It runs until
  * SIGTERM, SIGINT or SIGHUP or until the guest goes away; SIGUSR1 prints
@@ -70,6 +78,7 @@
 #include <linux/virtio_ring.h>
 #include <xen/pci-ioreq.h>
 #include <xenforeignmemory.h>
+#include <xengnttab.h>
 
 #include "pci-ioreq-backend.h"
 #include "pci-ioreq-virtio.h"
@@ -150,9 +159,17 @@ struct ram_region {
 
 struct guest_mem {
 	xenforeignmemory_handle *fmem;
+	xengnttab_handle *xgt;		/* --grants */
 	unsigned int domid;
 	struct ram_region r[2];
 	unsigned long long map_calls, pages_mapped;
+	unsigned long long grant_maps, grant_pages;
+};
+
+/* A mapping of granted pages, undone with dma_unmap(); none if !pages. */
+struct gmap {
+	void *base;
+	__u32 pages;
 };
 
 /* A descriptor's buffer in our address space. */
@@ -160,6 +177,7 @@ struct seg {
 	__u8 *p;
 	__u32 len;
 	bool write;		/* device-writable */
+	struct gmap m;
 };
 
 struct chain {
@@ -177,6 +195,7 @@ struct vq {
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
+	struct gmap desc_map, avail_map, used_map;
 	__u16 last_avail;	/* next avail entry to take */
 	__u16 used_idx;		/* next used entry to fill */
 	bool kicked;		/* notified since last processed */
@@ -195,7 +214,7 @@ struct vdev {
 	struct pci_ioreq_backend be;
 	struct xen_pci_ioreq_function fn;
 	enum dev_type type;
-	bool fast, verbose, gone;
+	bool fast, grants, verbose, gone;
 	const char *name;
 
 	/* config space */
@@ -258,7 +277,7 @@ static void ioctl_failed(struct vdev *v, const char *what)
 
 /* ---- guest memory: foreign mappings, cached ---- */
 
-static int mem_init(struct guest_mem *m, unsigned int domid)
+static int mem_init(struct guest_mem *m, unsigned int domid, bool grants)
 {
 	static const __u64 layout[2][2] = {
 		{ GUEST_RAM0_BASE, GUEST_RAM0_SIZE },
@@ -267,6 +286,14 @@ static int mem_init(struct guest_mem *m, unsigned int domid)
 	unsigned int i;
 
 	m->domid = domid;
+	if (grants) {
+		m->xgt = xengnttab_open(NULL, 0);
+		if (!m->xgt) {
+			say("xengnttab_open: %s\n", strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
 	m->fmem = xenforeignmemory_open(NULL, 0);
 	if (!m->fmem) {
 		say("xenforeignmemory_open: %s\n", strerror(errno));
@@ -312,6 +339,9 @@ static void mem_exit(struct guest_mem *m)
 	if (m->fmem)
 		xenforeignmemory_close(m->fmem);
 	m->fmem = NULL;
+	if (m->xgt)
+		xengnttab_close(m->xgt);
+	m->xgt = NULL;
 }
 
 /* Map chunk @c of @r (once; pages the guest does not have stay absent). */
@@ -379,6 +409,64 @@ static void *mem_ptr(struct guest_mem *m, __u64 gpa, __u64 len)
 		return r->va + (gpa - r->base);
 	}
 	return NULL;
+}
+
+/*
+ * Grants (--grants): the guest's xen-grant-dma-ops give DMA addresses
+ * 1 << 63 | gref << 12 | offset, with consecutive references for
+ * consecutive pages of one mapping; buffers the device only reads are
+ * granted read-only.
+ */
+#define GRANT_DMA_BIT		0x8000000000000000ULL	/* bit 63 */
+#define GRANT_MAP_MAX		256	/* pages in one mapping */
+
+static void *grant_map(struct guest_mem *m, __u64 addr, __u64 len, bool write,
+		       struct gmap *g)
+{
+	__u32 refs[GRANT_MAP_MAX];
+	__u64 off = addr & 0xfff, first = (addr & ~GRANT_DMA_BIT) >> 12;
+	__u64 n = (off + len + 0xfff) >> 12;
+	unsigned int i;
+
+	if (!(addr & GRANT_DMA_BIT) || n > GRANT_MAP_MAX ||
+	    first + n - 1 > UINT32_MAX)
+		return NULL;
+	for (i = 0; i < n; i++)
+		refs[i] = first + i;
+	g->base = xengnttab_map_domain_grant_refs(m->xgt, n, m->domid, refs,
+						  write ? PROT_READ | PROT_WRITE :
+							  PROT_READ);
+	if (!g->base)
+		return NULL;
+	g->pages = n;
+	m->grant_maps++;
+	m->grant_pages += n;
+	return (__u8 *)g->base + off;
+}
+
+/*
+ * @len bytes at DMA address @addr of the guest, for the device to read
+ * (and write, if @write). Foreign mapping: a pointer into the cached map
+ * of guest RAM; grants: a new mapping, undone by dma_unmap(). NULL if the
+ * guest did not give us that memory.
+ */
+static void *dma_map(struct vdev *v, __u64 addr, __u64 len, bool write,
+		     struct gmap *g)
+{
+	g->pages = 0;
+	if (!len || addr + len < addr)
+		return NULL;
+	if (v->grants)
+		return grant_map(&v->mem, addr, len, write, g);
+	return mem_ptr(&v->mem, addr, len);
+}
+
+static void dma_unmap(struct vdev *v, struct gmap *g)
+{
+	if (g->pages && xengnttab_unmap(v->mem.xgt, g->base, g->pages))
+		say("unmapping %u granted pages: %s\n", g->pages,
+		    strerror(errno));
+	g->pages = 0;
 }
 
 /* ---- interrupts ---- */
@@ -534,6 +622,9 @@ static void reset_device(struct vdev *v)
 		q->desc_addr = 0;
 		q->avail_addr = 0;
 		q->used_addr = 0;
+		dma_unmap(v, &q->desc_map);
+		dma_unmap(v, &q->avail_map);
+		dma_unmap(v, &q->used_map);
 		q->desc = NULL;
 		q->avail = NULL;
 		q->used = NULL;
@@ -575,11 +666,17 @@ static void enable_queue(struct vdev *v, struct vq *q)
 			    (unsigned long long)q->used_addr);
 		return;
 	}
-	q->desc = mem_ptr(&v->mem, q->desc_addr, dlen);
-	q->avail = mem_ptr(&v->mem, q->avail_addr, alen);
-	q->used = mem_ptr(&v->mem, q->used_addr, ulen);
+	q->desc = dma_map(v, q->desc_addr, dlen, false, &q->desc_map);
+	q->avail = dma_map(v, q->avail_addr, alen, false, &q->avail_map);
+	q->used = dma_map(v, q->used_addr, ulen, true, &q->used_map);
 	if (!q->desc || !q->avail || !q->used) {
-		mark_broken(v, "rings outside guest RAM: %#llx %#llx %#llx",
+		dma_unmap(v, &q->desc_map);
+		dma_unmap(v, &q->avail_map);
+		dma_unmap(v, &q->used_map);
+		q->desc = NULL;
+		q->avail = NULL;
+		q->used = NULL;
+		mark_broken(v, "rings not in guest memory given to us: %#llx %#llx %#llx",
 			    (unsigned long long)q->desc_addr,
 			    (unsigned long long)q->avail_addr,
 			    (unsigned long long)q->used_addr);
@@ -995,9 +1092,10 @@ static bool chain_add(struct vdev *v, struct chain *c, __u64 addr, __u32 len,
 	s = &c->seg[c->nr];
 	s->len = len;
 	s->write = write;
-	s->p = len ? mem_ptr(&v->mem, addr, len) : NULL;
+	s->m.pages = 0;
+	s->p = len ? dma_map(v, addr, len, write, &s->m) : NULL;
 	if (len && !s->p) {
-		mark_broken(v, "buffer %#llx+%u is not guest RAM",
+		mark_broken(v, "buffer %#llx+%u is not guest memory given to us",
 			    (unsigned long long)addr, len);
 		return false;
 	}
@@ -1017,15 +1115,17 @@ static bool chain_indirect(struct vdev *v, struct chain *c, __u64 addr,
 {
 	struct vring_desc *t;
 	unsigned int n = len / sizeof(*t), i = 0, steps = 0;
+	struct gmap tm;
+	bool ok = false;
 
 	if (!(v->driver_features & 1ULL << VIRTIO_RING_F_INDIRECT_DESC) ||
 	    !len || len % sizeof(*t) || n > INDIRECT_MAX) {
 		mark_broken(v, "bad indirect table: %u bytes", len);
 		return false;
 	}
-	t = mem_ptr(&v->mem, addr, len);
+	t = dma_map(v, addr, len, false, &tm);
 	if (!t) {
-		mark_broken(v, "indirect table %#llx+%u is not guest RAM",
+		mark_broken(v, "indirect table %#llx+%u is not guest memory given to us",
 			    (unsigned long long)addr, len);
 		return false;
 	}
@@ -1034,30 +1134,44 @@ static bool chain_indirect(struct vdev *v, struct chain *c, __u64 addr,
 
 		if (steps++ >= n) {
 			mark_broken(v, "indirect descriptor chain loops");
-			return false;
+			break;
 		}
 		if (d.flags & VRING_DESC_F_INDIRECT) {
 			mark_broken(v, "nested indirect table");
-			return false;
+			break;
 		}
 		if (!chain_add(v, c, d.addr, d.len,
 			       d.flags & VRING_DESC_F_WRITE))
-			return false;
-		if (!(d.flags & VRING_DESC_F_NEXT))
-			return true;
+			break;
+		if (!(d.flags & VRING_DESC_F_NEXT)) {
+			ok = true;
+			break;
+		}
 		i = d.next;
 		if (i >= n) {
 			mark_broken(v, "indirect descriptor %u out of its table", i);
-			return false;
+			break;
 		}
 	}
+	dma_unmap(v, &tm);
+	return ok;
+}
+
+/* Undo the mappings of the chain's buffers (grants). */
+static void chain_release(struct vdev *v)
+{
+	unsigned int i;
+
+	for (i = 0; i < v->chain->nr; i++)
+		dma_unmap(v, &v->chain->seg[i].m);
+	v->chain->nr = 0;
 }
 
 /*
  * Take the next available chain of @q into v->chain. Returns 1 with a
  * chain, 0 when none is available, -1 when the device broke.
  */
-static int vq_pop(struct vdev *v, struct vq *q)
+static int vq_walk(struct vdev *v, struct vq *q)
 {
 	struct chain *c = v->chain;
 	__u16 avail = avail_idx(q), head, i;
@@ -1104,6 +1218,16 @@ static int vq_pop(struct vdev *v, struct vq *q)
 			return -1;
 		}
 	}
+}
+
+/* vq_walk(), leaving nothing mapped when the device broke. */
+static int vq_pop(struct vdev *v, struct vq *q)
+{
+	int r = vq_walk(v, q);
+
+	if (r < 0)
+		chain_release(v);
+	return r;
 }
 
 static void vq_push(struct vq *q, __u16 head, __u32 len)
@@ -1335,6 +1459,8 @@ static void process_queue(struct vdev *v, struct vq *q)
 		__u32 len = v->type == DEV_BLK ? blk_request(v) :
 						 rng_request(v);
 
+		/* Nothing of the buffers stays mapped once they are used. */
+		chain_release(v);
 		if (v->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 			break;
 		vq_push(q, v->chain->head, len);
@@ -1518,6 +1644,8 @@ static void print_stats(struct vdev *v)
 	       s->errors);
 	printf(" broken %llu resets %llu foreign-map calls %llu pages %llu",
 	       s->broken, s->resets, v->mem.map_calls, v->mem.pages_mapped);
+	printf(" grant maps %llu pages %llu", v->mem.grant_maps,
+	       v->mem.grant_pages);
 	if (v->type == DEV_RNG)
 		printf(" rng seed %llu served %llu", (unsigned long long)v->seed,
 		       (unsigned long long)v->rng_served);
@@ -1674,6 +1802,8 @@ static void print_usage(FILE *f)
 		"  -i, --serial ID      blk: the disk's id (20 bytes at most)\n"
 		"  -S, --seed N         rng: the seed of the byte stream (default 1)\n"
 		"  -F, --fast           notify by ioeventfd, interrupt by irqfd\n"
+		"  -g, --grants         guest memory by grants (xen-grant-dma-ops in\n"
+		"                       the guest), not by foreign mapping\n"
 		"  -v, --verbose        trace every request on stderr\n"
 		"  -h, --help           this help\n");
 }
@@ -1719,6 +1849,7 @@ int main(int argc, char **argv)
 		{ "serial", required_argument, NULL, 'i' },
 		{ "seed", required_argument, NULL, 'S' },
 		{ "fast", no_argument, NULL, 'F' },
+		{ "grants", no_argument, NULL, 'g' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
@@ -1730,7 +1861,7 @@ int main(int argc, char **argv)
 	unsigned int i;
 	int opt, sfd, ret = SERVE_ERROR;
 
-	while ((opt = getopt_long(argc, argv, "d:s:f:b:t:D:ri:S:Fvh", opts,
+	while ((opt = getopt_long(argc, argv, "d:s:f:b:t:D:ri:S:Fgvh", opts,
 				  NULL)) != -1) {
 		const char *bad = NULL;
 
@@ -1774,6 +1905,9 @@ int main(int argc, char **argv)
 			break;
 		case 'F':
 			v.fast = true;
+			break;
+		case 'g':
+			v.grants = true;
 			break;
 		case 'v':
 			v.verbose = true;
@@ -1841,7 +1975,7 @@ int main(int argc, char **argv)
 		return 1;
 
 	if ((v.type == DEV_BLK && open_disk(&v, disk)) ||
-	    mem_init(&v.mem, domid) ||
+	    mem_init(&v.mem, domid, v.grants) ||
 	    pci_ioreq_backend_open(PROG, &v.be, domid, &v.fn) ||
 	    (v.fast && setup_fast(&v)))
 		goto out;
@@ -1855,7 +1989,8 @@ int main(int argc, char **argv)
 		       v.read_only ? ", read-only" : "");
 	else
 		printf(" seed %llu", seed);
-	printf(", guest memory by foreign mapping, %s\n",
+	printf(", guest memory by %s, %s\n",
+	       v.grants ? "grants" : "foreign mapping",
 	       v.fast ? "ioeventfd + irqfd" : "notify and INTx by request");
 	fflush(stdout);
 
