@@ -9,7 +9,13 @@
  * - the disk has the backend's serial (GET_ID), and its whole content
  *   reads, with interrupts on the function's INTx line;
  * - a pattern written with O_DIRECT reads back with O_DIRECT;
- * - /dev/hwrng is virtio_rng and gives bytes.
+ * - /dev/hwrng is virtio_rng and gives bytes;
+ * - a driver that breaks the virtqueue rules (here: this program, driving
+ *   the rng function through its sysfs config and resource0 files, with
+ *   rings in its own locked memory) gets DEVICE_NEEDS_RESET, never a dead
+ *   backend: for a descriptor chain that loops, a buffer outside guest RAM,
+ *   a grant reference never granted and a queue larger than offered; a
+ *   reset brings the device back, and virtio_rng works again after.
  *
  * What only dom0 can check (the disk's SHA-256 against its backing file,
  * the pattern in that file, the rng bytes against the backend's seed) is
@@ -20,7 +26,15 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <time.h>
+
+#include <linux/pci_regs.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
+#include <linux/virtio_ring.h>
+#include <xen/gntalloc.h>
 
 #include "../kselftest_harness.h"
 #include "ioreq_dev.h"
@@ -302,6 +316,308 @@ TEST_F(virtio, rng_reads)
 	for (i = 0; i < RNG_BYTES; i++)
 		sprintf(hex + 2 * i, "%02x", buf[i]);
 	report("rng bytes=%s", hex);
+}
+
+/* ---- the rng function driven by hand, against the rules ---- */
+
+enum violation {
+	BAD_LOOP,		/* descriptor 0 -> 1 -> 0 ... */
+	BAD_OUTSIDE_RAM,	/* a buffer at 512 GiB */
+	BAD_GRANT,		/* a grant reference nobody granted */
+	BAD_QUEUE_SIZE,		/* twice the size the device offers */
+};
+
+#define RAW_QUEUE_SIZE		8
+#define GRANT_DMA_BIT		0x8000000000000000ULL	/* bit 63 */
+/* Present when this guest's DMA goes through grants (xen-vpci.yaml). */
+#define GRANT_DMA_NODE		"/proc/device-tree/passthrough/xen-grant-dma"
+
+/* IOCTL_GNTALLOC_ALLOC_GREF's argument, with room for two references. */
+union gref_alloc {
+	struct ioctl_gntalloc_alloc_gref a;
+	__u8 room[offsetof(struct ioctl_gntalloc_alloc_gref, gref_ids) +
+		  2 * sizeof(__u32)];
+};
+
+#define NEEDS_RESET_WAIT_MS	5000
+
+FIXTURE(raw) {
+	char bdf[EMU_BDF_LEN];
+	struct bar_map bar;
+	__u8 *common, *notify;
+	__u8 *mem;			/* two locked pages: rings */
+	__u64 dma[2];			/* their DMA addresses */
+	int gntalloc;			/* grants: the pages are granted */
+	bool unbound;
+};
+
+FIXTURE_VARIANT(raw) {
+	enum violation bad;
+};
+
+FIXTURE_VARIANT_ADD(raw, descriptor_loop) { .bad = BAD_LOOP };
+FIXTURE_VARIANT_ADD(raw, buffer_outside_ram) { .bad = BAD_OUTSIDE_RAM };
+FIXTURE_VARIANT_ADD(raw, grant_never_given) { .bad = BAD_GRANT };
+FIXTURE_VARIANT_ADD(raw, queue_larger_than_offered) { .bad = BAD_QUEUE_SIZE };
+
+/* Guest physical address of the page at @p (locked), or 0. */
+static __u64 user_gpa(void *p)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	__u64 ent = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &ent, sizeof(ent), (unsigned long)p / page * 8) !=
+	    sizeof(ent))
+		ent = 0;
+	close(fd);
+	if (!(ent >> 63) || !(ent & ((1ULL << 55) - 1)))
+		return 0;
+	return (ent & ((1ULL << 55) - 1)) * page;
+}
+
+/* The virtio structures of the function, from its capability list. */
+static bool find_caps(const char *bdf, const struct bar_map *b,
+		      __u8 **common, __u8 **notify)
+{
+	__u32 pos = 0, dw = 0;
+	int fd = dev_cfg_open(bdf), n = 0;
+
+	if (fd < 0)
+		return false;
+	cfg_read(fd, PCI_CAPABILITY_LIST, 1, &pos);
+	while (pos >= 0x40 && n++ < 48) {
+		__u32 vndr, type, bar = ~0U, off = ~0U;
+
+		if (cfg_read(fd, pos, 4, &dw))
+			break;
+		vndr = dw & 0xff;
+		type = dw >> 24;
+		cfg_read(fd, pos + 4, 1, &bar);
+		cfg_read(fd, pos + 8, 4, &off);
+		if (vndr == PCI_CAP_ID_VNDR && bar == 0 && off < b->size) {
+			if (type == VIRTIO_PCI_CAP_COMMON_CFG)
+				*common = b->base + off;
+			if (type == VIRTIO_PCI_CAP_NOTIFY_CFG)
+				*notify = b->base + off;	/* queue 0 */
+		}
+		pos = (dw >> 8) & 0xfc;
+	}
+	close(fd);
+	return *common && *notify;
+}
+
+#define CC(field)	offsetof(struct virtio_pci_common_cfg, field)
+
+static __u8 raw_status(__u8 *common)
+{
+	return mmio_read8(common + CC(device_status));
+}
+
+/* Reset, and wait for the device to say it is reset. */
+static bool raw_reset(__u8 *common)
+{
+	int i;
+
+	mmio_write8(common + CC(device_status), 0);
+	for (i = 0; i < 1000; i++) {
+		if (!raw_status(common))
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+static bool raw_wait_needs_reset(__u8 *common)
+{
+	int i;
+
+	for (i = 0; i < NEEDS_RESET_WAIT_MS; i += 10) {
+		if (raw_status(common) & VIRTIO_CONFIG_S_NEEDS_RESET)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+FIXTURE_SETUP(raw)
+{
+	char path[PATH_MAX], drv[64];
+	int fd;
+	__u32 cmd;
+
+	self->mem = MAP_FAILED;
+	self->gntalloc = -1;
+	if (!access("/dev/xen/pci-ioreq", F_OK))
+		SKIP(return, "this is dom0, which serves these functions");
+	if (!find_fn(VIRTIO_DEV_RNG, self->bdf))
+		SKIP(return, NO_VIRTIO);
+	if (geteuid())
+		SKIP(return, "needs root");
+	if (variant->bad == BAD_GRANT && access(GRANT_DMA_NODE, F_OK))
+		SKIP(return, "guest memory is foreign-mapped here: no grant references");
+	dev_driver(self->bdf, drv, sizeof(drv));
+	if (!strcmp(drv, "virtio-pci")) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/drivers/virtio-pci/unbind");
+		ASSERT_EQ(0, sysfs_write(path, self->bdf));
+		self->unbound = true;
+	}
+	/* Memory decoding and bus mastering, as a driver would set them. */
+	fd = dev_cfg_open(self->bdf);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, cfg_read(fd, PCI_COMMAND, 2, &cmd));
+	ASSERT_EQ(0, cfg_write(fd, PCI_COMMAND, 2,
+			       cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER));
+	close(fd);
+	ASSERT_EQ(0, dev_map_bar(self->bdf, 0, &self->bar));
+	ASSERT_TRUE(find_caps(self->bdf, &self->bar, &self->common,
+			      &self->notify));
+
+	if (access(GRANT_DMA_NODE, F_OK)) {
+		/* DMA addresses are guest physical addresses. */
+		self->mem = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+		ASSERT_NE(MAP_FAILED, self->mem);
+		memset(self->mem, 0, 2 * 4096);
+		self->dma[0] = user_gpa(self->mem);
+		self->dma[1] = user_gpa(self->mem + 4096);
+		ASSERT_NE(0, self->dma[0]) TH_LOG("no address in /proc/self/pagemap");
+		ASSERT_NE(0, self->dma[1]);
+	} else {
+		/* DMA addresses are grants to dom0, as xen-grant-dma-ops makes. */
+		union gref_alloc g = {
+			.a = { .domid = 0, .flags = GNTALLOC_FLAG_WRITABLE,
+			       .count = 2 },
+		};
+		__u32 *ids = g.a.gref_ids_flex;
+
+		self->gntalloc = open("/dev/xen/gntalloc", O_RDWR | O_CLOEXEC);
+		ASSERT_LE(0, self->gntalloc) TH_LOG("/dev/xen/gntalloc: %s",
+						    strerror(errno));
+		ASSERT_EQ(0, ioctl(self->gntalloc, IOCTL_GNTALLOC_ALLOC_GREF, &g));
+		self->mem = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE,
+				 MAP_SHARED, self->gntalloc, g.a.index);
+		ASSERT_NE(MAP_FAILED, self->mem);
+		memset(self->mem, 0, 2 * 4096);
+		self->dma[0] = GRANT_DMA_BIT | (__u64)ids[0] << 12;
+		self->dma[1] = GRANT_DMA_BIT | (__u64)ids[1] << 12;
+	}
+}
+
+FIXTURE_TEARDOWN(raw)
+{
+	if (self->common)
+		raw_reset(self->common);
+	dev_unmap_bar(&self->bar);
+	if (self->mem != MAP_FAILED)
+		munmap(self->mem, 2 * 4096);
+	if (self->gntalloc >= 0)
+		close(self->gntalloc);	/* the grants go with the last mapping */
+	/* Give the function back to its driver. */
+	if (self->unbound)
+		sysfs_write("/sys/bus/pci/drivers/virtio-pci/bind", self->bdf);
+}
+
+TEST_F(raw, needs_reset_then_recovers)
+{
+	struct vring_desc *desc = (void *)self->mem;
+	struct vring_avail *avail = (void *)(self->mem + 4096);
+	struct vring_used *used = (void *)(self->mem + 4096 + 1024);
+	__u8 *c = self->common;
+	__u16 max, size;
+	__u32 lo, hi;
+
+	ASSERT_TRUE(raw_reset(self->common));
+	mmio_write8(c + CC(device_status), VIRTIO_CONFIG_S_ACKNOWLEDGE |
+		    VIRTIO_CONFIG_S_DRIVER);
+	/* Every feature offered: VERSION_1 among them. */
+	mmio_write32(c + CC(device_feature_select), 0);
+	lo = mmio_read32(c + CC(device_feature));
+	mmio_write32(c + CC(device_feature_select), 1);
+	hi = mmio_read32(c + CC(device_feature));
+	ASSERT_TRUE(hi & 1) TH_LOG("VIRTIO_F_VERSION_1 not offered");
+	mmio_write32(c + CC(guest_feature_select), 0);
+	mmio_write32(c + CC(guest_feature), lo);
+	mmio_write32(c + CC(guest_feature_select), 1);
+	mmio_write32(c + CC(guest_feature), hi);
+	mmio_write8(c + CC(device_status), VIRTIO_CONFIG_S_ACKNOWLEDGE |
+		    VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
+	ASSERT_TRUE(raw_status(self->common) & VIRTIO_CONFIG_S_FEATURES_OK);
+
+	mmio_write16(c + CC(queue_select), 0);
+	max = mmio_read16(c + CC(queue_size));
+	ASSERT_GE(max, RAW_QUEUE_SIZE);
+	size = variant->bad == BAD_QUEUE_SIZE ? 2 * max : RAW_QUEUE_SIZE;
+	mmio_write16(c + CC(queue_size), size);
+	mmio_write32(c + CC(queue_desc_lo), self->dma[0]);
+	mmio_write32(c + CC(queue_desc_hi), self->dma[0] >> 32);
+	mmio_write32(c + CC(queue_avail_lo), self->dma[1]);
+	mmio_write32(c + CC(queue_avail_hi), self->dma[1] >> 32);
+	mmio_write32(c + CC(queue_used_lo), self->dma[1] + 1024);
+	mmio_write32(c + CC(queue_used_hi), (self->dma[1] + 1024) >> 32);
+	mmio_write16(c + CC(queue_enable), 1);
+	mmio_write8(c + CC(device_status), VIRTIO_CONFIG_S_ACKNOWLEDGE |
+		    VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
+		    VIRTIO_CONFIG_S_DRIVER_OK);
+
+	if (variant->bad != BAD_QUEUE_SIZE) {
+		desc[0].len = 64;
+		desc[0].flags = VRING_DESC_F_WRITE;
+		desc[0].addr = self->dma[0] + 2048;
+		switch (variant->bad) {
+		case BAD_LOOP:
+			desc[0].flags |= VRING_DESC_F_NEXT;
+			desc[0].next = 1;
+			desc[1] = desc[0];
+			desc[1].next = 0;
+			break;
+		case BAD_OUTSIDE_RAM:
+			/* a guest physical address: not a grant either */
+			desc[0].addr = 512ULL << 30;
+			break;
+		case BAD_GRANT:
+			/* bit 63: a grant; reference 0xfffff, never given */
+			desc[0].addr = GRANT_DMA_BIT | 0xfffffULL << 12;
+			break;
+		default:
+			break;
+		}
+		avail->ring[0] = 0;
+		__atomic_store_n(&avail->idx, 1, __ATOMIC_RELEASE);
+		mmio_write16(self->notify, 0);
+	}
+	ASSERT_TRUE(raw_wait_needs_reset(self->common))
+		TH_LOG("status %#x: no DEVICE_NEEDS_RESET", raw_status(self->common));
+	EXPECT_EQ(0, used->idx) TH_LOG("the device used the bad chain");
+	/* The backend lives: it answers, and a reset clears the state. */
+	ASSERT_TRUE(raw_reset(self->common))
+		TH_LOG("status %#x after reset", raw_status(self->common));
+	report("violation %s handled", variant->bad == BAD_LOOP ? "loop" :
+	       variant->bad == BAD_OUTSIDE_RAM ? "outside-ram" :
+	       variant->bad == BAD_GRANT ? "grant" : "queue-size");
+}
+
+/* After all that, the stock driver again. */
+TEST_F(virtio, rng_works_after_violations)
+{
+	char cur[64];
+	__u8 buf[16];
+	int fd, i;
+
+	for (i = 0; i < 50; i++) {
+		if (!sysfs_read("/sys/class/misc/hw_random/rng_current", cur,
+				sizeof(cur)) && !strncmp(cur, "virtio_rng", 10))
+			break;
+		usleep(100000);
+	}
+	ASSERT_EQ(0, strncmp(cur, "virtio_rng", 10))
+		TH_LOG("rng_current: %s", cur);
+	fd = open("/dev/hwrng", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_LT(0, read(fd, buf, sizeof(buf)));
+	close(fd);
 }
 
 TEST_HARNESS_MAIN
