@@ -2,7 +2,8 @@
 /*
  * What the /dev/xen/pci-ioreq backends of samples/xen/ share: opening the
  * device for a guest, registering the function they serve, their request
- * buffers, and signals as events of their loop.
+ * buffers, signals as events of their loop, access sizes, dword-organized
+ * register spaces and option numbers.
  */
 
 #ifndef _SAMPLES_XEN_PCI_IOREQ_BACKEND_H
@@ -11,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +117,93 @@ static inline int pci_ioreq_signalfd(const char *prog, const sigset_t *sigs,
 	if (sfd < 0)
 		fprintf(stderr, "%s: signalfd: %s\n", prog, strerror(errno));
 	return sfd;
+}
+
+/* Access sizes a request may have. */
+static inline bool pci_ioreq_valid_size(unsigned int size)
+{
+	return size == 1 || size == 2 || size == 4 || size == 8;
+}
+
+/* The bits of the answer to a read of @size bytes; all for a bad size. */
+static inline __u64 pci_ioreq_size_mask(unsigned int size)
+{
+	return size == 1 || size == 2 || size == 4 ? (1ULL << size * 8) - 1 :
+						     ~0ULL;
+}
+
+/*
+ * Register spaces organized in dwords (config space, register BARs): the
+ * device reads and writes whole dwords, @mask selecting the bytes of a
+ * write (0xff per byte lane); accesses of 1 to 8 bytes at any offset are
+ * made of them. Each dword is read once per access (a register may clear
+ * on read).
+ */
+typedef __u32 (*pci_ioreq_read32_fn)(void *dev, unsigned int off);
+typedef void (*pci_ioreq_write32_fn)(void *dev, unsigned int off, __u32 val,
+				     __u32 mask);
+
+static inline __u64 pci_ioreq_dword_read(void *dev, pci_ioreq_read32_fn rd,
+					 unsigned int off, unsigned int size)
+{
+	unsigned int i, cached = ~0U;
+	__u32 dw = 0;
+	__u64 val = 0;
+
+	for (i = 0; i < size; i++) {
+		unsigned int o = off + i;
+
+		if ((o & ~3U) != cached) {
+			cached = o & ~3U;
+			dw = rd(dev, cached);
+		}
+		val |= (__u64)((dw >> (o & 3) * 8) & 0xff) << i * 8;
+	}
+	return val;
+}
+
+static inline void pci_ioreq_dword_write(void *dev, pci_ioreq_write32_fn wr,
+					 unsigned int off, unsigned int size,
+					 __u64 data)
+{
+	unsigned int i = 0;
+
+	while (i < size) {
+		unsigned int base = (off + i) & ~3U;
+		__u32 val = 0, mask = 0;
+
+		for (; i < size && ((off + i) & ~3U) == base; i++) {
+			unsigned int shift = ((off + i) & 3) * 8;
+
+			val |= (__u32)((data >> i * 8) & 0xff) << shift;
+			mask |= 0xffU << shift;
+		}
+		wr(dev, base, val, mask);
+	}
+}
+
+/*
+ * A number of an option, at most @max: decimal, 0x hex or 0 octal, with an
+ * optional K, M or G suffix.
+ */
+static inline bool pci_ioreq_parse_uint(const char *s, unsigned long long max,
+					unsigned long long *val)
+{
+	unsigned long long v;
+	unsigned int shift;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *s == '-')
+		return false;
+	shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+	if (shift)
+		end++;
+	if (*end || v > max >> shift)
+		return false;
+	*val = v << shift;
+	return true;
 }
 
 #endif /* _SAMPLES_XEN_PCI_IOREQ_BACKEND_H */

@@ -260,8 +260,10 @@ static __u16 cfg_status(struct emu *e)
 }
 
 /* Reads have no side effects: callers may read a dword more than once. */
-static __u32 cfg_read32(struct emu *e, unsigned int off)
+static __u32 cfg_read32(void *dev, unsigned int off)
 {
+	struct emu *e = dev;
+
 	switch (off) {
 	case PCI_VENDOR_ID:
 		return EMU_VENDOR_ID | EMU_DEVICE_ID << 16;
@@ -291,9 +293,9 @@ static __u32 cfg_read32(struct emu *e, unsigned int off)
  * Interrupt Line and the BARs hold writable bits; the Status register has
  * no error bits to clear.
  */
-static void cfg_write32(struct emu *e, unsigned int off, __u32 val,
-			__u32 mask)
+static void cfg_write32(void *dev, unsigned int off, __u32 val, __u32 mask)
 {
+	struct emu *e = dev;
 	__u32 cur = cfg_read32(e, off);
 	__u32 new = (cur & ~mask) | (val & mask);
 
@@ -320,8 +322,10 @@ static void cfg_write32(struct emu *e, unsigned int off, __u32 val,
 
 /* ---- BAR 0 registers ---- */
 
-static __u32 reg_read32(struct emu *e, unsigned int off)
+static __u32 reg_read32(void *dev, unsigned int off)
 {
+	struct emu *e = dev;
+
 	switch (off) {
 	case EMU_REG_MAGIC:
 		return EMU_MAGIC;
@@ -354,9 +358,10 @@ static __u32 reg_read32(struct emu *e, unsigned int off)
 	}
 }
 
-static void reg_write32(struct emu *e, unsigned int off, __u32 val,
-			__u32 mask)
+static void reg_write32(void *dev, unsigned int off, __u32 val, __u32 mask)
 {
+	struct emu *e = dev;
+
 	switch (off) {
 	case EMU_REG_SCRATCH:
 		e->scratch = (e->scratch & ~mask) | (val & mask);
@@ -382,61 +387,7 @@ static void reg_write32(struct emu *e, unsigned int off, __u32 val,
 	}
 }
 
-/* ---- accesses of any size to dword-organized register spaces ---- */
-
-typedef __u32 (*read32_fn)(struct emu *e, unsigned int off);
-typedef void (*write32_fn)(struct emu *e, unsigned int off, __u32 val,
-			   __u32 mask);
-
-static __u64 dword_space_read(struct emu *e, read32_fn rd, unsigned int off,
-			      unsigned int size)
-{
-	unsigned int i, cached = UINT_MAX;
-	__u32 dw = 0;
-	__u64 val = 0;
-
-	for (i = 0; i < size; i++) {
-		unsigned int o = off + i;
-
-		if ((o & ~3U) != cached) {
-			cached = o & ~3U;
-			dw = rd(e, cached);
-		}
-		val |= (__u64)((dw >> (o & 3) * 8) & 0xff) << i * 8;
-	}
-	return val;
-}
-
-static void dword_space_write(struct emu *e, write32_fn wr, unsigned int off,
-			      unsigned int size, __u64 data)
-{
-	unsigned int i = 0;
-
-	while (i < size) {
-		unsigned int base = (off + i) & ~3U;
-		__u32 val = 0, mask = 0;
-
-		for (; i < size && ((off + i) & ~3U) == base; i++) {
-			unsigned int shift = ((off + i) & 3) * 8;
-
-			val |= (__u32)((data >> i * 8) & 0xff) << shift;
-			mask |= 0xffU << shift;
-		}
-		wr(e, base, val, mask);
-	}
-}
-
 /* ---- requests ---- */
-
-static bool valid_size(unsigned int size)
-{
-	return size == 1 || size == 2 || size == 4 || size == 8;
-}
-
-static __u64 size_mask(unsigned int size)
-{
-	return size == 8 ? ~0ULL : (1ULL << size * 8) - 1;
-}
 
 static __u64 mem_read(const __u8 *p, unsigned int size)
 {
@@ -479,7 +430,8 @@ static bool serve_one(struct emu *e, const struct xen_pci_ioreq_request *r,
 	__u64 off;
 
 	*data = 0;
-	if (!valid_size(r->size) || memcmp(&r->fn, &e->fn, sizeof(e->fn)))
+	if (!pci_ioreq_valid_size(r->size) ||
+	    memcmp(&r->fn, &e->fn, sizeof(e->fn)))
 		return false;
 	if (r->dir != XEN_PCI_IOREQ_DIR_READ && r->dir != XEN_PCI_IOREQ_DIR_WRITE)
 		return false;
@@ -492,12 +444,12 @@ static bool serve_one(struct emu *e, const struct xen_pci_ioreq_request *r,
 		e->config_count++;
 		if (rd) {
 			e->st.cfg_reads++;
-			*data = dword_space_read(e, cfg_read32, r->addr,
-						 r->size);
+			*data = pci_ioreq_dword_read(e, cfg_read32, r->addr,
+						     r->size);
 		} else {
 			e->st.cfg_writes++;
-			dword_space_write(e, cfg_write32, r->addr, r->size,
-					  r->data);
+			pci_ioreq_dword_write(e, cfg_write32, r->addr,
+					      r->size, r->data);
 		}
 		return true;
 	case XEN_PCI_IOREQ_KIND_MMIO:
@@ -519,10 +471,11 @@ static bool serve_one(struct emu *e, const struct xen_pci_ioreq_request *r,
 			else
 				mem_write(e->mem + off, r->size, r->data);
 		} else if (rd) {
-			*data = dword_space_read(e, reg_read32, off, r->size);
+			*data = pci_ioreq_dword_read(e, reg_read32, off,
+						     r->size);
 		} else {
-			dword_space_write(e, reg_write32, off, r->size,
-					  r->data);
+			pci_ioreq_dword_write(e, reg_write32, off, r->size,
+					      r->data);
 		}
 		return true;
 	default:
@@ -614,8 +567,7 @@ static int serve_batch(struct emu *e, unsigned int nr)
 		memset(rsp, 0, sizeof(*rsp));
 		rsp->id = r->id;
 		if (r->dir == XEN_PCI_IOREQ_DIR_READ)
-			rsp->data = data & size_mask(valid_size(r->size) ?
-						     r->size : 8);
+			rsp->data = data & pci_ioreq_size_mask(r->size);
 	}
 	ret = complete(e, nr);
 	if (ret == SERVE_OK && e->gone)
@@ -796,26 +748,6 @@ static void print_usage(FILE *f)
 		EMU_VENDOR_ID, EMU_DEVICE_ID);
 }
 
-static bool parse_uint(const char *s, unsigned long long max,
-		       unsigned long long *val)
-{
-	unsigned long long v;
-	unsigned int shift;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *s == '-')
-		return false;
-	shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
-	if (shift)
-		end++;
-	if (*end || v > max >> shift)
-		return false;
-	*val = v << shift;
-	return true;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -842,24 +774,26 @@ int main(int argc, char **argv)
 
 		switch (opt) {
 		case 'd':
-			if (!parse_uint(optarg, DOMID_FIRST_RESERVED - 1,
-					&domid) || !domid)
+			if (!pci_ioreq_parse_uint(optarg,
+						  DOMID_FIRST_RESERVED - 1,
+						  &domid) || !domid)
 				bad = "domid";
 			break;
 		case 's':
-			if (!parse_uint(optarg, 31, &slot))
+			if (!pci_ioreq_parse_uint(optarg, 31, &slot))
 				bad = "slot";
 			break;
 		case 'f':
-			if (!parse_uint(optarg, 7, &func))
+			if (!pci_ioreq_parse_uint(optarg, 7, &func))
 				bad = "function";
 			break;
 		case 'b':
-			if (!parse_uint(optarg, 255, &bus))
+			if (!pci_ioreq_parse_uint(optarg, 255, &bus))
 				bad = "bus";
 			break;
 		case 'm':
-			if (!parse_uint(optarg, BAR2_SIZE_MAX, &bar2_size) ||
+			if (!pci_ioreq_parse_uint(optarg, BAR2_SIZE_MAX,
+						  &bar2_size) ||
 			    bar2_size < BAR2_SIZE_MIN ||
 			    (bar2_size & (bar2_size - 1)))
 				bad = "bar2-size";

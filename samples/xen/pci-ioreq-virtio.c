@@ -719,6 +719,13 @@ static struct vq *cur_vq(struct vdev *v)
 	return v->queue_select < v->nr_queues ? &v->vq[v->queue_select] : NULL;
 }
 
+/* The ring address whose low (@off & 4 == 0) or high half dword @off is. */
+static __u64 *queue_addr(struct vq *q, unsigned int off)
+{
+	return off < 0x28 ? &q->desc_addr : off < 0x30 ? &q->avail_addr :
+							   &q->used_addr;
+}
+
 /* struct virtio_pci_common_cfg, by dword. */
 static __u32 common_read32(struct vdev *v, unsigned int off)
 {
@@ -744,31 +751,11 @@ static __u32 common_read32(struct vdev *v, unsigned int off)
 	case 0x1c:
 		/* queue_enable; queue_notify_off is the queue's index */
 		return q ? q->enabled | (__u32)v->queue_select << 16 : 0;
-	case 0x20:
-		return q ? (__u32)q->desc_addr : 0;
-	case 0x24:
-		return q ? q->desc_addr >> 32 : 0;
-	case 0x28:
-		return q ? (__u32)q->avail_addr : 0;
-	case 0x2c:
-		return q ? q->avail_addr >> 32 : 0;
-	case 0x30:
-		return q ? (__u32)q->used_addr : 0;
-	case 0x34:
-		return q ? q->used_addr >> 32 : 0;
+	case 0x20 ... 0x34:
+		return q ? *queue_addr(q, off) >> (off & 4) * 8 : 0;
 	default:
 		return 0;
 	}
-}
-
-static void set_lo(__u64 *p, __u32 val, __u32 mask)
-{
-	*p = (*p & ~(__u64)mask) | (val & mask);
-}
-
-static void set_hi(__u64 *p, __u32 val, __u32 mask)
-{
-	*p = (*p & ~((__u64)mask << 32)) | (__u64)(val & mask) << 32;
 }
 
 static void common_write32(struct vdev *v, unsigned int off, __u32 val,
@@ -813,29 +800,14 @@ static void common_write32(struct vdev *v, unsigned int off, __u32 val,
 		if (qw && (mask & 0xffff) && (new & 0xffff) == 1)
 			enable_queue(v, q);
 		break;
-	case 0x20:
-		if (qw)
-			set_lo(&q->desc_addr, val, mask);
-		break;
-	case 0x24:
-		if (qw)
-			set_hi(&q->desc_addr, val, mask);
-		break;
-	case 0x28:
-		if (qw)
-			set_lo(&q->avail_addr, val, mask);
-		break;
-	case 0x2c:
-		if (qw)
-			set_hi(&q->avail_addr, val, mask);
-		break;
-	case 0x30:
-		if (qw)
-			set_lo(&q->used_addr, val, mask);
-		break;
-	case 0x34:
-		if (qw)
-			set_hi(&q->used_addr, val, mask);
+	case 0x20 ... 0x34:
+		if (qw) {
+			__u64 *a = queue_addr(q, off);
+			unsigned int shift = (off & 4) * 8;
+
+			*a = (*a & ~((__u64)mask << shift)) |
+			     (__u64)(val & mask) << shift;
+		}
 		break;
 	}
 }
@@ -859,54 +831,10 @@ static __u32 devcfg_read32(struct vdev *v, unsigned int off)
 	}
 }
 
-/* ---- accesses of any size to dword-organized register spaces ---- */
-
-typedef __u32 (*read32_fn)(struct vdev *v, unsigned int off);
-typedef void (*write32_fn)(struct vdev *v, unsigned int off, __u32 val,
-			   __u32 mask);
-
-/* Each dword is read once: the ISR clears on read. */
-static __u64 dword_space_read(struct vdev *v, read32_fn rd, unsigned int off,
-			      unsigned int size)
-{
-	unsigned int i, cached = UINT_MAX;
-	__u32 dw = 0;
-	__u64 val = 0;
-
-	for (i = 0; i < size; i++) {
-		unsigned int o = off + i;
-
-		if ((o & ~3U) != cached) {
-			cached = o & ~3U;
-			dw = rd(v, cached);
-		}
-		val |= (__u64)((dw >> (o & 3) * 8) & 0xff) << i * 8;
-	}
-	return val;
-}
-
-static void dword_space_write(struct vdev *v, write32_fn wr, unsigned int off,
-			      unsigned int size, __u64 data)
-{
-	unsigned int i = 0;
-
-	while (i < size) {
-		unsigned int base = (off + i) & ~3U;
-		__u32 val = 0, mask = 0;
-
-		for (; i < size && ((off + i) & ~3U) == base; i++) {
-			unsigned int shift = ((off + i) & 3) * 8;
-
-			val |= (__u32)((data >> i * 8) & 0xff) << shift;
-			mask |= 0xffU << shift;
-		}
-		wr(v, base, val, mask);
-	}
-}
-
 /* BAR 0, by dword. */
-static __u32 bar0_read32(struct vdev *v, unsigned int off)
+static __u32 bar0_read32(void *dev, unsigned int off)
 {
+	struct vdev *v = dev;
 	__u32 isr;
 
 	if (off < COMMON_OFF + COMMON_LEN)
@@ -922,9 +850,9 @@ static __u32 bar0_read32(struct vdev *v, unsigned int off)
 	return 0;
 }
 
-static void bar0_write32(struct vdev *v, unsigned int off, __u32 val,
-			 __u32 mask)
+static void bar0_write32(void *dev, unsigned int off, __u32 val, __u32 mask)
 {
+	struct vdev *v = dev;
 	unsigned int qi;
 
 	if (off < COMMON_OFF + COMMON_LEN) {
@@ -959,8 +887,9 @@ static __u32 cap_dword(__u8 type, __u8 next, __u8 len, __u32 off, __u32 blen,
 	}
 }
 
-static __u32 cfg_read32(struct vdev *v, unsigned int off)
+static __u32 cfg_read32(void *dev, unsigned int off)
 {
+	struct vdev *v = dev;
 	__u16 status = PCI_STATUS_CAP_LIST |
 		       (v->isr ? PCI_STATUS_INTERRUPT : 0);
 	bool has_devcfg = v->type == DEV_BLK;
@@ -1032,9 +961,9 @@ static bool pcicfg_window_ok(struct vdev *v)
 	       v->pcicfg_off < BAR0_SIZE;
 }
 
-static void cfg_write32(struct vdev *v, unsigned int off, __u32 val,
-			__u32 mask)
+static void cfg_write32(void *dev, unsigned int off, __u32 val, __u32 mask)
 {
+	struct vdev *v = dev;
 	__u32 new = (cfg_read32(v, off) & ~mask) | (val & mask);
 
 	switch (off) {
@@ -1483,16 +1412,6 @@ static void process_kicked(struct vdev *v)
 
 /* ---- requests ---- */
 
-static bool valid_size(unsigned int size)
-{
-	return size == 1 || size == 2 || size == 4 || size == 8;
-}
-
-static __u64 size_mask(unsigned int size)
-{
-	return size == 8 ? ~0ULL : (1ULL << size * 8) - 1;
-}
-
 static bool serve_one(struct vdev *v, const struct xen_pci_ioreq_request *r,
 		      __u64 *data)
 {
@@ -1500,7 +1419,8 @@ static bool serve_one(struct vdev *v, const struct xen_pci_ioreq_request *r,
 	__u64 off;
 
 	*data = 0;
-	if (!valid_size(r->size) || memcmp(&r->fn, &v->fn, sizeof(v->fn)))
+	if (!pci_ioreq_valid_size(r->size) ||
+	    memcmp(&r->fn, &v->fn, sizeof(v->fn)))
 		return false;
 	if (r->kind == XEN_PCI_IOREQ_KIND_CONFIG) {
 		if (r->addr >= CFG_SPACE_SIZE || r->addr + r->size > CFG_SPACE_SIZE)
@@ -1508,18 +1428,19 @@ static bool serve_one(struct vdev *v, const struct xen_pci_ioreq_request *r,
 		v->st.cfg++;
 		if (r->addr == CAP_PCICFG_DATA && pcicfg_window_ok(v)) {
 			if (rd)
-				*data = dword_space_read(v, bar0_read32,
-							 v->pcicfg_off,
-							 v->pcicfg_len);
+				*data = pci_ioreq_dword_read(v, bar0_read32,
+							     v->pcicfg_off,
+							     v->pcicfg_len);
 			else
-				dword_space_write(v, bar0_write32,
-						  v->pcicfg_off, v->pcicfg_len,
-						  r->data);
+				pci_ioreq_dword_write(v, bar0_write32,
+						      v->pcicfg_off,
+						      v->pcicfg_len, r->data);
 		} else if (rd) {
-			*data = dword_space_read(v, cfg_read32, r->addr, r->size);
+			*data = pci_ioreq_dword_read(v, cfg_read32, r->addr,
+						     r->size);
 		} else {
-			dword_space_write(v, cfg_write32, r->addr, r->size,
-					  r->data);
+			pci_ioreq_dword_write(v, cfg_write32, r->addr,
+					      r->size, r->data);
 		}
 		return true;
 	}
@@ -1532,9 +1453,9 @@ static bool serve_one(struct vdev *v, const struct xen_pci_ioreq_request *r,
 		return false;
 	v->st.mmio++;
 	if (rd)
-		*data = dword_space_read(v, bar0_read32, off, r->size);
+		*data = pci_ioreq_dword_read(v, bar0_read32, off, r->size);
 	else
-		dword_space_write(v, bar0_write32, off, r->size, r->data);
+		pci_ioreq_dword_write(v, bar0_write32, off, r->size, r->data);
 	return true;
 }
 
@@ -1608,8 +1529,7 @@ static int serve_pending(struct vdev *v)
 			memset(rsp, 0, sizeof(*rsp));
 			rsp->id = r->id;
 			if (r->dir == XEN_PCI_IOREQ_DIR_READ)
-				rsp->data = data & size_mask(valid_size(r->size) ?
-							     r->size : 8);
+				rsp->data = data & pci_ioreq_size_mask(r->size);
 		}
 		/* Let the vCPUs go first, then do the queues' work. */
 		ret = complete(v, nr);
@@ -1808,16 +1728,6 @@ static void print_usage(FILE *f)
 		"  -h, --help           this help\n");
 }
 
-static bool parse_uint(const char *s, unsigned long long max,
-		       unsigned long long *val)
-{
-	char *end;
-
-	errno = 0;
-	*val = strtoull(s, &end, 0);
-	return !errno && end != s && *s != '-' && !*end && *val <= max;
-}
-
 static int open_disk(struct vdev *v, const char *path)
 {
 	struct stat sb;
@@ -1867,20 +1777,21 @@ int main(int argc, char **argv)
 
 		switch (opt) {
 		case 'd':
-			if (!parse_uint(optarg, DOMID_FIRST_RESERVED - 1,
-					&domid) || !domid)
+			if (!pci_ioreq_parse_uint(optarg,
+						  DOMID_FIRST_RESERVED - 1,
+						  &domid) || !domid)
 				bad = "domid";
 			break;
 		case 's':
-			if (!parse_uint(optarg, 31, &slot))
+			if (!pci_ioreq_parse_uint(optarg, 31, &slot))
 				bad = "slot";
 			break;
 		case 'f':
-			if (!parse_uint(optarg, 7, &func))
+			if (!pci_ioreq_parse_uint(optarg, 7, &func))
 				bad = "function";
 			break;
 		case 'b':
-			if (!parse_uint(optarg, 255, &bus))
+			if (!pci_ioreq_parse_uint(optarg, 255, &bus))
 				bad = "bus";
 			break;
 		case 't':
@@ -1900,7 +1811,7 @@ int main(int argc, char **argv)
 				bad = "serial";
 			break;
 		case 'S':
-			if (!parse_uint(optarg, ULLONG_MAX, &seed))
+			if (!pci_ioreq_parse_uint(optarg, ULLONG_MAX, &seed))
 				bad = "seed";
 			break;
 		case 'F':

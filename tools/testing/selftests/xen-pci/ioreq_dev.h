@@ -250,6 +250,31 @@ static inline void dev_driver(const char *bdf, char *drv, size_t len)
 	drv[l] = '\0';
 }
 
+/* The first device @vendor:@device, in @bdf. Returns false if none. */
+static inline bool dev_find(__u32 vendor, __u32 device, char bdf[EMU_BDF_LEN])
+{
+	unsigned long v, d;
+	struct dirent *e;
+	bool found = false;
+	DIR *dir;
+
+	dir = opendir(SYSFS_PCI_DEVICES);
+	if (!dir)
+		return false;
+	while (!found && (e = readdir(dir))) {
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= EMU_BDF_LEN)
+			continue;
+		if (!dev_attr_ulong(e->d_name, "vendor", &v) &&
+		    !dev_attr_ulong(e->d_name, "device", &d) &&
+		    v == vendor && d == device) {
+			snprintf(bdf, EMU_BDF_LEN, "%s", e->d_name);
+			found = true;
+		}
+	}
+	closedir(dir);
+	return found;
+}
+
 static inline int emu_bdf_cmp(const void *a, const void *b)
 {
 	return strcmp(a, b);

@@ -74,31 +74,6 @@ static inline __u32 pt_boot_nonce(void)
 	return h;
 }
 
-/* The first device @vendor:@device, in @bdf. Returns false if none. */
-static inline bool pt_find(__u32 vendor, __u32 device, char bdf[EMU_BDF_LEN])
-{
-	unsigned long v, d;
-	struct dirent *e;
-	bool found = false;
-	DIR *dir;
-
-	dir = opendir(SYSFS_PCI_DEVICES);
-	if (!dir)
-		return false;
-	while (!found && (e = readdir(dir))) {
-		if (e->d_name[0] == '.' || strlen(e->d_name) >= EMU_BDF_LEN)
-			continue;
-		if (!dev_attr_ulong(e->d_name, "vendor", &v) &&
-		    !dev_attr_ulong(e->d_name, "device", &d) &&
-		    v == vendor && d == device) {
-			snprintf(bdf, EMU_BDF_LEN, "%s", e->d_name);
-			found = true;
-		}
-	}
-	closedir(dir);
-	return found;
-}
-
 /*
  * Count the words of @who's pattern at @off of a mapped ivshmem BAR2 that
  * differ; the first bad word goes to *first.

@@ -51,8 +51,8 @@ FIXTURE_SETUP(pt)
 	if (sysfs_read("/sys/hypervisor/type", type, sizeof(type)) ||
 	    strcmp(type, "xen"))
 		SKIP(return, "not a Xen guest: nothing is passed through here");
-	if (!pt_find(PT_IVSHMEM_VENDOR, PT_IVSHMEM_DEVICE, self->shm) ||
-	    !pt_find(PT_RTL8139_VENDOR, PT_RTL8139_DEVICE, self->nic))
+	if (!dev_find(PT_IVSHMEM_VENDOR, PT_IVSHMEM_DEVICE, self->shm) ||
+	    !dev_find(PT_RTL8139_VENDOR, PT_RTL8139_DEVICE, self->nic))
 		SKIP(return, NO_PT);
 	if (geteuid())
 		SKIP(return, "needs root");

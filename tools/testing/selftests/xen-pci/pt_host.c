@@ -33,8 +33,8 @@ FIXTURE_SETUP(pt)
 	memset(&self->nic_regs, 0, sizeof(self->nic_regs));
 	if (access("/dev/xen/pci-ioreq", F_OK))
 		SKIP(return, "not a Xen dom0 with /dev/xen/pci-ioreq");
-	if (!pt_find(PT_IVSHMEM_VENDOR, PT_IVSHMEM_DEVICE, self->shm) ||
-	    !pt_find(PT_RTL8139_VENDOR, PT_RTL8139_DEVICE, self->nic))
+	if (!dev_find(PT_IVSHMEM_VENDOR, PT_IVSHMEM_DEVICE, self->shm) ||
+	    !dev_find(PT_RTL8139_VENDOR, PT_RTL8139_DEVICE, self->nic))
 		SKIP(return, "dom0 has no ivshmem and rtl8139 to pass through");
 	if (geteuid())
 		SKIP(return, "needs root");
@@ -170,7 +170,7 @@ TEST(backend_refuses_cfg_backdoor)
 
 	if (access("/dev/xen/pci-ioreq", F_OK))
 		SKIP(return, "not a Xen dom0 with /dev/xen/pci-ioreq");
-	if (!pt_find(PT_BACKDOOR_VENDOR, PT_BACKDOOR_DEVICE, bdf))
+	if (!dev_find(PT_BACKDOOR_VENDOR, PT_BACKDOOR_DEVICE, bdf))
 		SKIP(return, "dom0 has no %04x:%04x device", PT_BACKDOOR_VENDOR,
 		     PT_BACKDOOR_DEVICE);
 	if (system("command -v pci-passthrough >/dev/null 2>&1"))

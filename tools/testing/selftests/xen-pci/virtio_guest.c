@@ -56,30 +56,6 @@ static bool copy_name(char *dst, size_t len, const char *src)
 	return true;
 }
 
-/* The first function with @vendor:@device; false if there is none. */
-static bool find_fn(unsigned long device, char bdf[EMU_BDF_LEN])
-{
-	struct dirent *de;
-	bool found = false;
-	DIR *d;
-
-	d = opendir(SYSFS_PCI_DEVICES);
-	if (!d)
-		return false;
-	while (!found && (de = readdir(d))) {
-		unsigned long v, dv;
-
-		if (de->d_name[0] == '.' || strlen(de->d_name) >= EMU_BDF_LEN)
-			continue;
-		if (!dev_attr_ulong(de->d_name, "vendor", &v) &&
-		    !dev_attr_ulong(de->d_name, "device", &dv) &&
-		    v == VIRTIO_VENDOR && dv == device)
-			found = copy_name(bdf, EMU_BDF_LEN, de->d_name);
-	}
-	closedir(d);
-	return found;
-}
-
 /* The virtio device ("virtioN") below PCI function @bdf. */
 static bool virtio_child(const char *bdf, char *name, size_t len)
 {
@@ -174,8 +150,8 @@ FIXTURE_SETUP(virtio)
 
 	if (!access("/dev/xen/pci-ioreq", F_OK))
 		SKIP(return, "this is dom0, which serves these functions");
-	if (!find_fn(VIRTIO_DEV_BLK, self->blk) ||
-	    !find_fn(VIRTIO_DEV_RNG, self->rng))
+	if (!dev_find(VIRTIO_VENDOR, VIRTIO_DEV_BLK, self->blk) ||
+	    !dev_find(VIRTIO_VENDOR, VIRTIO_DEV_RNG, self->rng))
 		SKIP(return, NO_VIRTIO);
 	if (geteuid())
 		SKIP(return, "needs root");
@@ -452,7 +428,7 @@ FIXTURE_SETUP(raw)
 	self->gntalloc = -1;
 	if (!access("/dev/xen/pci-ioreq", F_OK))
 		SKIP(return, "this is dom0, which serves these functions");
-	if (!find_fn(VIRTIO_DEV_RNG, self->bdf))
+	if (!dev_find(VIRTIO_VENDOR, VIRTIO_DEV_RNG, self->bdf))
 		SKIP(return, NO_VIRTIO);
 	if (geteuid())
 		SKIP(return, "needs root");
