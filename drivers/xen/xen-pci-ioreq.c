@@ -211,6 +211,7 @@ struct xpi_vcpu {
  * @irqfd_work: asserts the pins whose irqfds were signalled
  * @irqfd_signals: irqfd signals seen
  * @irqfd_asserted: pins asserted for them
+ * @irqfd_cancelled: signals a deassertion overtook before they asserted
  * @seq: sequence number of the next request id, under @lock
  * @stats: counters, under @lock
  * @debugfs: the guest's debugfs directory
@@ -240,6 +241,7 @@ struct xpi_guest {
 	struct work_struct irqfd_work;
 	atomic64_t irqfd_signals;
 	atomic64_t irqfd_asserted;
+	atomic64_t irqfd_cancelled;
 	u64 seq;
 	struct xpi_stats stats;
 	struct dentry *debugfs;
@@ -818,6 +820,24 @@ static void xpi_irqfd_free(struct xpi_guest *g, struct xpi_irqfd *q)
 	kfree(q);
 }
 
+/*
+ * The backend deasserts @pin of @fn: a signal of its irqfd that came before
+ * and that the guest's work has not turned into an assertion yet is for the
+ * condition now handled, and must not assert the pin after the deassertion
+ * (which would leave the line asserted with nothing to service). A signal
+ * that comes after this asserts as usual.
+ */
+static void xpi_irqfd_cancel(struct xpi_guest *g, struct xpi_fn *fn, u8 pin)
+{
+	struct xpi_irqfd *q;
+
+	lockdep_assert_held(&g->mutex);
+	list_for_each_entry(q, &g->irqfds, node)
+		if (q->fn == fn && q->pin == pin &&
+		    atomic_xchg(&q->pending, 0))
+			atomic64_inc(&g->irqfd_cancelled);
+}
+
 /* Drop the irqfds of @fn, or all of the guest's if @fn is NULL. */
 static void xpi_irqfd_drop(struct xpi_guest *g, struct xpi_fn *fn)
 {
@@ -861,6 +881,8 @@ static int xpi_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "irqfd_signals: %lld\nirqfd_asserted: %lld\n",
 		   atomic64_read(&g->irqfd_signals),
 		   atomic64_read(&g->irqfd_asserted));
+	seq_printf(m, "irqfd_cancelled: %lld\n",
+		   atomic64_read(&g->irqfd_cancelled));
 	hash_for_each(g->fns, bkt, fn, hnode)
 		seq_printf(m, "function %04x:%02x:%02x.%u ranges %u intx %#x ioeventfds %u\n",
 			   xpi_sbdf_segment(fn->sbdf), xpi_sbdf_bus(fn->sbdf),
@@ -1536,6 +1558,8 @@ static int xpi_intx(struct xpi_guest *g, struct xpi_file *f,
 	/* Root bus only: which bridge leads to a bus is the guest's business. */
 	if (xpi_sbdf_segment(fn->sbdf) || xpi_sbdf_bus(fn->sbdf))
 		return -EINVAL;
+	if (!in->level)
+		xpi_irqfd_cancel(g, fn, in->pin);
 	return xpi_set_intx(g, fn, in->pin, in->level);
 }
 

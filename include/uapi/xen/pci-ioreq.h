@@ -165,7 +165,8 @@ struct xen_pci_ioreq_ioeventfd {
  *
  * Each signal of @fd asserts @pin of @fn, as %XEN_PCI_IOREQ_SET_INTX with
  * level 1 does: the line stays asserted until the backend deasserts it
- * with %XEN_PCI_IOREQ_SET_INTX, and each assertion reaches the guest. An
+ * with %XEN_PCI_IOREQ_SET_INTX, and each assertion reaches the guest. That
+ * deassertion cancels the signals before it that have not asserted yet. An
  * irqfd goes away with its function and with the guest. Adding one that
  * exists gives -EEXIST; removing one that does not, -ENOENT.
  */

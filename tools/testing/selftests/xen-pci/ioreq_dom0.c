@@ -2079,6 +2079,79 @@ out:
 	close(null);
 }
 
+/* The INTx pins a function asserts, from the guest's statistics, or -1. */
+static int fn_intx(int domid, struct xen_pci_ioreq_function fn)
+{
+	char path[96], line[256], want[48];
+	unsigned int intx;
+	int val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/xen-pci-ioreq/%d/stats",
+		 domid);
+	snprintf(want, sizeof(want), "function %04x:%02x:%02x.%u ", fn.segment,
+		 fn.bus, fn.devfn >> 3, fn.devfn & 7);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, " intx ");
+
+		if (!strncmp(line, want, strlen(want)) && p &&
+		    sscanf(p, " intx %x", &intx) == 1)
+			val = intx;
+	}
+	fclose(f);
+	return val;
+}
+
+/*
+ * A backend signals its irqfd and, the guest having handled the condition
+ * already, deasserts the pin at once (the interrupt went by another path,
+ * or the guest polled). The signal must not assert the pin after the
+ * deassertion: a pin left asserted with nothing to service makes the guest
+ * take interrupts that nobody handles until it disables the line.
+ */
+TEST_F(guest, irqfd_deassert_cancels_signal)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 13, 0);
+	int e = eventfd(0, EFD_CLOEXEC);
+	long long signals, asserted, cancelled;
+	__u64 one = 1;
+	int i, late = 0;
+
+	ASSERT_LE(0, e);
+	if (guest_stat(self->domid, "irqfds") < 0)
+		SKIP(goto out, "no debugfs statistics of guest %d", self->domid);
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_OK(irqfd_ioctl(self->fd, fn, e, 0, 1));
+	signals = guest_stat(self->domid, "irqfd_signals");
+	asserted = guest_stat(self->domid, "irqfd_asserted");
+	cancelled = guest_stat(self->domid, "irqfd_cancelled");
+	for (i = 0; i < 20; i++) {
+		ASSERT_EQ(8, write(e, &one, 8));
+		ASSERT_OK(intx_ioctl(self->fd, fn, 1, 0));
+		/* Time for a stale assertion to land */
+		usleep(20000);
+		late += fn_intx(self->domid, fn) != 0;
+	}
+	EXPECT_EQ(0, late);
+	/* Every signal either asserted before the deassertion or was cancelled */
+	EXPECT_EQ(signals + 20, guest_stat(self->domid, "irqfd_signals"));
+	EXPECT_EQ(asserted + cancelled + 20,
+		  guest_stat(self->domid, "irqfd_asserted") +
+		  guest_stat(self->domid, "irqfd_cancelled"));
+	/* A signal after the deassertion asserts as before */
+	ASSERT_EQ(8, write(e, &one, 8));
+	EXPECT_TRUE(stat_grows(self->domid, "irqfd_signals", signals + 20));
+	for (i = 0; i < 100 && fn_intx(self->domid, fn) != 1; i++)
+		usleep(10000);
+	EXPECT_EQ(1, fn_intx(self->domid, fn));
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, fn));
+out:
+	close(e);
+}
+
 /*
  * The config space of a small function: no BAR, no capability, INTA, a
  * class no driver claims. Only the Command register and the Interrupt Line
