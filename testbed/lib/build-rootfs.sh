@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Stage "rootfs": the domU and dom0 initramfs images (uncompressed cpio: TCG
-# unpacks that fastest). domU: busybox, pciutils, selftests, modules. dom0:
-# the same plus the real Xen toolstack from trixie's arm64 packages (unpacked,
-# no maintainer scripts), our samples, xl configs, and the domU kernel+rootfs.
+# unpacks that fastest). domU: busybox, pciutils, e2fsprogs, selftests,
+# modules. dom0: the same plus the real Xen toolstack from trixie's arm64
+# packages (unpacked, no maintainer scripts), our samples, xl configs, and the
+# domU kernel+rootfs.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -37,6 +38,12 @@ skeleton() {	# DEST: merged-/usr layout the trixie binaries expect
 	rm -rf "$d"/usr/share/doc "$d"/usr/share/man "$d"/usr/share/locale \
 		"$d"/usr/share/lintian "$d"/usr/share/bug "$d"/usr/share/i18n \
 		"$d"/usr/lib/aarch64-linux-gnu/gconv "$d"/usr/share/zoneinfo
+	# e2fsprogs: mkfs.ext4 and e2fsck are what the tests use.
+	rm -rf "$d"/usr/sbin/{badblocks,debugfs,dumpe2fs,e2freefrag,e2image,e2label} \
+		"$d"/usr/sbin/{e2mmpstatus,e2scrub,e2scrub_all,e2undo,e4crypt,e4defrag} \
+		"$d"/usr/sbin/{filefrag,mklost+found,resize2fs,tune2fs} \
+		"$d"/usr/bin/{chattr,lsattr} "$d"/usr/libexec/e2fsprogs \
+		"$d"/etc/cron.d "$d"/etc/e2scrub.conf "$d"/usr/lib/udev/rules.d
 }
 
 # Every ELF file (programs and the libraries themselves) must find its shared

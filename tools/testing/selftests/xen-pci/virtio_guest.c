@@ -9,6 +9,9 @@
  * - the disk has the backend's serial (GET_ID), and its whole content
  *   reads, with interrupts on the function's INTx line;
  * - a pattern written with O_DIRECT reads back with O_DIRECT;
+ * - on the second disk (if the guest has one), mkfs.ext4 makes a file
+ *   system that takes a few thousand files, which read back after a
+ *   remount (dom0 checks it with e2fsck once the guest is gone);
  * - /dev/hwrng is virtio_rng and gives bytes;
  * - a driver that breaks the virtqueue rules (here: this program, driving
  *   the rng function through its sysfs config and resource0 files, with
@@ -28,6 +31,8 @@
 #include <dirent.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <linux/pci_regs.h>
@@ -138,10 +143,44 @@ static long long irq_count(unsigned long irq)
 	return sum;
 }
 
+/*
+ * The @n-th (from 0) function of @vendor:@device in address order, as
+ * dev_find() finds the first one in no particular order.
+ */
+static bool dev_find_nth(__u32 vendor, __u32 device, int n,
+			 char bdf[EMU_BDF_LEN])
+{
+	char all[8][EMU_BDF_LEN];
+	unsigned long v, d;
+	struct dirent *e;
+	int count = 0;
+	DIR *dir;
+
+	dir = opendir(SYSFS_PCI_DEVICES);
+	if (!dir)
+		return false;
+	while (count < 8 && (e = readdir(dir))) {
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= EMU_BDF_LEN)
+			continue;
+		if (!dev_attr_ulong(e->d_name, "vendor", &v) &&
+		    !dev_attr_ulong(e->d_name, "device", &d) &&
+		    v == vendor && d == device)
+			snprintf(all[count++], EMU_BDF_LEN, "%s", e->d_name);
+	}
+	closedir(dir);
+	if (n >= count)
+		return false;
+	qsort(all, count, EMU_BDF_LEN, emu_bdf_cmp);
+	snprintf(bdf, EMU_BDF_LEN, "%s", all[n]);
+	return true;
+}
+
 FIXTURE(virtio) {
 	char blk[EMU_BDF_LEN];
+	char blk2[EMU_BDF_LEN];	/* a second disk, or "" */
 	char rng[EMU_BDF_LEN];
 	char disk[64];		/* "/dev/vda" */
+	char disk2[64];		/* its block device, or "" */
 };
 
 FIXTURE_SETUP(virtio)
@@ -150,7 +189,7 @@ FIXTURE_SETUP(virtio)
 
 	if (!access("/dev/xen/pci-ioreq", F_OK))
 		SKIP(return, "this is dom0, which serves these functions");
-	if (!dev_find(VIRTIO_VENDOR, VIRTIO_DEV_BLK, self->blk) ||
+	if (!dev_find_nth(VIRTIO_VENDOR, VIRTIO_DEV_BLK, 0, self->blk) ||
 	    !dev_find(VIRTIO_VENDOR, VIRTIO_DEV_RNG, self->rng))
 		SKIP(return, NO_VIRTIO);
 	if (geteuid())
@@ -158,6 +197,10 @@ FIXTURE_SETUP(virtio)
 	self->disk[0] = '\0';
 	if (blk_name(self->blk, name, sizeof(name)))
 		snprintf(self->disk, sizeof(self->disk), "/dev/%s", name);
+	self->blk2[0] = self->disk2[0] = '\0';
+	if (dev_find_nth(VIRTIO_VENDOR, VIRTIO_DEV_BLK, 1, self->blk2) &&
+	    blk_name(self->blk2, name, sizeof(name)))
+		snprintf(self->disk2, sizeof(self->disk2), "/dev/%s", name);
 }
 
 FIXTURE_TEARDOWN(virtio)
@@ -267,6 +310,85 @@ TEST_F(virtio, blk_odirect_pattern)
 	       (unsigned long long)seed, PATTERN_OFF, PATTERN_LEN);
 	free(in);
 	free(out);
+}
+
+#define EXT4_MNT	"/mnt/xen-pci-ext4"
+#define EXT4_DIRS	30
+#define EXT4_FILES	100	/* per directory */
+#define EXT4_KIB	40960	/* the file system's size: the rest is spare */
+
+static size_t ext4_file_len(int i)
+{
+	return 1 + (size_t)i * 7919 % 6000;
+}
+
+static int ext4_walk(__u64 seed, bool fill)
+{
+	char path[PATH_MAX];
+	__u8 want[6000], got[6000 + 1];
+	int d, i, fd, bad = 0;
+	size_t len;
+
+	for (d = 0; d < EXT4_DIRS; d++) {
+		snprintf(path, sizeof(path), EXT4_MNT "/d%02d", d);
+		if (fill && mkdir(path, 0755))
+			return -1;
+		for (i = d * EXT4_FILES; i < (d + 1) * EXT4_FILES; i++) {
+			len = ext4_file_len(i);
+			stream_fill(seed + i, want, len);
+			snprintf(path, sizeof(path), EXT4_MNT "/d%02d/f%04d",
+				 d, i);
+			fd = open(path, fill ? O_WRONLY | O_CREAT | O_EXCL |
+				  O_CLOEXEC : O_RDONLY | O_CLOEXEC, 0644);
+			if (fd < 0)
+				return -1;
+			if (fill)
+				bad += write(fd, want, len) != (ssize_t)len;
+			else
+				bad += read(fd, got, sizeof(got)) !=
+				       (ssize_t)len || memcmp(want, got, len);
+			close(fd);
+		}
+	}
+	return bad;
+}
+
+/*
+ * A file system on the second disk, made by e2fsprogs' mkfs.ext4: a few
+ * thousand files written, the file system unmounted (all of it on the
+ * disk), mounted again and every file read back. dom0 runs e2fsck on the
+ * backing file once the guest is gone.
+ */
+TEST_F_TIMEOUT(virtio, blk_ext4_files, 240)
+{
+	char cmd[256];
+	__u64 seed;
+
+	if (!self->blk2[0])
+		SKIP(return, "no second virtio-blk function in this guest");
+	ASSERT_NE('\0', self->disk2[0]) TH_LOG("no block device below %s",
+					       self->blk2);
+	if (access("/usr/sbin/mkfs.ext4", X_OK))
+		SKIP(return, "no mkfs.ext4 (e2fsprogs) in this guest");
+	snprintf(cmd, sizeof(cmd),
+		 "mkfs.ext4 -q -F -b 1024 -N 4096 -E lazy_itable_init=0,lazy_journal_init=0 %s %u",
+		 self->disk2, EXT4_KIB);
+	ASSERT_EQ(0, system(cmd)) TH_LOG("%s failed", cmd);
+	mkdir(EXT4_MNT, 0755);
+	ASSERT_EQ(0, mount(self->disk2, EXT4_MNT, "ext4", 0, NULL))
+		TH_LOG("mount %s: %s", self->disk2, strerror(errno));
+	seed = (__u64)time(NULL) << 20 ^ getpid();
+	EXPECT_EQ(0, ext4_walk(seed, true));
+	ASSERT_EQ(0, umount(EXT4_MNT));
+	/* Nothing from the page cache: every file comes from the disk. */
+	sysfs_write("/proc/sys/vm/drop_caches", "3");
+	ASSERT_EQ(0, mount(self->disk2, EXT4_MNT, "ext4", MS_RDONLY, NULL));
+	EXPECT_EQ(0, ext4_walk(seed, false));
+	ASSERT_EQ(0, umount(EXT4_MNT));
+	report("ext4 bdf=%s files=%d kib=%u", self->blk2,
+	       EXT4_DIRS * EXT4_FILES, EXT4_KIB);
+	TH_LOG("%s: ext4, %d files in %d directories written and read back",
+	       self->disk2, EXT4_DIRS * EXT4_FILES, EXT4_DIRS);
 }
 
 /* /dev/hwrng is the virtio rng, and reads. */

@@ -9,6 +9,7 @@
  *   backing file before the guest started (taken by dom0's init);
  * - the pattern the guest wrote with O_DIRECT is in the backing file,
  *   byte for byte;
+ * - the ext4 file system the guest made on its second disk passes e2fsck;
  * - the bytes the guest read from /dev/hwrng are in the stream the rng
  *   backend logged it served (seed and count);
  * - the rng backend marked its device broken (and logged it) once for
@@ -31,9 +32,12 @@
 
 #define LINE_MAX_LEN	4096
 
-/* The text after @key in the first line of @path that contains it. */
-static bool find_after(const char *path, const char *key, char *out,
-		       size_t len)
+/*
+ * The text after @key in the first line of @path that contains it, or in
+ * the last one if @last (counters are printed last).
+ */
+static bool find_line(const char *path, const char *key, bool last,
+		      char *out, size_t len)
 {
 	char line[LINE_MAX_LEN];
 	bool found = false;
@@ -42,7 +46,7 @@ static bool find_after(const char *path, const char *key, char *out,
 
 	if (!f)
 		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
+	while ((last || !found) && fgets(line, sizeof(line), f)) {
 		p = strstr(line, key);
 		if (!p)
 			continue;
@@ -53,6 +57,18 @@ static bool find_after(const char *path, const char *key, char *out,
 	}
 	fclose(f);
 	return found;
+}
+
+static bool find_after(const char *path, const char *key, char *out,
+		       size_t len)
+{
+	return find_line(path, key, false, out, len);
+}
+
+static bool find_last_after(const char *path, const char *key, char *out,
+			    size_t len)
+{
+	return find_line(path, key, true, out, len);
 }
 
 /* How many lines of @path contain @key. */
@@ -164,6 +180,41 @@ TEST_F(host, guest_pattern_in_file)
 	free(got);
 }
 
+/* The ext4 file system the guest made and filled passes a full e2fsck. */
+TEST_F(host, guest_ext4_passes_e2fsck)
+{
+	char rep[LINE_MAX_LEN], key[64], disk[LINE_MAX_LEN], cmd[PATH_MAX + 64];
+	char out[LINE_MAX_LEN];
+	size_t n;
+	FILE *p;
+	int rc;
+
+	if (!find_after(self->log, VIRTIO_REPORT "ext4 bdf=", rep, sizeof(rep)))
+		SKIP(return, "the guest made no ext4 file system (no second disk)");
+	rep[strcspn(rep, " ")] = '\0';
+	ASSERT_GT(32, strlen(rep)) TH_LOG("%s", rep);
+	/* "serving BDF of domain N: virtio-blk PATH (..." */
+	snprintf(key, sizeof(key), "serving %.32s of domain ", rep);
+	ASSERT_TRUE(find_in_backends(key, disk, sizeof(disk), NULL, 0))
+		TH_LOG("no backend served %s", rep);
+	ASSERT_NE(NULL, strstr(disk, "virtio-blk ")) TH_LOG("%s", disk);
+	memmove(disk, strstr(disk, "virtio-blk ") + 11,
+		strlen(strstr(disk, "virtio-blk ") + 11) + 1);
+	disk[strcspn(disk, " ")] = '\0';
+	if (access("/usr/sbin/e2fsck", X_OK))
+		SKIP(return, "no e2fsck (e2fsprogs) in dom0");
+	snprintf(cmd, sizeof(cmd), "e2fsck -fn %s 2>&1", disk);
+	p = popen(cmd, "r");
+	ASSERT_NE(NULL, p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	rc = pclose(p);
+	EXPECT_EQ(0, rc) TH_LOG("%s: %s", cmd, out);
+	/* "...: 3011/4096 files (0.0% non-contiguous), ..." */
+	EXPECT_NE(NULL, strstr(out, " files ")) TH_LOG("%s", out);
+	TH_LOG("%s", out);
+}
+
 TEST_F(host, rng_bytes_from_backend_stream)
 {
 	char rep[LINE_MAX_LEN], serving[LINE_MAX_LEN], stats[LINE_MAX_LEN];
@@ -182,7 +233,7 @@ TEST_F(host, rng_bytes_from_backend_stream)
 	ASSERT_TRUE(find_in_backends("virtio-rng seed ", serving,
 				     sizeof(serving), which, sizeof(which)));
 	seed = strtoull(serving, NULL, 0);
-	ASSERT_TRUE(find_after(which, " served ", stats, sizeof(stats)))
+	ASSERT_TRUE(find_last_after(which, " served ", stats, sizeof(stats)))
 		TH_LOG("%s has no stats line", which);
 	served = strtoull(stats, NULL, 0);
 	ASSERT_GE(served, n);
@@ -218,8 +269,8 @@ TEST_F(host, backends_healthy_and_fast_paths_used)
 	for (i = 0; i < g.gl_pathc; i++) {
 		bool is_fast;
 
-		if (!find_after(g.gl_pathv[i], "pci-ioreq-virtio: stats ", line,
-				sizeof(line)))
+		if (!find_last_after(g.gl_pathv[i], "pci-ioreq-virtio: stats ",
+				     line, sizeof(line)))
 			continue;
 		stats++;
 		snprintf(pat, sizeof(pat), "%.*s.cmd",
