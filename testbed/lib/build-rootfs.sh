@@ -132,6 +132,7 @@ for cfg in "$TB_ROOT"/guest/xl/*.cfg; do
 	sed "s|@PT_IVSHMEM_HOST@|$PT_IVSHMEM_HOST|g; s|@PT_RTL8139_HOST@|$PT_RTL8139_HOST|g" \
 		"$TB_ROOT/guest/xl/$g.backends" > "$D0/etc/xenpci/$g.backends"
 done
+install -m 0755 "$TB_ROOT/guest/block-loop" "$D0/etc/xenpci/block-loop"
 # Partial device trees for xl.cfg device_tree=.
 for dts in "$TB_ROOT"/guest/dts/*.dts; do
 	[ -e "$dts" ] || continue

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Print the disk benchmark of a Xen run (blk_bench in domu-virtio) as one
+table: for each disk, MB/s and IOPS as the guest measured them, and from
+dom0's counters taken before and after each disk (the backend's wakeups,
+requests answered in the kernel and requests routed to the backend) per
+I/O; then the ratios (a)/(c) and (a)/(b).
+
+  bench-report.py LOG     (exit status 1 if the log has no benchmark)
+"""
+
+import re
+import sys
+
+KINDS = {
+    'a': 'virtio-blk, ioeventfd + irqfd',
+    'b': 'virtio-blk, all by request',
+    'c': 'Xen PV disk, blkfront/blkback',
+}
+FIGS = [('seq-read-1M', 'seq read MB/s'), ('seq-write-1M', 'seq write MB/s'),
+        ('rand-read-4k-qd1', '4K QD1 IOPS'), ('rand-read-4k-qd16', '4K QD16 IOPS')]
+
+RESULT = re.compile(r'blk_bench: (\w+) (\S+) (\S+): ([\d.]+) (MB/s|IOPS) \((\d+) I/Os')
+SPEC = re.compile(r'xenpci\.blk_bench=(\S+)')
+HEAD = re.compile(r'blk_bench: ([\d.]+) s per figure, (\d+) MiB per disk')
+BSTATS = re.compile(r'dom0: backend-stats tag=(\w+)-(begin|end) .*stats blk '
+                    r'(\S+) dom\d+: .* wakeups (\d+) .* buffers (\d+)')
+ISTATS = re.compile(r'dom0: ioreq-stats tag=(\w+)-(begin|end) (.*)$')
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    figs, bstats, istats, spec, head = {}, {}, {}, {}, None
+    with open(sys.argv[1], errors='replace') as f:
+        for line in f:
+            line = line.rstrip('\r\n')
+            m = SPEC.search(line)
+            if m and not spec:
+                for item in m.group(1).split(','):
+                    label, rest = item.split(':', 1)
+                    spec[label] = rest.rsplit('@', 1)[0]
+            m = HEAD.search(line)
+            if m:
+                head = m
+            m = RESULT.search(line)
+            if m:
+                figs.setdefault(m.group(1), {})[m.group(3)] = float(m.group(4))
+                figs[m.group(1)]['dev'] = m.group(2)
+            m = BSTATS.search(line)
+            if m:
+                bstats[(m.group(1), m.group(2), m.group(3))] = (int(m.group(4)),
+                                                                int(m.group(5)))
+            m = ISTATS.search(line)
+            if m:
+                kv = dict(re.findall(r'(\w+) (-?\d+)', m.group(3)))
+                istats[(m.group(1), m.group(2))] = {k: int(v) for k, v in kv.items()}
+    if not figs:
+        print('blk_bench: no figures in %s' % sys.argv[1])
+        return 1
+
+    def per_io(label):
+        """wakeups, answered in the kernel, routed to userspace: per I/O."""
+        bdf = spec.get(label, '')
+        b0, b1 = bstats.get((label, 'begin', bdf)), bstats.get((label, 'end', bdf))
+        i0, i1 = istats.get((label, 'begin')), istats.get((label, 'end'))
+        if not (b0 and b1 and i0 and i1) or b1[1] == b0[1]:
+            return None
+        ios = b1[1] - b0[1]
+        return ((b1[0] - b0[0]) / ios,
+                (i1.get('ioeventfd_writes', 0) - i0.get('ioeventfd_writes', 0)) / ios,
+                (i1.get('routed', 0) - i0.get('routed', 0)) / ios, ios)
+
+    title = 'blk_bench in domu-virtio, O_DIRECT'
+    if head:
+        title += ', %s MiB per disk, %s s per figure' % (head.group(2), head.group(1))
+    print('== %s ==' % title)
+    print('   (TCG on %s: the ratios mean more than the absolute figures)'
+          % 'this machine')
+    cols = [c for _, c in FIGS] + ['wakeups/IO', 'in kernel/IO', 'to backend/IO']
+    print('%-44s' % '' + ''.join('%15s' % c for c in cols))
+    print('%-44s' % '' + '   (the last three: dom0 counters per virtio request)')
+    for label in sorted(figs):
+        row = figs[label]
+        name = '(%s) %s (%s)' % (label, KINDS.get(label, '?'),
+                                 row.get('dev', '').replace('/dev/', ''))
+        cells = ['%15.1f' % row[k] if k in row else '%15s' % '-' for k, _ in FIGS]
+        p = per_io(label)
+        if p:
+            cells += ['%15.2f' % p[0], '%15.2f' % p[1], '%15.2f' % p[2]]
+        else:
+            cells += ['%15s' % 'n/a'] * 3
+        print('%-44s' % name[:44] + ''.join(cells))
+    for num, den in (('a', 'c'), ('a', 'b')):
+        if num in figs and den in figs:
+            cells = []
+            for k, _ in FIGS:
+                x, y = figs[num].get(k), figs[den].get(k)
+                cells.append('%15.2f' % (x / y) if x and y else '%15s' % '-')
+            print('%-44s' % ('ratio (%s)/(%s)' % (num, den)) + ''.join(cells))
+    for label in sorted(figs):
+        p = per_io(label)
+        if p:
+            print('   (%s): %d virtio requests between the counters' % (label, p[3]))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
