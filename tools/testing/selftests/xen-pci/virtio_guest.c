@@ -12,6 +12,11 @@
  * - on the second disk (if the guest has one), mkfs.ext4 makes a file
  *   system that takes a few thousand files, which read back after a
  *   remount (dom0 checks it with e2fsck once the guest is gone);
+ * - the backend of the second disk is killed (by dom0, asked on the
+ *   console) in the middle of reads: the reads stall, the function is
+ *   gone (reads all ones), and removing it fails the reads with EIO
+ *   instead of hanging; once dom0 restarts the backend, a rescan brings
+ *   the disk back with its file system;
  * - /dev/hwrng is virtio_rng and gives bytes;
  * - a driver that breaks the virtqueue rules (here: this program, driving
  *   the rng function through its sysfs config and resource0 files, with
@@ -33,6 +38,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <linux/pci_regs.h>
@@ -197,7 +203,8 @@ FIXTURE_SETUP(virtio)
 	self->disk[0] = '\0';
 	if (blk_name(self->blk, name, sizeof(name)))
 		snprintf(self->disk, sizeof(self->disk), "/dev/%s", name);
-	self->blk2[0] = self->disk2[0] = '\0';
+	self->blk2[0] = '\0';
+	self->disk2[0] = '\0';
 	if (dev_find_nth(VIRTIO_VENDOR, VIRTIO_DEV_BLK, 1, self->blk2) &&
 	    blk_name(self->blk2, name, sizeof(name)))
 		snprintf(self->disk2, sizeof(self->disk2), "/dev/%s", name);
@@ -389,6 +396,136 @@ TEST_F_TIMEOUT(virtio, blk_ext4_files, 240)
 	       EXT4_DIRS * EXT4_FILES, EXT4_KIB);
 	TH_LOG("%s: ext4, %d files in %d directories written and read back",
 	       self->disk2, EXT4_DIRS * EXT4_FILES, EXT4_DIRS);
+}
+
+/* Reads 1 MiB at a time until one fails; its count in *progress. */
+static void reader(const char *disk, unsigned long *progress)
+{
+	void *buf;
+	int fd = open(disk, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	__u64 off = 0;
+
+	if (fd < 0 || posix_memalign(&buf, 4096, 1 << 20))
+		_exit(2);
+	for (;;) {
+		if (pread(fd, buf, 1 << 20, off) != 1 << 20)
+			_exit(errno == EIO ? 0 : 3);
+		__atomic_add_fetch(progress, 1, __ATOMIC_RELAXED);
+		off = (off + (1 << 20)) % (32 << 20);
+	}
+}
+
+/* The reader's count, in memory it shares with the test. */
+static unsigned long done_reads(unsigned long *progress)
+{
+	return __atomic_load_n(progress, __ATOMIC_RELAXED);
+}
+
+/* The function's vendor ID through its config file; -1 if unreadable. */
+static int config_vendor(const char *bdf)
+{
+	char path[PATH_MAX];
+	__u16 vendor;
+	int fd, n;
+
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/config", bdf);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = pread(fd, &vendor, 2, 0);
+	close(fd);
+	return n == 2 ? vendor : -1;
+}
+
+#define KILL_STEP_S	60	/* seconds for each step */
+
+/*
+ * The backend of the second disk dies in the middle of reads (dom0 kills
+ * it with SIGKILL when the guest asks on the console, and holds its
+ * restart). virtio_blk has no timeout: the reads stall, and the function
+ * is gone. Removing it, as an administrator (or a hotplug driver) would,
+ * must fail the stalled reads with EIO rather than hang; once dom0
+ * restarts the backend, a rescan brings the disk back, and the ext4 file
+ * system that blk_ext4_files left on it is there.
+ */
+TEST_F_TIMEOUT(virtio, blk_backend_killed, 300)
+{
+	unsigned long *progress;
+	char path[PATH_MAX], name[32];
+	unsigned long seen, slot;
+	int i, stall, status, fd;
+	__u8 *sb;
+	pid_t pid;
+
+	if (!self->blk2[0] || !self->disk2[0])
+		SKIP(return, "no second virtio-blk function in this guest");
+	progress = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, progress);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		reader(self->disk2, progress);
+	for (i = 0; i < KILL_STEP_S * 10 && done_reads(progress) < 8; i++)
+		usleep(100000);
+	ASSERT_LE(8, done_reads(progress)) TH_LOG("the reads do not go on");
+
+	slot = strtoul(self->blk2 + 8, NULL, 16);
+	printf("@@XENPCI request=kill-backend slot=%lu\n", slot);
+	fflush(stdout);
+	/* Stalled: no read completes for 3 s, and the function is gone. */
+	for (i = 0, stall = 0, seen = done_reads(progress);
+	     i < KILL_STEP_S * 10; i++) {
+		usleep(100000);
+		if (done_reads(progress) != seen) {
+			seen = done_reads(progress);
+			stall = 0;
+		} else if (++stall >= 30 &&
+			   config_vendor(self->blk2) == 0xffff) {
+			break;
+		}
+	}
+	ASSERT_EQ(0xffff, config_vendor(self->blk2))
+		TH_LOG("the backend of %s was not killed", self->blk2);
+	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG)) TH_LOG("the reads ended");
+	TH_LOG("%s: reads stalled after %lu MiB, the function reads all ones",
+	       self->disk2, seen);
+
+	/* Removed: the stalled read fails with EIO, nothing hangs. */
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/remove", self->blk2);
+	ASSERT_EQ(0, sysfs_write(path, "1"));
+	for (i = 0; i < KILL_STEP_S * 10 && !waitpid(pid, &status, WNOHANG); i++)
+		usleep(100000);
+	if (i == KILL_STEP_S * 10) {
+		kill(pid, SIGKILL);
+		ASSERT_TRUE(false) TH_LOG("the stalled read did not end");
+	}
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("the reader ended with status %#x, not by EIO", status);
+
+	/* Back: dom0 restarts the backend; a rescan finds the function. */
+	printf("@@XENPCI request=restart-backend slot=%lu\n", slot);
+	fflush(stdout);
+	for (i = 0; i < KILL_STEP_S; i++) {
+		sysfs_write("/sys/bus/pci/rescan", "1");
+		if (blk_name(self->blk2, name, sizeof(name)))
+			break;
+		sleep(1);
+	}
+	ASSERT_TRUE(blk_name(self->blk2, name, sizeof(name)))
+		TH_LOG("%s did not come back", self->blk2);
+	snprintf(self->disk2, sizeof(self->disk2), "/dev/%s", name);
+	fd = open(self->disk2, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", self->disk2, strerror(errno));
+	ASSERT_EQ(0, posix_memalign((void **)&sb, 4096, 4096));
+	ASSERT_EQ(4096, pread(fd, sb, 4096, 0));
+	close(fd);
+	/* The ext4 superblock at 1024, its magic at offset 56 */
+	EXPECT_EQ(0xef53, sb[1024 + 56] | sb[1024 + 57] << 8)
+		TH_LOG("no ext4 superblock on %s", self->disk2);
+	TH_LOG("%s back as %s after %d s", self->blk2, self->disk2, i);
+	free(sb);
+	munmap((void *)progress, 4096);
 }
 
 /* /dev/hwrng is the virtio rng, and reads. */
