@@ -250,34 +250,49 @@ static inline void dev_driver(const char *bdf, char *drv, size_t len)
 	drv[l] = '\0';
 }
 
-/* The first device @vendor:@device, in @bdf. Returns false if none. */
-static inline bool dev_find(__u32 vendor, __u32 device, char bdf[EMU_BDF_LEN])
+static inline int emu_bdf_cmp(const void *a, const void *b)
 {
+	return strcmp(a, b);
+}
+
+#define DEV_FIND_MAX	32
+
+/*
+ * The @n-th (from 0) device @vendor:@device in address order, in @bdf.
+ * Returns false if there is none.
+ */
+static inline bool dev_find_nth(__u32 vendor, __u32 device, int n,
+				char bdf[EMU_BDF_LEN])
+{
+	char all[DEV_FIND_MAX][EMU_BDF_LEN];
 	unsigned long v, d;
 	struct dirent *e;
-	bool found = false;
+	int count = 0;
 	DIR *dir;
 
 	dir = opendir(SYSFS_PCI_DEVICES);
 	if (!dir)
 		return false;
-	while (!found && (e = readdir(dir))) {
+	while (count < DEV_FIND_MAX && (e = readdir(dir))) {
 		if (e->d_name[0] == '.' || strlen(e->d_name) >= EMU_BDF_LEN)
 			continue;
 		if (!dev_attr_ulong(e->d_name, "vendor", &v) &&
 		    !dev_attr_ulong(e->d_name, "device", &d) &&
-		    v == vendor && d == device) {
-			snprintf(bdf, EMU_BDF_LEN, "%s", e->d_name);
-			found = true;
-		}
+		    v == vendor && d == device)
+			snprintf(all[count++], EMU_BDF_LEN, "%s", e->d_name);
 	}
 	closedir(dir);
-	return found;
+	if (n >= count)
+		return false;
+	qsort(all, count, EMU_BDF_LEN, emu_bdf_cmp);
+	snprintf(bdf, EMU_BDF_LEN, "%s", all[n]);
+	return true;
 }
 
-static inline int emu_bdf_cmp(const void *a, const void *b)
+/* The first one, as dev_find_nth(). */
+static inline bool dev_find(__u32 vendor, __u32 device, char bdf[EMU_BDF_LEN])
 {
-	return strcmp(a, b);
+	return dev_find_nth(vendor, device, 0, bdf);
 }
 
 /* The emulated devices, sorted by address. Returns how many. */

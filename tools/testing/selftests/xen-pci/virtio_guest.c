@@ -149,38 +149,6 @@ static long long irq_count(unsigned long irq)
 	return sum;
 }
 
-/*
- * The @n-th (from 0) function of @vendor:@device in address order, as
- * dev_find() finds the first one in no particular order.
- */
-static bool dev_find_nth(__u32 vendor, __u32 device, int n,
-			 char bdf[EMU_BDF_LEN])
-{
-	char all[8][EMU_BDF_LEN];
-	unsigned long v, d;
-	struct dirent *e;
-	int count = 0;
-	DIR *dir;
-
-	dir = opendir(SYSFS_PCI_DEVICES);
-	if (!dir)
-		return false;
-	while (count < 8 && (e = readdir(dir))) {
-		if (e->d_name[0] == '.' || strlen(e->d_name) >= EMU_BDF_LEN)
-			continue;
-		if (!dev_attr_ulong(e->d_name, "vendor", &v) &&
-		    !dev_attr_ulong(e->d_name, "device", &d) &&
-		    v == vendor && d == device)
-			snprintf(all[count++], EMU_BDF_LEN, "%s", e->d_name);
-	}
-	closedir(dir);
-	if (n >= count)
-		return false;
-	qsort(all, count, EMU_BDF_LEN, emu_bdf_cmp);
-	snprintf(bdf, EMU_BDF_LEN, "%s", all[n]);
-	return true;
-}
-
 FIXTURE(virtio) {
 	char blk[EMU_BDF_LEN];
 	char blk2[EMU_BDF_LEN];	/* a second disk, or "" */
