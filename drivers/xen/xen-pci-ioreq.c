@@ -110,14 +110,24 @@
 /* A request id is a sequence number above the vCPU id. */
 #define XPI_ID_VCPU_BITS	8
 #define XPI_ID_VCPU_MASK	(BIT_ULL(XPI_ID_VCPU_BITS) - 1)
-#define XPI_NO_BAR		0xff
 /* ioeventfds per function, irqfds per guest */
 #define XPI_MAX_IOEVENTFDS	64
 #define XPI_MAX_IRQFDS		256
 #define XPI_NO_SBDF		(~0U)
-#define XPI_MAX_BAR		PCI_ROM_RESOURCE
 
 static_assert(order_base_2(XPI_MAX_VCPUS) <= XPI_ID_VCPU_BITS);
+static_assert(XEN_PCI_IOREQ_BAR_ROM == PCI_ROM_RESOURCE);
+
+/* The uapi is the same for 32-bit and 64-bit userspace: no compat layer. */
+static_assert(sizeof(struct xen_pci_ioreq_bind) == 8);
+static_assert(sizeof(struct xen_pci_ioreq_info) == 64);
+static_assert(sizeof(struct xen_pci_ioreq_function) == 16);
+static_assert(sizeof(struct xen_pci_ioreq_mmio) == 48);
+static_assert(sizeof(struct xen_pci_ioreq_intx) == 24);
+static_assert(sizeof(struct xen_pci_ioreq_ioeventfd) == 56);
+static_assert(sizeof(struct xen_pci_ioreq_irqfd) == 40);
+static_assert(sizeof(struct xen_pci_ioreq_request) == 56);
+static_assert(sizeof(struct xen_pci_ioreq_response) == 24);
 
 static bool xpi_ecam_mode(void)
 {
@@ -610,7 +620,7 @@ static void xpi_dispatch(struct xpi_guest *g, struct xpi_vcpu *v,
 		     xpi_size_valid(req->size);
 	struct xpi_cfg_access cfg;
 	struct xpi_fn *fn = NULL;
-	u8 kind = 0, bar = XPI_NO_BAR;
+	u8 kind = 0, bar = XEN_PCI_IOREQ_BAR_NONE;
 	u64 addr = req->addr;
 	int i;
 
@@ -1454,7 +1464,8 @@ static int xpi_register(struct xpi_guest *g, struct xpi_file *f,
 
 static int xpi_check_mmio(const struct xen_pci_ioreq_mmio *m, u64 *last)
 {
-	if (m->flags || m->reserved || m->bar > XPI_MAX_BAR || !m->size)
+	if (m->flags || m->reserved || m->bar > XEN_PCI_IOREQ_BAR_ROM ||
+	    memchr_inv(m->reserved0, 0, sizeof(m->reserved0)) || !m->size)
 		return -EINVAL;
 	if (check_add_overflow(m->addr, m->size - 1, last))
 		return -EINVAL;
@@ -1714,7 +1725,6 @@ static void xpi_get_info(struct xpi_guest *g, struct xen_pci_ioreq_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	info->domid = g->domid;
-	info->ioservid = g->ioservid;
 	info->nr_vcpus = g->nr_vcpus;
 	info->mode = XPI_MODE;
 	if (xpi_ecam_mode()) {

@@ -43,7 +43,7 @@ struct xen_pci_ioreq_bind {
 /**
  * struct xen_pci_ioreq_info - what a backend needs to know about its guest
  * @domid: the bound guest
- * @ioservid: the Xen ioreq server the kernel created for it
+ * @reserved1: 0
  * @nr_vcpus: number of vCPUs of the guest (vCPU ids are below it)
  * @mode: %XEN_PCI_IOREQ_MODE_ECAM or %XEN_PCI_IOREQ_MODE_PCI
  * @reserved0: 0
@@ -53,7 +53,7 @@ struct xen_pci_ioreq_bind {
  */
 struct xen_pci_ioreq_info {
 	__u16 domid;
-	__u16 ioservid;
+	__u16 reserved1;
 	__u32 nr_vcpus;
 	__u32 mode;
 	__u32 reserved0;
@@ -78,10 +78,16 @@ struct xen_pci_ioreq_function {
 	__u64 reserved;
 };
 
+/* The @bar of the expansion ROM, as PCI_ROM_RESOURCE. */
+#define XEN_PCI_IOREQ_BAR_ROM		6
+/* The @bar of a request that is no BAR access (a config access). */
+#define XEN_PCI_IOREQ_BAR_NONE		0xff
+
 /**
  * struct xen_pci_ioreq_mmio - a guest-physical MMIO range of a function
  * @fn: the function, which this file must have registered
- * @bar: BAR index 0-5, or 6 for the expansion ROM; echoed in requests
+ * @bar: BAR index 0-5, or %XEN_PCI_IOREQ_BAR_ROM; echoed in requests
+ * @reserved0: must be 0
  * @flags: must be 0
  * @addr: guest physical start address
  * @size: size in bytes, non-zero; @addr + @size must not wrap
@@ -93,7 +99,8 @@ struct xen_pci_ioreq_function {
  */
 struct xen_pci_ioreq_mmio {
 	struct xen_pci_ioreq_function fn;
-	__u32 bar;
+	__u8 bar;
+	__u8 reserved0[3];
 	__u32 flags;
 	__u64 addr;
 	__u64 size;
@@ -193,7 +200,8 @@ struct xen_pci_ioreq_irqfd {
  * @kind: %XEN_PCI_IOREQ_KIND_CONFIG or %XEN_PCI_IOREQ_KIND_MMIO
  * @dir: %XEN_PCI_IOREQ_DIR_READ or %XEN_PCI_IOREQ_DIR_WRITE
  * @size: access size in bytes: 1, 2, 4 or 8
- * @bar: for MMIO, the @bar of the range hit; 0xff for config accesses
+ * @bar: for MMIO, the @bar of the range hit; %XEN_PCI_IOREQ_BAR_NONE for
+ *	config accesses
  * @addr: config: register offset (0-4095); MMIO: guest physical address
  * @data: data of a write, 0 for a read
  * @reserved: 0
