@@ -202,8 +202,6 @@ struct xpi_vcpu {
  * @domid: the guest
  * @ioservid: its ioreq server
  * @nr_vcpus: number of its vCPUs
- * @mutex: the control path; see the top of the file
- * @lock: the request path; see the top of the file
  * @dead: torn down: the server, its page and event channels are gone
  * @page: the page the shared ioreq page is mapped into
  * @iopage: the shared ioreq page
@@ -233,8 +231,10 @@ struct xpi_guest {
 	domid_t domid;
 	ioservid_t ioservid;
 	unsigned int nr_vcpus;
-	struct mutex mutex;		/* control path */
-	spinlock_t lock;		/* request path */
+	/** @mutex: the control path; see the top of the file */
+	struct mutex mutex;
+	/** @lock: the request path; see the top of the file */
+	spinlock_t lock;
 	bool dead;
 	struct page *page;
 	struct shared_iopage *iopage;
@@ -324,7 +324,6 @@ struct xpi_irqfd {
 
 /**
  * struct xpi_file - an open file of /dev/xen/pci-ioreq
- * @bind_lock: serializes binding
  * @guest: the guest, once bound; never changes after
  * @node: entry in the guest's @files
  * @queue: requests not read yet, under the guest's lock
@@ -332,7 +331,8 @@ struct xpi_irqfd {
  * @wq: woken for new requests and when the guest dies
  */
 struct xpi_file {
-	struct mutex bind_lock;		/* serializes binding */
+	/** @bind_lock: serializes binding */
+	struct mutex bind_lock;
 	struct xpi_guest *guest;
 	struct list_head node;
 	struct list_head queue;
@@ -343,7 +343,6 @@ struct xpi_file {
 /**
  * struct xpi_module - the state of the driver
  * @misc: /dev/xen/pci-ioreq
- * @lock: protects @guests and @watching
  * @guests: live guests
  * @debugfs: the driver's debugfs directory
  * @xs_nb: tells when xenstore is up, to set up @watch
@@ -352,7 +351,8 @@ struct xpi_file {
  */
 struct xpi_module {
 	struct miscdevice misc;
-	struct mutex lock;		/* guests, watching */
+	/** @lock: protects @guests and @watching */
+	struct mutex lock;
 	struct list_head guests;
 	struct dentry *debugfs;
 	struct notifier_block xs_nb;
@@ -371,20 +371,24 @@ static int xpi_dm_op(domid_t domid, struct xen_dm_op *op)
 	return HYPERVISOR_dm_op(domid, 1, &buf);
 }
 
-static int xpi_xen_range(struct xpi_guest *g, bool map, u32 type, u64 start,
-			 u64 last)
+/* Route the range [@start, @last] of @type (XEN_DMOP_IO_RANGE_*) to us. */
+static int xpi_xen_map(struct xpi_guest *g, u32 type, u64 start, u64 last)
 {
-	struct xen_dm_op op = {
-		.op = map ? XEN_DMOP_map_io_range_to_ioreq_server :
-			    XEN_DMOP_unmap_io_range_from_ioreq_server,
-	};
-	/* Both operations take the same structure. */
-	struct xen_dm_op_ioreq_server_range *r = &op.u.map_io_range_to_ioreq_server;
+	struct xen_dm_op op = { .op = XEN_DMOP_map_io_range_to_ioreq_server };
 
-	r->id = g->ioservid;
-	r->type = type;
-	r->start = start;
-	r->end = last;
+	op.u.map_io_range_to_ioreq_server = (struct xen_dm_op_ioreq_server_range) {
+		.id = g->ioservid, .type = type, .start = start, .end = last,
+	};
+	return xpi_dm_op(g->domid, &op);
+}
+
+static int xpi_xen_unmap(struct xpi_guest *g, u32 type, u64 start, u64 last)
+{
+	struct xen_dm_op op = { .op = XEN_DMOP_unmap_io_range_from_ioreq_server };
+
+	op.u.unmap_io_range_from_ioreq_server = (struct xen_dm_op_ioreq_server_range) {
+		.id = g->ioservid, .type = type, .start = start, .end = last,
+	};
 	return xpi_dm_op(g->domid, &op);
 }
 
@@ -404,22 +408,28 @@ static const struct {
 	{ GUEST_VPCI_PREFETCH_MEM_ADDR, GUEST_VPCI_PREFETCH_MEM_SIZE },
 };
 
-/* 1: inside a claimed window, 0: outside all of them, -1: across an edge. */
-static int xpi_window_of(u64 start, u64 last)
+/* Where a BAR range lies with respect to the claimed memory windows. */
+enum xpi_window {
+	XPI_WINDOW_NONE,	/* outside all of them: a range of its own */
+	XPI_WINDOW_INSIDE,	/* inside one: routed by the kernel alone */
+	XPI_WINDOW_ACROSS,	/* across the edge of one: not a BAR */
+};
+
+static enum xpi_window xpi_window_of(u64 start, u64 last)
 {
 	unsigned int i;
 
 	if (!xpi_ecam_mode())
-		return 0;
+		return XPI_WINDOW_NONE;
 	for (i = 0; i < ARRAY_SIZE(xpi_windows); i++) {
 		u64 w_last = xpi_windows[i].start + xpi_windows[i].size - 1;
 
 		if (start >= xpi_windows[i].start && last <= w_last)
-			return 1;
+			return XPI_WINDOW_INSIDE;
 		if (start <= w_last && last >= xpi_windows[i].start)
-			return -1;
+			return XPI_WINDOW_ACROSS;
 	}
-	return 0;
+	return XPI_WINDOW_NONE;
 }
 
 /*
@@ -439,16 +449,28 @@ static unsigned int xpi_xen_bar_ranges(struct xpi_guest *g)
 	unsigned int i, n = 0;
 
 	for (i = 0; i < g->nr_ranges; i++)
-		n += !xpi_window_of(g->ranges[i].start, g->ranges[i].last);
+		n += xpi_window_of(g->ranges[i].start, g->ranges[i].last) ==
+		     XPI_WINDOW_NONE;
 	return n;
 }
 
-/* Map or unmap a BAR range in Xen, unless a claimed window covers it. */
-static int xpi_bar_range(struct xpi_guest *g, bool map, u64 start, u64 last)
+/* Route a BAR range to us in Xen, unless a claimed window covers it. */
+static int xpi_bar_map(struct xpi_guest *g, u64 start, u64 last)
 {
-	if (xpi_window_of(start, last) > 0)
+	if (xpi_window_of(start, last) == XPI_WINDOW_INSIDE)
 		return 0;
-	return xpi_xen_range(g, map, XEN_DMOP_IO_RANGE_MEMORY, start, last);
+	return xpi_xen_map(g, XEN_DMOP_IO_RANGE_MEMORY, start, last);
+}
+
+static void xpi_bar_unmap(struct xpi_guest *g, u64 start, u64 last)
+{
+	int rc = 0;
+
+	if (xpi_window_of(start, last) != XPI_WINDOW_INSIDE)
+		rc = xpi_xen_unmap(g, XEN_DMOP_IO_RANGE_MEMORY, start, last);
+	if (rc)
+		pr_warn("dom%u: cannot unmap %#llx-%#llx: %d\n", g->domid,
+			start, last, rc);
 }
 
 static int xpi_xen_set_state(struct xpi_guest *g, bool enabled)
@@ -525,22 +547,24 @@ static int xpi_xen_intx(struct xpi_guest *g, u8 slot, u8 pin, u8 level)
 
 /* --- request path: under the guest's lock --- */
 
-/*
- * Hand the vCPU its response: the data of a read, masked to the access
- * size, visible before the state that tells Xen it is there.
- */
-static void xpi_respond(struct xpi_guest *g, struct xpi_vcpu *v,
-			bool set_data, u32 size, u64 data)
+/* Hand the vCPU its response: the access is done. */
+static void xpi_respond(struct xpi_guest *g, struct xpi_vcpu *v)
 {
 	struct ioreq *slot = &g->iopage->vcpu_ioreq[v->id];
 
 	lockdep_assert_held(&g->lock);
-	if (set_data)
-		slot->data = data & xpi_size_mask(size);
-	/* Xen reads the data once it sees the state. */
+	/* Xen reads the data of a read once it sees the state. */
 	virt_wmb();
 	slot->state = STATE_IORESP_READY;
 	notify_remote_via_irq(v->irq);
+}
+
+/* Hand the vCPU the data of its read, masked to the access size. */
+static void xpi_respond_read(struct xpi_guest *g, struct xpi_vcpu *v,
+			     u32 size, u64 data)
+{
+	g->iopage->vcpu_ioreq[v->id].data = data & xpi_size_mask(size);
+	xpi_respond(g, v);
 }
 
 /* Complete the backend request of @v in the kernel: reads all ones. */
@@ -552,7 +576,10 @@ static void xpi_abort_one(struct xpi_guest *g, struct xpi_vcpu *v)
 	if (v->state == XPI_REQ_QUEUED)
 		list_del_init(&v->node);
 	if (!g->dead) {
-		xpi_respond(g, v, read, v->rec.size, ~0ULL);
+		if (read)
+			xpi_respond_read(g, v, v->rec.size, ~0ULL);
+		else
+			xpi_respond(g, v);
 		g->stats.aborted++;
 		trace_xen_pci_ioreq_complete(g->domid, v->id, v->rec.id,
 					     read ? xpi_size_mask(v->rec.size) : 0,
@@ -610,106 +637,149 @@ static bool xpi_ioeventfd_signal(struct xpi_fn *fn, const struct ioreq *req)
 	return false;
 }
 
-/* Decode a guest access and answer it, or queue it to its backend. */
-static void xpi_dispatch(struct xpi_guest *g, struct xpi_vcpu *v,
-			 const struct ioreq *req)
+/**
+ * struct xpi_target - what a guest access reaches
+ * @kind: %XEN_PCI_IOREQ_KIND_CONFIG or %XEN_PCI_IOREQ_KIND_MMIO, or 0 for
+ *	neither (port I/O, Xen's own requests)
+ * @bar: the BAR of the range hit, or %XEN_PCI_IOREQ_BAR_NONE
+ * @addr: what the backend sees: register offset or guest physical address
+ * @fn: the registered function it reaches, or NULL
+ */
+struct xpi_target {
+	u8 kind;
+	u8 bar;
+	u64 addr;
+	struct xpi_fn *fn;
+};
+
+/* Which function and register, or which BAR, a guest access reaches. */
+static void xpi_decode(struct xpi_guest *g, const struct ioreq *req,
+		       struct xpi_target *t)
 {
-	struct xen_pci_ioreq_request *rec = &v->rec;
-	bool read = req->dir == IOREQ_READ;
-	bool plain = !req->data_is_ptr && req->count == 1 &&
-		     xpi_size_valid(req->size);
 	struct xpi_cfg_access cfg;
-	struct xpi_fn *fn = NULL;
-	u8 kind = 0, bar = XEN_PCI_IOREQ_BAR_NONE;
-	u64 addr = req->addr;
 	int i;
 
+	*t = (struct xpi_target) {
+		.bar = XEN_PCI_IOREQ_BAR_NONE,
+		.addr = req->addr,
+	};
 	if (req->type == IOREQ_TYPE_COPY && xpi_ecam_mode()) {
 		switch (xpi_ecam_decode(GUEST_VPCI_ECAM_BASE,
 					GUEST_VPCI_ECAM_SIZE, req->addr,
 					req->size, &cfg)) {
 		case XPI_DECODE_OK:
-			fn = xpi_fn_lookup(g, cfg.sbdf);
-			addr = cfg.reg;
+			t->fn = xpi_fn_lookup(g, cfg.sbdf);
+			t->addr = cfg.reg;
 			fallthrough;
 		case XPI_DECODE_INVALID:
-			kind = XEN_PCI_IOREQ_KIND_CONFIG;
-			break;
+			t->kind = XEN_PCI_IOREQ_KIND_CONFIG;
+			return;
 		case XPI_DECODE_OUTSIDE:
 			break;
 		}
 	} else if (req->type == IOREQ_TYPE_PCI_CONFIG && !xpi_ecam_mode()) {
-		kind = XEN_PCI_IOREQ_KIND_CONFIG;
+		t->kind = XEN_PCI_IOREQ_KIND_CONFIG;
 		if (xpi_pci_config_decode(req->addr, req->size, &cfg)) {
-			fn = xpi_fn_lookup(g, cfg.sbdf);
-			addr = cfg.reg;
+			t->fn = xpi_fn_lookup(g, cfg.sbdf);
+			t->addr = cfg.reg;
 		}
+		return;
 	}
-	if (!kind && req->type == IOREQ_TYPE_COPY) {
-		kind = XEN_PCI_IOREQ_KIND_MMIO;
-		i = xpi_range_find(g->ranges, g->nr_ranges, req->addr,
-				   req->size);
-		if (i >= 0) {
-			fn = g->ranges[i].fn;
-			bar = g->ranges[i].bar;
-		}
+	if (req->type != IOREQ_TYPE_COPY)
+		return;
+	t->kind = XEN_PCI_IOREQ_KIND_MMIO;
+	i = xpi_range_find(g->ranges, g->nr_ranges, req->addr, req->size);
+	if (i >= 0) {
+		t->fn = g->ranges[i].fn;
+		t->bar = g->ranges[i].bar;
 	}
+}
 
-	if (kind == XEN_PCI_IOREQ_KIND_CONFIG)
-		g->stats.config++;
-	else if (kind == XEN_PCI_IOREQ_KIND_MMIO)
-		g->stats.mmio++;
+/*
+ * Nobody is there, or the access is not one a function can take: answer as
+ * a master abort. A plain read gets all ones; anything else completes with
+ * no data.
+ */
+static void xpi_master_abort(struct xpi_guest *g, struct xpi_vcpu *v,
+			     const struct ioreq *req, u8 kind, bool plain)
+{
+	bool read = req->dir == IOREQ_READ;
+
+	g->stats.in_kernel++;
+	trace_xen_pci_ioreq_dispatch(g->domid, v->id, XPI_NO_SBDF, kind, read,
+				     req->size, req->addr, req->data, 0);
+	if (plain && read)
+		xpi_respond_read(g, v, req->size, ~0ULL);
 	else
-		g->stats.other++;
+		xpi_respond(g, v);
+	trace_xen_pci_ioreq_complete(g->domid, v->id, 0,
+				     plain && read ?
+				     xpi_size_mask(req->size) : 0, false);
+}
 
-	if (!fn || !plain) {
-		/* Nobody there: a master abort. */
-		g->stats.in_kernel++;
-		trace_xen_pci_ioreq_dispatch(g->domid, v->id, XPI_NO_SBDF,
-					     kind, read, req->size, req->addr,
-					     req->data, 0);
-		xpi_respond(g, v, plain && read, req->size, ~0ULL);
-		trace_xen_pci_ioreq_complete(g->domid, v->id, 0,
-					     plain && read ?
-					     xpi_size_mask(req->size) : 0,
-					     false);
-		return;
-	}
+/* Queue the access to the backend of its function, and wake it. */
+static void xpi_queue(struct xpi_guest *g, struct xpi_vcpu *v,
+		      const struct ioreq *req, const struct xpi_target *t)
+{
+	struct xen_pci_ioreq_request *rec = &v->rec;
+	bool read = req->dir == IOREQ_READ;
+	struct xpi_fn *fn = t->fn;
 
-	if (kind == XEN_PCI_IOREQ_KIND_MMIO && !read &&
-	    xpi_ioeventfd_signal(fn, req)) {
-		g->stats.ioeventfd++;
-		trace_xen_pci_ioreq_dispatch(g->domid, v->id, fn->sbdf, kind,
-					     read, req->size, req->addr,
-					     req->data & xpi_size_mask(req->size),
-					     0);
-		xpi_respond(g, v, false, req->size, 0);
-		trace_xen_pci_ioreq_complete(g->domid, v->id, 0, 0, false);
-		return;
-	}
-
-	memset(rec, 0, sizeof(*rec));
-	rec->id = ++g->seq << XPI_ID_VCPU_BITS | v->id;
-	rec->fn.segment = xpi_sbdf_segment(fn->sbdf);
-	rec->fn.bus = xpi_sbdf_bus(fn->sbdf);
-	rec->fn.devfn = xpi_sbdf_devfn(fn->sbdf);
-	rec->vcpu = v->id;
-	rec->kind = kind;
-	rec->dir = read ? XEN_PCI_IOREQ_DIR_READ : XEN_PCI_IOREQ_DIR_WRITE;
-	rec->size = req->size;
-	rec->bar = bar;
-	rec->addr = addr;
-	rec->data = read ? 0 : req->data & xpi_size_mask(req->size);
-
+	*rec = (struct xen_pci_ioreq_request) {
+		.id = ++g->seq << XPI_ID_VCPU_BITS | v->id,
+		.fn.segment = xpi_sbdf_segment(fn->sbdf),
+		.fn.bus = xpi_sbdf_bus(fn->sbdf),
+		.fn.devfn = xpi_sbdf_devfn(fn->sbdf),
+		.vcpu = v->id,
+		.kind = t->kind,
+		.dir = read ? XEN_PCI_IOREQ_DIR_READ : XEN_PCI_IOREQ_DIR_WRITE,
+		.size = req->size,
+		.bar = t->bar,
+		.addr = t->addr,
+		.data = read ? 0 : req->data & xpi_size_mask(req->size),
+	};
 	v->state = XPI_REQ_QUEUED;
 	v->file = fn->file;
 	v->fn = fn;
 	v->intx_before = read ? 0 : READ_ONCE(fn->intx_asserted);
 	list_add_tail(&v->node, &fn->file->queue);
 	g->stats.routed++;
-	trace_xen_pci_ioreq_dispatch(g->domid, v->id, fn->sbdf, kind, read,
-				     req->size, addr, rec->data, rec->id);
+	trace_xen_pci_ioreq_dispatch(g->domid, v->id, fn->sbdf, t->kind, read,
+				     req->size, t->addr, rec->data, rec->id);
 	wake_up_interruptible_poll(&fn->file->wq, EPOLLIN | EPOLLRDNORM);
+}
+
+/* Decode a guest access and answer it, or queue it to its backend. */
+static void xpi_dispatch(struct xpi_guest *g, struct xpi_vcpu *v,
+			 const struct ioreq *req)
+{
+	bool plain = !req->data_is_ptr && req->count == 1 &&
+		     xpi_size_valid(req->size);
+	struct xpi_target t;
+
+	xpi_decode(g, req, &t);
+	if (t.kind == XEN_PCI_IOREQ_KIND_CONFIG)
+		g->stats.config++;
+	else if (t.kind == XEN_PCI_IOREQ_KIND_MMIO)
+		g->stats.mmio++;
+	else
+		g->stats.other++;
+
+	if (!t.fn || !plain) {
+		xpi_master_abort(g, v, req, t.kind, plain);
+	} else if (t.kind == XEN_PCI_IOREQ_KIND_MMIO &&
+		   req->dir == IOREQ_WRITE && xpi_ioeventfd_signal(t.fn, req)) {
+		g->stats.ioeventfd++;
+		trace_xen_pci_ioreq_dispatch(g->domid, v->id, t.fn->sbdf,
+					     t.kind, false, req->size,
+					     req->addr,
+					     req->data & xpi_size_mask(req->size),
+					     0);
+		xpi_respond(g, v);
+		trace_xen_pci_ioreq_complete(g->domid, v->id, 0, 0, false);
+	} else {
+		xpi_queue(g, v, req, &t);
+	}
 }
 
 /* Take a new request from the vCPU's slot, if there is one. */
@@ -860,54 +930,125 @@ static void xpi_irqfd_drop(struct xpi_guest *g, struct xpi_fn *fn)
 
 /* --- guests --- */
 
-static int xpi_stats_show(struct seq_file *m, void *unused)
+/**
+ * struct xpi_snapshot - what debugfs shows of a guest, copied under its lock
+ * @stats: the request counters
+ * @in_flight: requests with a backend
+ * @nr_fns: registered functions
+ * @nr_ranges: BAR ranges
+ * @fns: per function: SBDF, BAR ranges, asserted pins, ioeventfds
+ * @ranges: the BAR ranges, with the SBDF of their function
+ */
+struct xpi_snapshot {
+	struct xpi_stats stats;
+	unsigned int in_flight;
+	unsigned int nr_fns;
+	unsigned int nr_ranges;
+	struct {
+		u32 sbdf;
+		unsigned int nr_ranges;
+		u8 intx;
+		unsigned int nr_ioeventfds;
+	} fns[XPI_MAX_FNS];
+	struct {
+		u64 start;
+		u64 last;
+		u32 sbdf;
+		u8 bar;
+	} ranges[XPI_MAX_RANGES];
+};
+
+static void xpi_snapshot(struct xpi_guest *g, struct xpi_snapshot *snap)
 {
-	struct xpi_guest *g = m->private;
-	unsigned int i, in_flight = 0, bkt;
+	unsigned int i, bkt, n = 0;
 	struct xpi_fn *fn;
 
 	spin_lock_irq(&g->lock);
+	snap->stats = g->stats;
+	snap->in_flight = 0;
 	for (i = 0; i < g->nr_vcpus; i++)
-		in_flight += g->vcpus[i].state != XPI_REQ_IDLE;
+		snap->in_flight += g->vcpus[i].state != XPI_REQ_IDLE;
+	hash_for_each(g->fns, bkt, fn, hnode) {
+		if (n == ARRAY_SIZE(snap->fns))
+			break;
+		snap->fns[n].sbdf = fn->sbdf;
+		snap->fns[n].nr_ranges = fn->nr_ranges;
+		snap->fns[n].intx = READ_ONCE(fn->intx_asserted);
+		snap->fns[n].nr_ioeventfds = fn->nr_ioeventfds;
+		n++;
+	}
+	snap->nr_fns = n;
+	snap->nr_ranges = g->nr_ranges;
+	for (i = 0; i < g->nr_ranges; i++) {
+		snap->ranges[i].start = g->ranges[i].start;
+		snap->ranges[i].last = g->ranges[i].last;
+		snap->ranges[i].sbdf = g->ranges[i].fn->sbdf;
+		snap->ranges[i].bar = g->ranges[i].bar;
+	}
+	spin_unlock_irq(&g->lock);
+}
+
+static void xpi_seq_sbdf(struct seq_file *m, u32 sbdf)
+{
+	seq_printf(m, "%04x:%02x:%02x.%u", xpi_sbdf_segment(sbdf),
+		   xpi_sbdf_bus(sbdf), PCI_SLOT(xpi_sbdf_devfn(sbdf)),
+		   PCI_FUNC(xpi_sbdf_devfn(sbdf)));
+}
+
+/* Copied first, then printed: printing may sleep, the lock is a spinlock. */
+static int xpi_stats_show(struct seq_file *m, void *unused)
+{
+	struct xpi_guest *g = m->private;
+	struct xpi_snapshot *snap;
+	unsigned int i, in_xen;
+
+	snap = kvmalloc(sizeof(*snap), GFP_KERNEL);
+	if (!snap)
+		return -ENOMEM;
+	mutex_lock(&g->mutex);
+	xpi_snapshot(g, snap);
+	in_xen = xpi_xen_bar_ranges(g);
+	mutex_unlock(&g->mutex);
+
 	seq_printf(m, "domid: %u\nioservid: %u\nvcpus: %u\nmode: %s\n",
 		   g->domid, g->ioservid, g->nr_vcpus,
 		   xpi_ecam_mode() ? "ecam" : "pci");
 	seq_printf(m, "requests_config: %llu\nrequests_mmio: %llu\n",
-		   g->stats.config, g->stats.mmio);
-	seq_printf(m, "requests_other: %llu\n", g->stats.other);
+		   snap->stats.config, snap->stats.mmio);
+	seq_printf(m, "requests_other: %llu\n", snap->stats.other);
 	seq_printf(m, "answered_in_kernel: %llu\nrouted: %llu\n",
-		   g->stats.in_kernel, g->stats.routed);
+		   snap->stats.in_kernel, snap->stats.routed);
 	seq_printf(m, "delivered: %llu\ncompleted: %llu\naborted: %llu\n",
-		   g->stats.delivered, g->stats.completed, g->stats.aborted);
+		   snap->stats.delivered, snap->stats.completed,
+		   snap->stats.aborted);
 	seq_printf(m, "in_flight: %u\nfunctions: %u\nmmio_ranges: %u\n",
-		   in_flight, g->nr_fns, g->nr_ranges);
-	seq_printf(m, "mmio_ranges_in_xen: %u of %u\n", xpi_xen_bar_ranges(g),
+		   snap->in_flight, snap->nr_fns, snap->nr_ranges);
+	seq_printf(m, "mmio_ranges_in_xen: %u of %u\n", in_xen,
 		   xpi_xen_bar_ranges_max());
 	seq_printf(m, "intx_raised: %lld\nintx_resampled: %lld\n",
 		   atomic64_read(&g->intx_raised),
 		   atomic64_read(&g->intx_resampled));
 	seq_printf(m, "ioeventfd_writes: %llu\nirqfds: %u\n",
-		   g->stats.ioeventfd, READ_ONCE(g->nr_irqfds));
+		   snap->stats.ioeventfd, READ_ONCE(g->nr_irqfds));
 	seq_printf(m, "irqfd_signals: %lld\nirqfd_asserted: %lld\n",
 		   atomic64_read(&g->irqfd_signals),
 		   atomic64_read(&g->irqfd_asserted));
 	seq_printf(m, "irqfd_cancelled: %lld\n",
 		   atomic64_read(&g->irqfd_cancelled));
-	hash_for_each(g->fns, bkt, fn, hnode)
-		seq_printf(m, "function %04x:%02x:%02x.%u ranges %u intx %#x ioeventfds %u\n",
-			   xpi_sbdf_segment(fn->sbdf), xpi_sbdf_bus(fn->sbdf),
-			   PCI_SLOT(xpi_sbdf_devfn(fn->sbdf)),
-			   PCI_FUNC(xpi_sbdf_devfn(fn->sbdf)), fn->nr_ranges,
-			   READ_ONCE(fn->intx_asserted), fn->nr_ioeventfds);
-	for (i = 0; i < g->nr_ranges; i++)
-		seq_printf(m, "mmio %#llx-%#llx %04x:%02x:%02x.%u bar %u\n",
-			   g->ranges[i].start, g->ranges[i].last,
-			   xpi_sbdf_segment(g->ranges[i].fn->sbdf),
-			   xpi_sbdf_bus(g->ranges[i].fn->sbdf),
-			   PCI_SLOT(xpi_sbdf_devfn(g->ranges[i].fn->sbdf)),
-			   PCI_FUNC(xpi_sbdf_devfn(g->ranges[i].fn->sbdf)),
-			   g->ranges[i].bar);
-	spin_unlock_irq(&g->lock);
+	for (i = 0; i < snap->nr_fns; i++) {
+		seq_puts(m, "function ");
+		xpi_seq_sbdf(m, snap->fns[i].sbdf);
+		seq_printf(m, " ranges %u intx %#x ioeventfds %u\n",
+			   snap->fns[i].nr_ranges, snap->fns[i].intx,
+			   snap->fns[i].nr_ioeventfds);
+	}
+	for (i = 0; i < snap->nr_ranges; i++) {
+		seq_printf(m, "mmio %#llx-%#llx ", snap->ranges[i].start,
+			   snap->ranges[i].last);
+		xpi_seq_sbdf(m, snap->ranges[i].sbdf);
+		seq_printf(m, " bar %u\n", snap->ranges[i].bar);
+	}
+	kvfree(snap);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(xpi_stats);
@@ -1029,14 +1170,13 @@ static int xpi_claim_windows(struct xpi_guest *g)
 		return 0;
 	if (should_fail(&xpi_fail_setup, 1))
 		return -EIO;
-	rc = xpi_xen_range(g, true, XEN_DMOP_IO_RANGE_MEMORY,
-			   GUEST_VPCI_ECAM_BASE,
-			   GUEST_VPCI_ECAM_BASE + GUEST_VPCI_ECAM_SIZE - 1);
+	rc = xpi_xen_map(g, XEN_DMOP_IO_RANGE_MEMORY, GUEST_VPCI_ECAM_BASE,
+			 GUEST_VPCI_ECAM_BASE + GUEST_VPCI_ECAM_SIZE - 1);
 	for (i = 0; !rc && i < ARRAY_SIZE(xpi_windows); i++) {
 		if (should_fail(&xpi_fail_setup, 1))
 			return -EIO;
-		rc = xpi_xen_range(g, true, XEN_DMOP_IO_RANGE_MEMORY,
-				   xpi_windows[i].start,
+		rc = xpi_xen_map(g, XEN_DMOP_IO_RANGE_MEMORY,
+				 xpi_windows[i].start,
 				   xpi_windows[i].start + xpi_windows[i].size - 1);
 	}
 	return rc;
@@ -1108,30 +1248,20 @@ err_destroy:
 	return rc;
 }
 
-/* Create the guest's ioreq server and set it up. Called with xpi.lock held. */
-static struct xpi_guest *xpi_guest_create(domid_t domid)
+/* A guest object with @nr vCPUs and room for its BAR ranges, no server. */
+static struct xpi_guest *xpi_guest_alloc(domid_t domid, unsigned int nr)
 {
-	struct xen_dm_op op = { .op = XEN_DMOP_nr_vcpus };
 	struct xpi_guest *g;
-	unsigned int i, nr;
-	char name[8];
-	int rc;
-
-	rc = xpi_dm_op(domid, &op);
-	if (rc)
-		return ERR_PTR(rc);
-	nr = op.u.nr_vcpus.vcpus;
-	if (!nr || nr > XPI_MAX_VCPUS)
-		return ERR_PTR(-EOPNOTSUPP);
+	unsigned int i;
 
 	g = kzalloc(struct_size(g, vcpus, nr), GFP_KERNEL);
 	if (!g)
-		return ERR_PTR(-ENOMEM);
+		return NULL;
 	g->nr_vcpus = nr;
 	g->ranges = kcalloc(XPI_MAX_RANGES, sizeof(*g->ranges), GFP_KERNEL);
 	if (!g->ranges) {
 		kfree(g);
-		return ERR_PTR(-ENOMEM);
+		return NULL;
 	}
 	kref_init(&g->kref);
 	INIT_LIST_HEAD(&g->node);
@@ -1152,7 +1282,25 @@ static struct xpi_guest *xpi_guest_create(domid_t domid)
 		snprintf(v->name, sizeof(v->name), "xen-pci-ioreq-d%uv%u",
 			 domid, i);
 	}
+	return g;
+}
 
+/* Create the guest's ioreq server and set it up. Called with xpi.lock held. */
+static struct xpi_guest *xpi_guest_create(domid_t domid)
+{
+	struct xen_dm_op op = { .op = XEN_DMOP_nr_vcpus };
+	struct xpi_guest *g;
+	char name[8];
+	int rc;
+
+	rc = xpi_dm_op(domid, &op);
+	if (rc)
+		return ERR_PTR(rc);
+	if (!op.u.nr_vcpus.vcpus || op.u.nr_vcpus.vcpus > XPI_MAX_VCPUS)
+		return ERR_PTR(-EOPNOTSUPP);
+	g = xpi_guest_alloc(domid, op.u.nr_vcpus.vcpus);
+	if (!g)
+		return ERR_PTR(-ENOMEM);
 	rc = xpi_xen_setup(g);
 	if (rc) {
 		kfree(g->ranges);
@@ -1391,12 +1539,7 @@ static void xpi_fn_remove(struct xpi_guest *g, struct xpi_fn *fn)
 		for (i = 0; i < g->nr_ranges; i++) {
 			if (g->ranges[i].fn != fn)
 				continue;
-			rc = xpi_bar_range(g, false, g->ranges[i].start,
-					   g->ranges[i].last);
-			if (rc)
-				pr_warn("dom%u: cannot unmap %#llx-%#llx: %d\n",
-					g->domid, g->ranges[i].start,
-					g->ranges[i].last, rc);
+			xpi_bar_unmap(g, g->ranges[i].start, g->ranges[i].last);
 		}
 	}
 
@@ -1413,8 +1556,8 @@ static void xpi_fn_remove(struct xpi_guest *g, struct xpi_fn *fn)
 
 	if (!g->dead) {
 		if (!xpi_ecam_mode()) {
-			rc = xpi_xen_range(g, false, XEN_DMOP_IO_RANGE_PCI,
-					   fn->sbdf, fn->sbdf);
+			rc = xpi_xen_unmap(g, XEN_DMOP_IO_RANGE_PCI, fn->sbdf,
+					   fn->sbdf);
 			if (rc)
 				pr_warn("dom%u: cannot unmap function %#x: %d\n",
 					g->domid, fn->sbdf, rc);
@@ -1448,7 +1591,7 @@ static int xpi_register(struct xpi_guest *g, struct xpi_file *f,
 	fn->sbdf = sbdf;
 	INIT_LIST_HEAD(&fn->ioeventfds);
 	if (!xpi_ecam_mode()) {
-		rc = xpi_xen_range(g, true, XEN_DMOP_IO_RANGE_PCI, sbdf, sbdf);
+		rc = xpi_xen_map(g, XEN_DMOP_IO_RANGE_PCI, sbdf, sbdf);
 		if (rc) {
 			kfree(fn);
 			return rc;
@@ -1499,16 +1642,16 @@ static int xpi_add_mmio(struct xpi_guest *g, struct xpi_file *f,
 	    last >= GUEST_VPCI_ECAM_BASE)
 		return -EINVAL;
 	/* Half in a window: a BAR is decoded by one window or none. */
-	if (xpi_window_of(m->addr, last) < 0)
+	if (xpi_window_of(m->addr, last) == XPI_WINDOW_ACROSS)
 		return -EINVAL;
 	if (xpi_range_overlaps(g->ranges, g->nr_ranges, m->addr, last))
 		return -EEXIST;
 	if (g->nr_ranges >= XPI_MAX_RANGES)
 		return -ENOSPC;
-	if (xpi_window_of(m->addr, last) == 0 &&
+	if (xpi_window_of(m->addr, last) == XPI_WINDOW_NONE &&
 	    xpi_xen_bar_ranges(g) >= xpi_xen_bar_ranges_max())
 		return -ENOSPC;
-	rc = xpi_bar_range(g, true, m->addr, last);
+	rc = xpi_bar_map(g, m->addr, last);
 	if (rc)
 		return rc;
 
@@ -1531,7 +1674,7 @@ static int xpi_remove_mmio(struct xpi_guest *g, struct xpi_file *f,
 {
 	struct xpi_fn *fn;
 	u64 last;
-	int rc, i;
+	int i;
 
 	fn = xpi_mmio_fn(g, f, m, &last);
 	if (IS_ERR(fn))
@@ -1542,10 +1685,7 @@ static int xpi_remove_mmio(struct xpi_guest *g, struct xpi_file *f,
 		return -ENOENT;
 
 	xpi_ioeventfd_drop(g, fn, m->addr, last);
-	rc = xpi_bar_range(g, false, m->addr, last);
-	if (rc)
-		pr_warn("dom%u: cannot unmap %#llx-%#llx: %d\n", g->domid,
-			m->addr, last, rc);
+	xpi_bar_unmap(g, m->addr, last);
 	spin_lock_irq(&g->lock);
 	memmove(&g->ranges[i], &g->ranges[i + 1],
 		(g->nr_ranges - i - 1) * sizeof(*g->ranges));
@@ -1560,9 +1700,6 @@ static int xpi_intx(struct xpi_guest *g, struct xpi_file *f,
 {
 	struct xpi_fn *fn;
 
-	if (in->pin < 1 || in->pin > 4 || in->level > 1 || in->reserved0 ||
-	    in->reserved)
-		return -EINVAL;
 	fn = xpi_file_fn(g, f, &in->fn);
 	if (IS_ERR(fn))
 		return PTR_ERR(fn);
@@ -1574,64 +1711,24 @@ static int xpi_intx(struct xpi_guest *g, struct xpi_file *f,
 	return xpi_set_intx(g, fn, in->pin, in->level);
 }
 
-static int xpi_ioeventfd(struct xpi_guest *g, struct xpi_file *f,
-			 const struct xen_pci_ioreq_ioeventfd *a)
+/* Complete the writes @a describes in the kernel, signalling @ctx. */
+static int xpi_ioeventfd_assign(struct xpi_guest *g, struct xpi_fn *fn,
+				struct eventfd_ctx *ctx,
+				const struct xen_pci_ioreq_ioeventfd *a)
 {
 	bool datamatch = a->flags & XEN_PCI_IOREQ_IOEVENTFD_DATAMATCH;
-	struct eventfd_ctx *ctx;
 	struct xpi_ioeventfd *e;
-	struct xpi_fn *fn;
-	int i, rc = 0;
 
-	if (a->flags & ~(XEN_PCI_IOREQ_IOEVENTFD_DATAMATCH |
-			 XEN_PCI_IOREQ_IOEVENTFD_DEASSIGN) ||
-	    a->reserved0 || a->reserved || !xpi_size_valid(a->size) ||
-	    (a->data & ~(datamatch ? xpi_size_mask(a->size) : 0)))
-		return -EINVAL;
-	fn = xpi_file_fn(g, f, &a->fn);
-	if (IS_ERR(fn))
-		return PTR_ERR(fn);
-	/* Inside one BAR range of the function */
-	i = xpi_range_find(g->ranges, g->nr_ranges, a->addr, a->size);
-	if (i < 0 || g->ranges[i].fn != fn)
-		return -EINVAL;
-	ctx = eventfd_ctx_fdget(a->fd);
-	if (IS_ERR(ctx))
-		return PTR_ERR(ctx);
-
-	list_for_each_entry(e, &fn->ioeventfds, node) {
-		/* Two that could match one write collide. */
-		if (e->addr != a->addr || e->size != a->size ||
-		    (e->datamatch && datamatch && e->data != a->data))
-			continue;
-		if (!(a->flags & XEN_PCI_IOREQ_IOEVENTFD_DEASSIGN)) {
-			rc = -EEXIST;
-			goto out;
-		}
-		if (e->ctx != ctx || e->datamatch != datamatch ||
-		    e->data != a->data)
-			continue;
-		spin_lock_irq(&g->lock);
-		list_del(&e->node);
-		fn->nr_ioeventfds--;
-		spin_unlock_irq(&g->lock);
-		eventfd_ctx_put(e->ctx);
-		kfree(e);
-		goto out;
-	}
-	if (a->flags & XEN_PCI_IOREQ_IOEVENTFD_DEASSIGN) {
-		rc = -ENOENT;
-		goto out;
-	}
-	if (fn->nr_ioeventfds >= XPI_MAX_IOEVENTFDS) {
-		rc = -ENOSPC;
-		goto out;
-	}
+	/* Two that could match one write collide. */
+	list_for_each_entry(e, &fn->ioeventfds, node)
+		if (e->addr == a->addr && e->size == a->size &&
+		    (!e->datamatch || !datamatch || e->data == a->data))
+			return -EEXIST;
+	if (fn->nr_ioeventfds >= XPI_MAX_IOEVENTFDS)
+		return -ENOSPC;
 	e = kzalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
-	if (!e) {
-		rc = -ENOMEM;
-		goto out;
-	}
+	if (!e)
+		return -ENOMEM;
 	e->ctx = ctx;
 	e->addr = a->addr;
 	e->size = a->size;
@@ -1642,83 +1739,77 @@ static int xpi_ioeventfd(struct xpi_guest *g, struct xpi_file *f,
 	fn->nr_ioeventfds++;
 	spin_unlock_irq(&g->lock);
 	return 0;
-out:
-	eventfd_ctx_put(ctx);
-	return rc;
 }
 
-static int xpi_irqfd(struct xpi_guest *g, struct xpi_file *f,
-		     const struct xen_pci_ioreq_irqfd *a)
+/* Remove the ioeventfd that has exactly the arguments @a and @ctx. */
+static int xpi_ioeventfd_deassign(struct xpi_guest *g, struct xpi_fn *fn,
+				  struct eventfd_ctx *ctx,
+				  const struct xen_pci_ioreq_ioeventfd *a)
 {
-	struct eventfd_ctx *ctx;
-	struct xpi_irqfd *q;
-	struct xpi_fn *fn;
-	__poll_t events;
-	int rc = 0;
+	bool datamatch = a->flags & XEN_PCI_IOREQ_IOEVENTFD_DATAMATCH;
+	struct xpi_ioeventfd *e;
 
-	if (a->flags & ~XEN_PCI_IOREQ_IRQFD_DEASSIGN || a->pin < 1 ||
-	    a->pin > 4 || memchr_inv(a->reserved0, 0, sizeof(a->reserved0)) ||
-	    a->reserved)
-		return -EINVAL;
-	fn = xpi_file_fn(g, f, &a->fn);
-	if (IS_ERR(fn))
-		return PTR_ERR(fn);
-	/* Root bus only, as XEN_PCI_IOREQ_SET_INTX */
-	if (xpi_sbdf_segment(fn->sbdf) || xpi_sbdf_bus(fn->sbdf))
-		return -EINVAL;
-
-	CLASS(fd, fd)(a->fd);
-	if (!fd_file(fd))
-		return -EBADF;
-	ctx = eventfd_ctx_fileget(fd_file(fd));
-	if (IS_ERR(ctx))
-		return PTR_ERR(ctx);
-
-	list_for_each_entry(q, &g->irqfds, node) {
-		if (q->ctx != ctx)
+	list_for_each_entry(e, &fn->ioeventfds, node) {
+		if (e->addr != a->addr || e->size != a->size ||
+		    e->ctx != ctx || e->datamatch != datamatch ||
+		    e->data != a->data)
 			continue;
-		if (q->fn == fn && q->pin == a->pin) {
-			if (!(a->flags & XEN_PCI_IOREQ_IRQFD_DEASSIGN))
-				rc = -EEXIST;
-			else
-				xpi_irqfd_free(g, q);
-			goto out;
-		}
+		spin_lock_irq(&g->lock);
+		list_del(&e->node);
+		fn->nr_ioeventfds--;
+		spin_unlock_irq(&g->lock);
+		eventfd_ctx_put(e->ctx);
+		kfree(e);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Assert @pin of @fn on each signal of @ctx, the eventfd of @file. */
+static int xpi_irqfd_assign(struct xpi_guest *g, struct xpi_fn *fn,
+			    struct file *file, struct eventfd_ctx *ctx, u8 pin)
+{
+	struct xpi_irqfd *q;
+	__poll_t events;
+
+	list_for_each_entry(q, &g->irqfds, node)
 		/* One eventfd, one pin: its count is ours to take. */
-		rc = a->flags & XEN_PCI_IOREQ_IRQFD_DEASSIGN ? -ENOENT : -EBUSY;
-		goto out;
-	}
-	if (a->flags & XEN_PCI_IOREQ_IRQFD_DEASSIGN) {
-		rc = -ENOENT;
-		goto out;
-	}
-	if (g->nr_irqfds >= XPI_MAX_IRQFDS) {
-		rc = -ENOSPC;
-		goto out;
-	}
+		if (q->ctx == ctx)
+			return q->fn == fn && q->pin == pin ? -EEXIST : -EBUSY;
+	if (g->nr_irqfds >= XPI_MAX_IRQFDS)
+		return -ENOSPC;
 	q = kzalloc(sizeof(*q), GFP_KERNEL_ACCOUNT);
-	if (!q) {
-		rc = -ENOMEM;
-		goto out;
-	}
+	if (!q)
+		return -ENOMEM;
 	q->guest = g;
 	q->fn = fn;
-	q->pin = a->pin;
+	q->pin = pin;
 	q->ctx = ctx;
 	init_waitqueue_func_entry(&q->wait, xpi_irqfd_wakeup);
 	init_poll_funcptr(&q->pt, xpi_irqfd_ptable);
 	list_add_tail(&q->node, &g->irqfds);
 	WRITE_ONCE(g->nr_irqfds, g->nr_irqfds + 1);
 	/* Signalled already: assert now. */
-	events = vfs_poll(fd_file(fd), &q->pt);
+	events = vfs_poll(file, &q->pt);
 	if (events & EPOLLIN) {
 		atomic_set(&q->pending, 1);
 		schedule_work(&g->irqfd_work);
 	}
 	return 0;
-out:
-	eventfd_ctx_put(ctx);
-	return rc;
+}
+
+static int xpi_irqfd_deassign(struct xpi_guest *g, struct xpi_fn *fn,
+			      struct eventfd_ctx *ctx, u8 pin)
+{
+	struct xpi_irqfd *q;
+
+	list_for_each_entry(q, &g->irqfds, node) {
+		if (q->ctx == ctx && q->fn == fn && q->pin == pin) {
+			xpi_irqfd_free(g, q);
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 static void xpi_get_info(struct xpi_guest *g, struct xen_pci_ioreq_info *info)
@@ -1780,7 +1871,7 @@ static int xpi_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
-static long xpi_bind(struct xpi_file *f, void __user *uarg)
+static long xpi_ioctl_bind(struct xpi_file *f, void __user *uarg)
 {
 	struct xen_pci_ioreq_bind b;
 	struct xpi_guest *g;
@@ -1820,86 +1911,244 @@ out:
 	return ret;
 }
 
-static long xpi_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+/* The guest of a bound file, its mutex held, or why there is none. */
+static struct xpi_guest *xpi_lock_guest(struct xpi_file *f)
 {
-	struct xpi_file *f = filp->private_data;
-	void __user *uarg = (void __user *)arg;
-	union {
-		struct xen_pci_ioreq_info info;
-		struct xen_pci_ioreq_function fn;
-		struct xen_pci_ioreq_mmio mmio;
-		struct xen_pci_ioreq_intx intx;
-		struct xen_pci_ioreq_ioeventfd ioeventfd;
-		struct xen_pci_ioreq_irqfd irqfd;
-	} u;
+	struct xpi_guest *g = xpi_file_guest(f);
+
+	if (!g)
+		return ERR_PTR(-EINVAL);
+	mutex_lock(&g->mutex);
+	if (g->dead) {
+		mutex_unlock(&g->mutex);
+		return ERR_PTR(-ENODEV);
+	}
+	return g;
+}
+
+static long xpi_ioctl_get_info(struct xpi_file *f, void __user *udata)
+{
+	struct xen_pci_ioreq_info info;
+	struct xpi_guest *g;
+
+	g = xpi_lock_guest(f);
+	if (IS_ERR(g))
+		return PTR_ERR(g);
+	xpi_get_info(g, &info);
+	mutex_unlock(&g->mutex);
+	return copy_to_user(udata, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long xpi_ioctl_register(struct xpi_file *f, void __user *udata)
+{
+	struct xen_pci_ioreq_function ufn;
 	struct xpi_guest *g;
 	long ret;
 
+	if (copy_from_user(&ufn, udata, sizeof(ufn)))
+		return -EFAULT;
+	g = xpi_lock_guest(f);
+	if (IS_ERR(g))
+		return PTR_ERR(g);
+	ret = xpi_register(g, f, &ufn);
+	mutex_unlock(&g->mutex);
+	return ret;
+}
+
+static long xpi_ioctl_unregister(struct xpi_file *f, void __user *udata)
+{
+	struct xen_pci_ioreq_function ufn;
+	struct xpi_guest *g;
+	struct xpi_fn *fn;
+
+	if (copy_from_user(&ufn, udata, sizeof(ufn)))
+		return -EFAULT;
+	g = xpi_lock_guest(f);
+	if (IS_ERR(g))
+		return PTR_ERR(g);
+	fn = xpi_file_fn(g, f, &ufn);
+	if (!IS_ERR(fn))
+		xpi_fn_remove(g, fn);
+	mutex_unlock(&g->mutex);
+	return PTR_ERR_OR_ZERO(fn);
+}
+
+static long xpi_ioctl_add_mmio(struct xpi_file *f, void __user *udata)
+{
+	struct xen_pci_ioreq_mmio m;
+	struct xpi_guest *g;
+	long ret;
+
+	if (copy_from_user(&m, udata, sizeof(m)))
+		return -EFAULT;
+	g = xpi_lock_guest(f);
+	if (IS_ERR(g))
+		return PTR_ERR(g);
+	ret = xpi_add_mmio(g, f, &m);
+	mutex_unlock(&g->mutex);
+	return ret;
+}
+
+static long xpi_ioctl_remove_mmio(struct xpi_file *f, void __user *udata)
+{
+	struct xen_pci_ioreq_mmio m;
+	struct xpi_guest *g;
+	long ret;
+
+	if (copy_from_user(&m, udata, sizeof(m)))
+		return -EFAULT;
+	g = xpi_lock_guest(f);
+	if (IS_ERR(g))
+		return PTR_ERR(g);
+	ret = xpi_remove_mmio(g, f, &m);
+	mutex_unlock(&g->mutex);
+	return ret;
+}
+
+static long xpi_ioctl_set_intx(struct xpi_file *f, void __user *udata)
+{
+	struct xen_pci_ioreq_intx in;
+	struct xpi_guest *g;
+	long ret;
+
+	if (copy_from_user(&in, udata, sizeof(in)))
+		return -EFAULT;
+	if (in.pin < 1 || in.pin > 4 || in.level > 1 || in.reserved0 ||
+	    in.reserved)
+		return -EINVAL;
+	g = xpi_lock_guest(f);
+	if (IS_ERR(g))
+		return PTR_ERR(g);
+	ret = xpi_intx(g, f, &in);
+	mutex_unlock(&g->mutex);
+	return ret;
+}
+
+static long xpi_ioctl_ioeventfd(struct xpi_file *f, void __user *udata)
+{
+	struct xen_pci_ioreq_ioeventfd a;
+	struct eventfd_ctx *ctx;
+	struct xpi_guest *g;
+	struct xpi_fn *fn;
+	bool datamatch;
+	long ret;
+	int i;
+
+	if (copy_from_user(&a, udata, sizeof(a)))
+		return -EFAULT;
+	datamatch = a.flags & XEN_PCI_IOREQ_IOEVENTFD_DATAMATCH;
+	if (a.flags & ~(XEN_PCI_IOREQ_IOEVENTFD_DATAMATCH |
+			XEN_PCI_IOREQ_IOEVENTFD_DEASSIGN) ||
+	    a.reserved0 || a.reserved || !xpi_size_valid(a.size) ||
+	    (a.data & ~(datamatch ? xpi_size_mask(a.size) : 0)))
+		return -EINVAL;
+	g = xpi_lock_guest(f);
+	if (IS_ERR(g))
+		return PTR_ERR(g);
+	fn = xpi_file_fn(g, f, &a.fn);
+	if (IS_ERR(fn)) {
+		ret = PTR_ERR(fn);
+		goto out;
+	}
+	/* Inside one BAR range of the function */
+	i = xpi_range_find(g->ranges, g->nr_ranges, a.addr, a.size);
+	if (i < 0 || g->ranges[i].fn != fn) {
+		ret = -EINVAL;
+		goto out;
+	}
+	ctx = eventfd_ctx_fdget(a.fd);
+	if (IS_ERR(ctx)) {
+		ret = PTR_ERR(ctx);
+		goto out;
+	}
+	if (a.flags & XEN_PCI_IOREQ_IOEVENTFD_DEASSIGN)
+		ret = xpi_ioeventfd_deassign(g, fn, ctx, &a);
+	else
+		ret = xpi_ioeventfd_assign(g, fn, ctx, &a);
+	/* An assigned ioeventfd keeps the reference. */
+	if (ret || (a.flags & XEN_PCI_IOREQ_IOEVENTFD_DEASSIGN))
+		eventfd_ctx_put(ctx);
+out:
+	mutex_unlock(&g->mutex);
+	return ret;
+}
+
+static long xpi_ioctl_irqfd(struct xpi_file *f, void __user *udata)
+{
+	struct xen_pci_ioreq_irqfd a;
+	struct eventfd_ctx *ctx;
+	struct xpi_guest *g;
+	struct xpi_fn *fn;
+	long ret;
+
+	if (copy_from_user(&a, udata, sizeof(a)))
+		return -EFAULT;
+	if (a.flags & ~XEN_PCI_IOREQ_IRQFD_DEASSIGN || a.pin < 1 ||
+	    a.pin > 4 || memchr_inv(a.reserved0, 0, sizeof(a.reserved0)) ||
+	    a.reserved)
+		return -EINVAL;
+	CLASS(fd, fd)(a.fd);
+	g = xpi_lock_guest(f);
+	if (IS_ERR(g))
+		return PTR_ERR(g);
+	fn = xpi_file_fn(g, f, &a.fn);
+	if (IS_ERR(fn)) {
+		ret = PTR_ERR(fn);
+		goto out;
+	}
+	/* Root bus only, as XEN_PCI_IOREQ_SET_INTX */
+	if (xpi_sbdf_segment(fn->sbdf) || xpi_sbdf_bus(fn->sbdf)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (!fd_file(fd)) {
+		ret = -EBADF;
+		goto out;
+	}
+	ctx = eventfd_ctx_fileget(fd_file(fd));
+	if (IS_ERR(ctx)) {
+		ret = PTR_ERR(ctx);
+		goto out;
+	}
+	if (a.flags & XEN_PCI_IOREQ_IRQFD_DEASSIGN)
+		ret = xpi_irqfd_deassign(g, fn, ctx, a.pin);
+	else
+		ret = xpi_irqfd_assign(g, fn, fd_file(fd), ctx, a.pin);
+	/* An assigned irqfd keeps the reference. */
+	if (ret || (a.flags & XEN_PCI_IOREQ_IRQFD_DEASSIGN))
+		eventfd_ctx_put(ctx);
+out:
+	mutex_unlock(&g->mutex);
+	return ret;
+}
+
+static long xpi_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	struct xpi_file *f = filp->private_data;
+	void __user *udata = (void __user *)arg;
+
 	switch (cmd) {
 	case XEN_PCI_IOREQ_BIND:
-		return xpi_bind(f, uarg);
+		return xpi_ioctl_bind(f, udata);
 	case XEN_PCI_IOREQ_GET_INFO:
-		break;
+		return xpi_ioctl_get_info(f, udata);
 	case XEN_PCI_IOREQ_REGISTER:
+		return xpi_ioctl_register(f, udata);
 	case XEN_PCI_IOREQ_UNREGISTER:
+		return xpi_ioctl_unregister(f, udata);
 	case XEN_PCI_IOREQ_ADD_MMIO:
+		return xpi_ioctl_add_mmio(f, udata);
 	case XEN_PCI_IOREQ_REMOVE_MMIO:
+		return xpi_ioctl_remove_mmio(f, udata);
 	case XEN_PCI_IOREQ_SET_INTX:
+		return xpi_ioctl_set_intx(f, udata);
 	case XEN_PCI_IOREQ_IOEVENTFD:
+		return xpi_ioctl_ioeventfd(f, udata);
 	case XEN_PCI_IOREQ_IRQFD:
-		if (copy_from_user(&u, uarg, _IOC_SIZE(cmd)))
-			return -EFAULT;
-		break;
+		return xpi_ioctl_irqfd(f, udata);
 	default:
 		return -ENOTTY;
 	}
-
-	g = xpi_file_guest(f);
-	if (!g)
-		return -EINVAL;
-	mutex_lock(&g->mutex);
-	if (g->dead) {
-		ret = -ENODEV;
-		goto out;
-	}
-	switch (cmd) {
-	case XEN_PCI_IOREQ_GET_INFO:
-		xpi_get_info(g, &u.info);
-		ret = 0;
-		break;
-	case XEN_PCI_IOREQ_REGISTER:
-		ret = xpi_register(g, f, &u.fn);
-		break;
-	case XEN_PCI_IOREQ_UNREGISTER: {
-		struct xpi_fn *fn = xpi_file_fn(g, f, &u.fn);
-
-		ret = PTR_ERR_OR_ZERO(fn);
-		if (!ret)
-			xpi_fn_remove(g, fn);
-		break;
-	}
-	case XEN_PCI_IOREQ_ADD_MMIO:
-		ret = xpi_add_mmio(g, f, &u.mmio);
-		break;
-	case XEN_PCI_IOREQ_REMOVE_MMIO:
-		ret = xpi_remove_mmio(g, f, &u.mmio);
-		break;
-	case XEN_PCI_IOREQ_IOEVENTFD:
-		ret = xpi_ioeventfd(g, f, &u.ioeventfd);
-		break;
-	case XEN_PCI_IOREQ_IRQFD:
-		ret = xpi_irqfd(g, f, &u.irqfd);
-		break;
-	default:
-		ret = xpi_intx(g, f, &u.intx);
-		break;
-	}
-out:
-	mutex_unlock(&g->mutex);
-	if (!ret && cmd == XEN_PCI_IOREQ_GET_INFO &&
-	    copy_to_user(uarg, &u.info, sizeof(u.info)))
-		ret = -EFAULT;
-	return ret;
 }
 
 static bool xpi_readable(struct xpi_file *f, struct xpi_guest *g)
@@ -2013,7 +2262,10 @@ static int xpi_complete(struct xpi_guest *g, struct xpi_file *f,
 		asserted = v->intx_before & READ_ONCE(v->fn->intx_asserted);
 		sbdf = v->fn->sbdf;
 	}
-	xpi_respond(g, v, read, v->rec.size, r->data);
+	if (read)
+		xpi_respond_read(g, v, v->rec.size, r->data);
+	else
+		xpi_respond(g, v);
 	g->stats.completed++;
 	trace_xen_pci_ioreq_complete(g->domid, v->id, r->id,
 				     read ? r->data & xpi_size_mask(v->rec.size) : 0,
