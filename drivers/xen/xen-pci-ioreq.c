@@ -22,14 +22,14 @@
  * BAR MMIO ranges are memory ranges of the server in both.
  *
  * Lifetime: a guest object is referenced by the list of live guests and by
- * each file bound to it. The server, and with it the ECAM claim, stays
- * until the guest dies, so a guest whose backend went away keeps getting
- * answers. Each live server holds a reference to the module: unloading it
- * would take the guest's PCI bus away (on Arm, its next configuration
- * access would fault), so the module stays until the last such guest dies.
- * Guest death is noticed through the "@releaseDomain" xenstore watch, and
- * on lookup (a dead guest's event channels are unbound): the guest is then
- * torn down, and its files see POLLHUP and -ENODEV.
+ * each file bound to it. Its server, and with it the claims on the guest's
+ * address space, goes with the last file, unless a file was bound with
+ * XEN_PCI_IOREQ_BIND_KEEP: then it stays until the guest dies, answering
+ * absent functions. Each live server holds a reference to the module.
+ * Guest death is noticed through the "@releaseDomain" xenstore watch, by
+ * the reaper (which needs no xenstored), and on lookup: a dead guest's
+ * event channels are unbound. The guest is then torn down, and its files
+ * see POLLHUP and -ENODEV.
  *
  * Locking, outermost first:
  * - xpi.lock (mutex): the list of live guests and the watch.
@@ -110,6 +110,8 @@
 /* A request id is a sequence number above the vCPU id. */
 #define XPI_ID_VCPU_BITS	8
 #define XPI_ID_VCPU_MASK	(BIT_ULL(XPI_ID_VCPU_BITS) - 1)
+/* How often the reaper looks for dead guests */
+#define XPI_REAP_INTERVAL	(2 * HZ)
 /* ioeventfds per function, irqfds per guest */
 #define XPI_MAX_IOEVENTFDS	64
 #define XPI_MAX_IRQFDS		256
@@ -203,6 +205,8 @@ struct xpi_vcpu {
  * @ioservid: its ioreq server
  * @nr_vcpus: number of its vCPUs
  * @dead: torn down: the server, its page and event channels are gone
+ * @keep: a file bound with %XEN_PCI_IOREQ_BIND_KEEP: the server stays when
+ *	the last file goes, until the guest dies
  * @page: the page the shared ioreq page is mapped into
  * @iopage: the shared ioreq page
  * @files: files bound to the guest, under @mutex
@@ -236,6 +240,7 @@ struct xpi_guest {
 	/** @lock: the request path; see the top of the file */
 	spinlock_t lock;
 	bool dead;
+	bool keep;
 	struct page *page;
 	struct shared_iopage *iopage;
 	struct list_head files;
@@ -348,6 +353,7 @@ struct xpi_file {
  * @xs_nb: tells when xenstore is up, to set up @watch
  * @watch: "@releaseDomain", fired when a domain dies
  * @watching: @watch is registered
+ * @reaper: looks for dead guests while servers live
  */
 struct xpi_module {
 	struct miscdevice misc;
@@ -358,6 +364,7 @@ struct xpi_module {
 	struct notifier_block xs_nb;
 	struct xenbus_watch watch;
 	bool watching;
+	struct delayed_work reaper;
 };
 
 static struct xpi_module xpi;
@@ -1315,8 +1322,9 @@ static struct xpi_guest *xpi_guest_create(domid_t domid)
 }
 
 /*
- * Forget the server of a guest that died: Xen destroyed it with the guest.
- * Called with xpi.lock held, after taking the guest off the list.
+ * Forget the server: no more requests, event channels or ioreq page; the
+ * files see POLLHUP and -ENODEV. Called with xpi.lock held, after taking
+ * the guest off the list.
  */
 static void xpi_guest_teardown(struct xpi_guest *g)
 {
@@ -1346,57 +1354,116 @@ static void xpi_guest_teardown(struct xpi_guest *g)
 	list_for_each_entry(f, &g->files, node)
 		wake_up_interruptible_poll(&f->wq, EPOLLHUP);
 	mutex_unlock(&g->mutex);
-	pr_info("dom%u: ioreq server %u gone with its guest\n", g->domid,
-		g->ioservid);
 }
 
-/* Take a dead guest off the list and tear its server down. */
+/* Take a torn down guest off the list, and drop the list's references. */
 static void xpi_guest_unlist(struct xpi_guest *g)
 {
 	lockdep_assert_held(&xpi.lock);
 	list_del_init(&g->node);
-	xpi_guest_teardown(g);
 	xpi_guest_put(g);
 	/*
 	 * Never the end of our code: the caller is a file operation (the
-	 * file holds the module) or the watch, which xpi_exit() waits for.
+	 * file holds the module) or the watch or the reaper, which
+	 * xpi_exit() waits for.
 	 */
 	module_put(THIS_MODULE);
 }
 
-/* The live guest @domid, created if need be, with a reference. */
-static struct xpi_guest *xpi_guest_get(domid_t domid)
+/* The guest died: Xen destroyed its server with it. */
+static void xpi_guest_died(struct xpi_guest *g)
+{
+	pr_info("dom%u: ioreq server %u gone with its guest\n", g->domid,
+		g->ioservid);
+	xpi_guest_teardown(g);
+	xpi_guest_unlist(g);
+}
+
+/*
+ * The last file of a live guest went away, and none asked to keep the
+ * server: destroy it. Xen stops routing to it first, and what the guest
+ * asked before is answered; the guest's next access to the windows finds
+ * no server (on Arm, a data abort), as if no backend had ever bound.
+ */
+static void xpi_guest_release_server(struct xpi_guest *g)
+{
+	pr_info("dom%u: ioreq server %u destroyed with its last file\n",
+		g->domid, g->ioservid);
+	xpi_answer_all(g);
+	xpi_guest_teardown(g);
+	xpi_xen_destroy(g);
+	xpi_guest_unlist(g);
+}
+
+/*
+ * Bind @f to the live guest @domid, whose server is created if need be.
+ * Under xpi.lock, so that the last file of a guest cannot release its
+ * server between the lookup and the binding.
+ */
+static int xpi_guest_attach(struct xpi_file *f, domid_t domid, bool keep)
 {
 	struct xpi_guest *g;
+	int rc = 0;
 
 	mutex_lock(&xpi.lock);
 	list_for_each_entry(g, &xpi.guests, node) {
 		if (g->domid != domid)
 			continue;
 		/*
-		 * Never hand out a dead guest's server, even if the release
-		 * watch did not fire (yet, or at all: no xenstored).
+		 * Never hand out a dead guest's server, even if neither the
+		 * release watch nor the reaper noticed yet.
 		 */
 		if (!xpi_xen_alive(g)) {
-			xpi_guest_unlist(g);
+			xpi_guest_died(g);
 			break;
 		}
 		kref_get(&g->kref);
-		goto out;
+		goto bind;
 	}
 	g = xpi_guest_create(domid);
-	if (!IS_ERR(g)) {
-		/* Dropped when the server goes: see xpi_guest_unlist(). */
-		__module_get(THIS_MODULE);
-		list_add(&g->node, &xpi.guests);
-		kref_get(&g->kref);
-		pr_info("dom%u: ioreq server %u, %u vCPUs, %s mode\n", domid,
-			g->ioservid, g->nr_vcpus,
-			xpi_ecam_mode() ? "ECAM" : "PCI");
+	if (IS_ERR(g)) {
+		rc = PTR_ERR(g);
+		goto out;
 	}
+	/* Dropped when the server goes: see xpi_guest_unlist(). */
+	__module_get(THIS_MODULE);
+	if (list_empty(&xpi.guests))
+		schedule_delayed_work(&xpi.reaper, XPI_REAP_INTERVAL);
+	list_add(&g->node, &xpi.guests);
+	kref_get(&g->kref);
+	pr_info("dom%u: ioreq server %u, %u vCPUs, %s mode\n", domid,
+		g->ioservid, g->nr_vcpus, xpi_ecam_mode() ? "ECAM" : "PCI");
+bind:
+	mutex_lock(&g->mutex);
+	list_add_tail(&f->node, &g->files);
+	if (keep)
+		g->keep = true;
+	/* Pairs with the acquire in xpi_file_guest(). */
+	smp_store_release(&f->guest, g);
+	mutex_unlock(&g->mutex);
 out:
 	mutex_unlock(&xpi.lock);
-	return g;
+	return rc;
+}
+
+/*
+ * @f goes away from its guest: if it was the last file and none asked to
+ * keep the server, the server goes too.
+ */
+static void xpi_guest_detach(struct xpi_file *f)
+{
+	struct xpi_guest *g = f->guest;
+	bool last;
+
+	mutex_lock(&xpi.lock);
+	mutex_lock(&g->mutex);
+	list_del(&f->node);
+	last = list_empty(&g->files) && !g->keep && !g->dead;
+	mutex_unlock(&g->mutex);
+	if (last)
+		xpi_guest_release_server(g);
+	mutex_unlock(&xpi.lock);
+	xpi_guest_put(g);
 }
 
 /*
@@ -1418,8 +1485,29 @@ static void xpi_release_domain(struct xenbus_watch *watch, const char *path,
 	mutex_lock(&xpi.lock);
 	list_for_each_entry_safe(g, tmp, &xpi.guests, node) {
 		if (!xpi_xen_alive(g))
-			xpi_guest_unlist(g);
+			xpi_guest_died(g);
 	}
+	mutex_unlock(&xpi.lock);
+}
+
+/*
+ * The reaper: every XPI_REAP_INTERVAL while servers live, look for guests
+ * that died. The release watch is quicker, but it needs xenstored, which a
+ * dom0 may not run (dom0less) or which may be stuck; without the reaper the
+ * server of a dead guest would keep the guest's ioreq page mapped, and the
+ * dead domain with it, until the next BIND to its domid.
+ */
+static void xpi_reap(struct work_struct *work)
+{
+	struct xpi_guest *g, *tmp;
+
+	mutex_lock(&xpi.lock);
+	list_for_each_entry_safe(g, tmp, &xpi.guests, node) {
+		if (!xpi_xen_alive(g))
+			xpi_guest_died(g);
+	}
+	if (!list_empty(&xpi.guests))
+		schedule_delayed_work(&xpi.reaper, XPI_REAP_INTERVAL);
 	mutex_unlock(&xpi.lock);
 }
 
@@ -1863,9 +1951,8 @@ static int xpi_release(struct inode *inode, struct file *filp)
 		spin_lock_irq(&g->lock);
 		xpi_abort(g, f, NULL);
 		spin_unlock_irq(&g->lock);
-		list_del(&f->node);
 		mutex_unlock(&g->mutex);
-		xpi_guest_put(g);
+		xpi_guest_detach(f);
 	}
 	kfree(f);
 	return 0;
@@ -1874,39 +1961,21 @@ static int xpi_release(struct inode *inode, struct file *filp)
 static long xpi_ioctl_bind(struct xpi_file *f, void __user *uarg)
 {
 	struct xen_pci_ioreq_bind b;
-	struct xpi_guest *g;
-	long ret = 0;
+	long ret;
 
 	if (copy_from_user(&b, uarg, sizeof(b)))
 		return -EFAULT;
-	if (b.flags || b.reserved)
+	if (b.flags & ~XEN_PCI_IOREQ_BIND_KEEP || b.reserved)
 		return -EINVAL;
 	if (b.domid == 0 || b.domid >= DOMID_FIRST_RESERVED)
 		return -EINVAL;
 
 	mutex_lock(&f->bind_lock);
-	if (f->guest) {
+	if (f->guest)
 		ret = READ_ONCE(f->guest->dead) ? -ENODEV : -EBUSY;
-		goto out;
-	}
-	g = xpi_guest_get(b.domid);
-	if (IS_ERR(g)) {
-		ret = PTR_ERR(g);
-		goto out;
-	}
-	mutex_lock(&g->mutex);
-	if (g->dead) {
-		/* Died since we looked it up. */
-		mutex_unlock(&g->mutex);
-		xpi_guest_put(g);
-		ret = -ESRCH;
-		goto out;
-	}
-	list_add_tail(&f->node, &g->files);
-	/* Pairs with the acquire in xpi_file_guest(). */
-	smp_store_release(&f->guest, g);
-	mutex_unlock(&g->mutex);
-out:
+	else
+		ret = xpi_guest_attach(f, b.domid,
+				       b.flags & XEN_PCI_IOREQ_BIND_KEEP);
 	mutex_unlock(&f->bind_lock);
 	return ret;
 }
@@ -2353,6 +2422,7 @@ static int __init xpi_init(void)
 	xpi.xs_nb.notifier_call = xpi_xenstore_ready;
 	xpi.watch.node = "@releaseDomain";
 	xpi.watch.callback = xpi_release_domain;
+	INIT_DELAYED_WORK(&xpi.reaper, xpi_reap);
 
 	xpi.debugfs = debugfs_create_dir("xen-pci-ioreq", NULL);
 	fault_create_debugfs_attr("fail_server_setup", xpi.debugfs,
@@ -2377,6 +2447,7 @@ static void __exit xpi_exit(void)
 	unregister_xenstore_notifier(&xpi.xs_nb);
 	if (xpi.watching)
 		unregister_xenbus_watch(&xpi.watch);
+	cancel_delayed_work_sync(&xpi.reaper);
 	debugfs_remove_recursive(xpi.debugfs);
 }
 

@@ -46,7 +46,15 @@ static inline int pci_ioreq_backend_open(const char *prog,
 					 unsigned int domid,
 					 const struct xen_pci_ioreq_function *fn)
 {
-	struct xen_pci_ioreq_bind bind = { .domid = domid };
+	/*
+	 * The samples are the guest's PCI bus for the guest's whole life: the
+	 * server stays when they exit, so that the guest reads absent
+	 * functions (rather than faulting) and a backend can be restarted.
+	 */
+	struct xen_pci_ioreq_bind bind = {
+		.domid = domid,
+		.flags = XEN_PCI_IOREQ_BIND_KEEP,
+	};
 
 	be->fd = open(PCI_IOREQ_DEV_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (be->fd < 0) {

@@ -20,14 +20,26 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
+/*
+ * Keep the guest's ioreq server when the last file bound to the guest is
+ * closed: the kernel then answers the guest's accesses as to absent
+ * functions until the guest dies. Without it, the server goes with the last
+ * file.
+ */
+#define XEN_PCI_IOREQ_BIND_KEEP		(1 << 0)
+
 /**
  * struct xen_pci_ioreq_bind - bind the file to a guest
  * @domid: the guest's domain id; not dom0, not DOMID_SELF
- * @flags: must be 0
+ * @flags: 0 or %XEN_PCI_IOREQ_BIND_KEEP
  * @reserved: must be 0
  *
  * Once bound, a file never touches another domain. Binding twice fails with
- * -EBUSY, a domain that does not exist with -ESRCH.
+ * -EBUSY, a domain that does not exist with -ESRCH. The first file bound to
+ * a guest creates the guest's ioreq server; the files bound after it share
+ * it. The server goes when the last of them is closed, unless one of them
+ * was bound with %XEN_PCI_IOREQ_BIND_KEEP; then it stays until the guest
+ * dies.
  */
 struct xen_pci_ioreq_bind {
 	__u16 domid;

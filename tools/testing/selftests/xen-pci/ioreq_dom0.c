@@ -23,8 +23,11 @@
  */
 
 #define _GNU_SOURCE
+#include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
@@ -362,11 +365,21 @@ static int open_dev(bool nonblock)
 	return open(DEV_PATH, O_RDWR | O_CLOEXEC | (nonblock ? O_NONBLOCK : 0));
 }
 
-static int bind_fd(int fd, int domid)
+static int bind_fd_flags(int fd, int domid, unsigned int flags)
 {
-	struct xen_pci_ioreq_bind b = { .domid = domid };
+	struct xen_pci_ioreq_bind b = { .domid = domid, .flags = flags };
 
 	return ioctl(fd, XEN_PCI_IOREQ_BIND, &b);
+}
+
+/*
+ * Most tests bind as the samples do: the server stays when the files go,
+ * until the guest dies. The tests of the server's lifetime bind with
+ * bind_fd_flags().
+ */
+static int bind_fd(int fd, int domid)
+{
+	return bind_fd_flags(fd, domid, XEN_PCI_IOREQ_BIND_KEEP);
 }
 
 static int open_bound(int domid, bool nonblock)
@@ -516,7 +529,7 @@ TEST_F(unbound, everything_needs_bind)
 
 TEST_F(unbound, bind_refuses_bad_domains)
 {
-	struct xen_pci_ioreq_bind b = { .domid = 1, .flags = 1 };
+	struct xen_pci_ioreq_bind b = { .domid = 1, .flags = XEN_PCI_IOREQ_BIND_KEEP << 1 };
 
 	EXPECT_ERRNO(EINVAL, bind_fd(self->fd, 0));
 	EXPECT_ERRNO(EINVAL, bind_fd(self->fd, DOMID_SELF));
@@ -660,7 +673,7 @@ TEST_F(guest, get_info)
 	ASSERT_OK(ioctl(self->fd2, XEN_PCI_IOREQ_GET_INFO, &info2));
 	EXPECT_EQ(0, memcmp(&info, &info2, sizeof(info)));
 
-	/* ...and living as long as the guest, not as the files. */
+	/* ...and, bound with KEEP, living as long as the guest. */
 	close(self->fd);
 	close(self->fd2);
 	self->fd = -1;
@@ -800,12 +813,12 @@ static struct xen_pci_ioreq_function spoil_fn(struct xen_pci_ioreq_function fn,
 	return fn;
 }
 
-/* Field @i: 0 flags, 1 reserved. */
+/* Field @i: 0 flags (a bit that means nothing), 1 reserved. */
 static struct xen_pci_ioreq_bind spoil_bind(struct xen_pci_ioreq_bind b,
 					    unsigned int i, unsigned int how)
 {
 	if (i == 0)
-		SPOIL(b.flags, how);
+		b.flags = how ? 0x8000 : XEN_PCI_IOREQ_BIND_KEEP << 1;
 	else
 		SPOIL(b.reserved, how);
 	return b;
@@ -1847,6 +1860,218 @@ TEST_F_TIMEOUT(fresh, dead_guest_not_reused, 60)
 	ASSERT_LE(0, fd);
 	EXPECT_ERRNO(ESRCH, bind_fd(fd, domid));
 	close(fd);
+}
+
+/*
+ * Without XEN_PCI_IOREQ_BIND_KEEP the server lives as long as the files:
+ * it stays while one of them is open, and the last close() destroys it in
+ * Xen too (the next server gets the same id, the first free one), unbinds
+ * its event channels and drops its debugfs directory.
+ */
+TEST_F_TIMEOUT(fresh, server_goes_with_last_file, 60)
+{
+	int domid = self->guest.domid, vcpus = domain_vcpus(domid), fd, fd2;
+	struct xen_pci_ioreq_function fn = mkfn(0, 2, 0);
+	long long ioservid;
+
+	ASSERT_LT(0, vcpus);
+	fd = open_dev(true);
+	ASSERT_LE(0, fd);
+	ASSERT_OK(bind_fd_flags(fd, domid, 0));
+	fd2 = open_dev(true);
+	ASSERT_LE(0, fd2);
+	ASSERT_OK(bind_fd_flags(fd2, domid, 0));
+	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_OK(mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0, MEM_BASE, 0x100));
+	ioservid = guest_stat(domid, "ioservid");
+	ASSERT_LE(0, ioservid) TH_LOG("no debugfs statistics of the guest");
+	EXPECT_EQ(vcpus, server_irqs(domid));
+
+	close(fd);
+	EXPECT_EQ(ioservid, guest_stat(domid, "ioservid"))
+		TH_LOG("the server went while a file was still bound");
+	EXPECT_EQ(vcpus, server_irqs(domid));
+	EXPECT_EQ(0, guest_stat(domid, "functions"));
+
+	close(fd2);
+	EXPECT_EQ(-1, guest_stat(domid, "ioservid"))
+		TH_LOG("the server outlived the last file");
+	EXPECT_EQ(0, server_irqs(domid)) TH_LOG("event channels left bound");
+
+	fd = open_dev(true);
+	ASSERT_LE(0, fd);
+	ASSERT_OK(bind_fd_flags(fd, domid, 0));
+	EXPECT_EQ(ioservid, guest_stat(domid, "ioservid"))
+		TH_LOG("Xen kept the old server: the new one got another id");
+	close(fd);
+	EXPECT_EQ(0, server_irqs(domid));
+}
+
+/*
+ * One file bound with XEN_PCI_IOREQ_BIND_KEEP keeps the server after every
+ * file is gone, for later files too, until the guest dies; then it goes
+ * and nothing holds the dead domain.
+ */
+TEST_F_TIMEOUT(fresh, keep_outlives_files_until_guest_dies, 90)
+{
+	int domid = self->guest.domid, vcpus = domain_vcpus(domid), fd, fd2, i;
+	long long ioservid;
+
+	ASSERT_LT(0, vcpus);
+	fd = open_dev(true);
+	ASSERT_LE(0, fd);
+	ASSERT_OK(bind_fd_flags(fd, domid, 0));
+	fd2 = open_dev(true);
+	ASSERT_LE(0, fd2);
+	ASSERT_OK(bind_fd_flags(fd2, domid, XEN_PCI_IOREQ_BIND_KEEP));
+	ioservid = guest_stat(domid, "ioservid");
+	ASSERT_LE(0, ioservid);
+	close(fd2);
+	close(fd);
+	EXPECT_EQ(ioservid, guest_stat(domid, "ioservid"))
+		TH_LOG("KEEP did not keep the server");
+	EXPECT_EQ(vcpus, server_irqs(domid));
+
+	/* Sticky: a later file bound without KEEP does not undo it. */
+	fd = open_dev(true);
+	ASSERT_LE(0, fd);
+	ASSERT_OK(bind_fd_flags(fd, domid, 0));
+	close(fd);
+	EXPECT_EQ(ioservid, guest_stat(domid, "ioservid"));
+
+	ASSERT_OK(guest_destroy(&self->guest));
+	for (i = 0; i < GONE_TIMEOUT * 4 && guest_stat(domid, "ioservid") >= 0; i++)
+		usleep(250000);
+	EXPECT_EQ(-1, guest_stat(domid, "ioservid"))
+		TH_LOG("the kept server outlived its guest");
+	EXPECT_EQ(0, server_irqs(domid));
+	EXPECT_TRUE(wait_domain_gone(domid))
+		TH_LOG("domain %d still listed %d s after xl destroy", domid,
+		       GONE_TIMEOUT);
+}
+
+/* The pid of the running xenstored, or -1. */
+static pid_t xenstored_pid(void)
+{
+	char path[64], comm[32];
+	pid_t pid, found = -1;
+	struct dirent *d;
+	DIR *dir;
+	FILE *f;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return -1;
+	while (found < 0 && (d = readdir(dir))) {
+		pid = atoi(d->d_name);
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) &&
+		    (!strcmp(comm, "xenstored\n") || !strcmp(comm, "oxenstored\n")))
+			found = pid;
+		fclose(f);
+	}
+	closedir(dir);
+	return found;
+}
+
+/*
+ * Destroy domain @domid the way a toolstack without xenstored would: with
+ * libxenctrl alone (xl needs xenstored). Loaded at run time, so that the
+ * test builds without the Xen tools. 0, or -1 with @err set.
+ */
+static int xc_destroy_domain(int domid, char *err, size_t errlen)
+{
+	void *(*xc_open)(void *logger, void *dombuild_logger, unsigned int flags);
+	int (*xc_destroy)(void *xch, unsigned int domid);
+	int (*xc_close)(void *xch);
+	void *lib = NULL, *xch;
+	glob_t g = { 0 };
+	size_t i;
+	int ret;
+
+	glob("/usr/lib/*/libxenctrl.so.*", 0, NULL, &g);
+	glob("/usr/lib/libxenctrl.so.*", GLOB_APPEND, NULL, &g);
+	for (i = 0; !lib && i < g.gl_pathc; i++)
+		lib = dlopen(g.gl_pathv[i], RTLD_NOW);
+	globfree(&g);
+	if (!lib) {
+		snprintf(err, errlen, "no libxenctrl to load");
+		return -1;
+	}
+	xc_open = dlsym(lib, "xc_interface_open");
+	xc_destroy = dlsym(lib, "xc_domain_destroy");
+	xc_close = dlsym(lib, "xc_interface_close");
+	xch = xc_open && xc_destroy && xc_close ? xc_open(NULL, NULL, 0) : NULL;
+	if (!xch) {
+		snprintf(err, errlen, "xc_interface_open failed");
+		dlclose(lib);
+		return -1;
+	}
+	ret = xc_destroy(xch, domid);
+	if (ret)
+		snprintf(err, errlen, "xc_domain_destroy(%d): %s", domid,
+			 strerror(errno));
+	xc_close(xch);
+	dlclose(lib);
+	return ret ? -1 : 0;
+}
+
+/*
+ * No xenstored: it is stopped (SIGSTOP), so the @releaseDomain watch cannot
+ * fire, and the guest is destroyed with libxenctrl. The kept server of the
+ * dead guest must still go, found by the reaper within a few seconds and
+ * without any BIND, and with it the mapping that kept the dead domain as a
+ * zombie. A watchdog resumes xenstored should the test die on the way.
+ */
+TEST_F_TIMEOUT(fresh, dead_guest_reaped_without_xenstored, 90)
+{
+	int domid = self->guest.domid, fd, i, status;
+	pid_t xs, watchdog;
+	char err[256];
+	bool gone;
+
+	xs = xenstored_pid();
+	if (xs < 0)
+		SKIP(return, "no xenstored running to stop");
+	fd = open_dev(true);
+	ASSERT_LE(0, fd);
+	ASSERT_OK(bind_fd(fd, domid));
+	close(fd);
+	ASSERT_LE(0, guest_stat(domid, "ioservid"));
+
+	watchdog = fork();
+	ASSERT_LE(0, watchdog);
+	if (!watchdog) {
+		sleep(40);
+		kill(xs, SIGCONT);
+		_exit(0);
+	}
+	ASSERT_OK(kill(xs, SIGSTOP));
+	if (xc_destroy_domain(domid, err, sizeof(err))) {
+		kill(xs, SIGCONT);
+		kill(watchdog, SIGKILL);
+		waitpid(watchdog, &status, 0);
+		ASSERT_TRUE(false) TH_LOG("%s", err);
+	}
+	for (i = 0; i < 10 * 4 && guest_stat(domid, "ioservid") >= 0; i++)
+		usleep(250000);
+	gone = guest_stat(domid, "ioservid") < 0;
+	TH_LOG("server of the dead guest %s after %d ms with xenstored stopped",
+	       gone ? "gone" : "still there", i * 250);
+	EXPECT_EQ(0, server_irqs(domid));
+	kill(xs, SIGCONT);
+	kill(watchdog, SIGKILL);
+	waitpid(watchdog, &status, 0);
+	EXPECT_TRUE(gone) TH_LOG("the reaper did not find the dead guest");
+	EXPECT_TRUE(wait_domain_gone(domid))
+		TH_LOG("domain %d still a zombie %d s after its death", domid,
+		       GONE_TIMEOUT);
+	self->guest.domid = -1;	/* nothing left for xl to destroy */
 }
 
 /* ---- a guest that runs ---- */
