@@ -1,17 +1,27 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the /dev/xen/pci-ioreq backends of samples/xen/ share: opening the
- * device for a guest, registering the function they serve, their request
- * buffers, signals as events of their loop, access sizes, dword-organized
- * register spaces and option numbers.
+ * What the /dev/xen/pci-ioreq backends of samples/xen/ share: messages,
+ * opening the device for a guest, registering the function they serve,
+ * their request buffers, the transports of a backend that can take its
+ * requests from more than one source, signals as events of their loop,
+ * access sizes and byte lanes, dword-organized register spaces and option
+ * numbers.
+ *
+ * Each program defines PROG, its name, before it includes this header:
+ * say() and the helpers here put it before their messages.
  */
 
 #ifndef _SAMPLES_XEN_PCI_IOREQ_BACKEND_H
 #define _SAMPLES_XEN_PCI_IOREQ_BACKEND_H
 
+#ifndef PROG
+#error "define PROG, the program's name, before including pci-ioreq-backend.h"
+#endif
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +36,17 @@
 #define PCI_IOREQ_DEV_PATH	"/dev/xen/pci-ioreq"
 #define PCI_IOREQ_MAX_BATCH	128	/* requests per read(), at most */
 
+/* A message on stderr, after the program's name. */
+static inline void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs(PROG ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
 /* A backend's binding to one guest, and its request and response buffers. */
 struct pci_ioreq_backend {
 	int fd;
@@ -38,11 +59,9 @@ struct pci_ioreq_backend {
 /*
  * Open /dev/xen/pci-ioreq (non-blocking), bind it to guest @domid, fill
  * be->info, register @fn and allocate the buffers. Returns 0, or -1 after
- * saying why on stderr, prefixed with @prog (pci_ioreq_backend_close()
- * then releases what was set up).
+ * saying why (pci_ioreq_backend_close() then releases what was set up).
  */
-static inline int pci_ioreq_backend_open(const char *prog,
-					 struct pci_ioreq_backend *be,
+static inline int pci_ioreq_backend_open(struct pci_ioreq_backend *be,
 					 unsigned int domid,
 					 const struct xen_pci_ioreq_function *fn)
 {
@@ -58,20 +77,18 @@ static inline int pci_ioreq_backend_open(const char *prog,
 
 	be->fd = open(PCI_IOREQ_DEV_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (be->fd < 0) {
-		fprintf(stderr, "%s: %s: %s%s\n", prog, PCI_IOREQ_DEV_PATH,
-			strerror(errno),
-			errno == ENOENT ? " (not dom0, or no CONFIG_XEN_PCI_IOREQ?)" :
-			errno == EPERM ? " (needs CAP_SYS_ADMIN)" : "");
+		say("%s: %s%s\n", PCI_IOREQ_DEV_PATH, strerror(errno),
+		    errno == ENOENT ? " (not dom0, or no CONFIG_XEN_PCI_IOREQ?)" :
+		    errno == EPERM ? " (needs CAP_SYS_ADMIN)" : "");
 		return -1;
 	}
 	if (ioctl(be->fd, XEN_PCI_IOREQ_BIND, &bind)) {
-		fprintf(stderr, "%s: bind to domain %u: %s\n", prog, domid,
-			errno == ESRCH ? "no such domain" : strerror(errno));
+		say("bind to domain %u: %s\n", domid,
+		    errno == ESRCH ? "no such domain" : strerror(errno));
 		return -1;
 	}
 	if (ioctl(be->fd, XEN_PCI_IOREQ_GET_INFO, &be->info)) {
-		fprintf(stderr, "%s: XEN_PCI_IOREQ_GET_INFO: %s\n", prog,
-			strerror(errno));
+		say("XEN_PCI_IOREQ_GET_INFO: %s\n", strerror(errno));
 		return -1;
 	}
 	/* Each vCPU waits for one request at a time. */
@@ -81,15 +98,14 @@ static inline int pci_ioreq_backend_open(const char *prog,
 	be->req = calloc(be->batch, sizeof(*be->req));
 	be->rsp = calloc(be->batch, sizeof(*be->rsp));
 	if (!be->req || !be->rsp) {
-		fprintf(stderr, "%s: out of memory\n", prog);
+		say("out of memory\n");
 		return -1;
 	}
 	if (ioctl(be->fd, XEN_PCI_IOREQ_REGISTER, fn)) {
-		fprintf(stderr, "%s: register %04x:%02x:%02x.%x: %s\n", prog,
-			fn->segment, fn->bus, PCI_SLOT(fn->devfn),
-			PCI_FUNC(fn->devfn),
-			errno == EBUSY ? "served by another backend" :
-			strerror(errno));
+		say("register %04x:%02x:%02x.%x: %s\n", fn->segment, fn->bus,
+		    PCI_SLOT(fn->devfn), PCI_FUNC(fn->devfn),
+		    errno == EBUSY ? "served by another backend" :
+		    strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -108,22 +124,72 @@ static inline void pci_ioreq_backend_close(struct pci_ioreq_backend *be)
 }
 
 /*
+ * A transport carries a backend's requests and responses, whoever owns the
+ * guest's ioreq server: the kernel, through /dev/xen/pci-ioreq, or the
+ * backend itself (pci-ioreq-xen.h). The backend sees the same records
+ * either way. t->fd is readable when requests may be pending; recv()
+ * fetches up to t->batch of them into t->req, and complete() answers them
+ * from t->rsp, in any order, each exactly once.
+ *
+ * The operations return 0 (recv() and complete(): a count) or -1 with
+ * errno set, after saying what failed, except for what they leave to the
+ * caller: ENODEV, the guest is gone, and for complete() EINVAL, the first
+ * response was refused (and none completed). recv() returns 0 when
+ * nothing is pending; complete() returns how many responses it took (at
+ * least one), stopping before a refused one.
+ */
+struct pci_ioreq_transport;
+
+struct pci_ioreq_transport_ops {
+	int (*recv)(struct pci_ioreq_transport *t);
+	int (*complete)(struct pci_ioreq_transport *t,
+			const struct xen_pci_ioreq_response *rsp,
+			unsigned int nr);
+	/* Route a BAR's guest-physical range to the backend, or stop. */
+	int (*add_mmio)(struct pci_ioreq_transport *t,
+			const struct xen_pci_ioreq_mmio *mmio);
+	int (*remove_mmio)(struct pci_ioreq_transport *t,
+			   const struct xen_pci_ioreq_mmio *mmio);
+	/* Set the level of an INTx pin of the function. */
+	int (*set_intx)(struct pci_ioreq_transport *t,
+			const struct xen_pci_ioreq_intx *intx);
+	/* If set: after t->idle_ms without events, is the guest still there? */
+	int (*check)(struct pci_ioreq_transport *t);
+	/* Stop serving, release everything (@gone: the guest is gone). */
+	void (*close)(struct pci_ioreq_transport *t, bool gone);
+};
+
+struct pci_ioreq_transport {
+	const struct pci_ioreq_transport_ops *ops;
+	const char *name;		/* as --server names it */
+	int fd;				/* readable: requests may be pending */
+	int idle_ms;			/* for ops->check; -1: no check */
+	struct xen_pci_ioreq_info info;
+	unsigned int batch;		/* records per recv(), at most */
+	struct xen_pci_ioreq_request *req;
+	struct xen_pci_ioreq_response *rsp;
+	/* A transport that decodes the guest's accesses itself counts: */
+	bool decodes;
+	unsigned long long answered;	/* accesses it answered, no request */
+	unsigned long long resampled;	/* INTx raised again after a write */
+};
+
+/*
  * Make @sigs events of the backend's loop rather than interruptions: block
  * them and return a signalfd (with @flags) that reports them, or -1 after
  * saying why.
  */
-static inline int pci_ioreq_signalfd(const char *prog, const sigset_t *sigs,
-				     int flags)
+static inline int pci_ioreq_signalfd(const sigset_t *sigs, int flags)
 {
 	int sfd;
 
 	if (sigprocmask(SIG_BLOCK, sigs, NULL)) {
-		fprintf(stderr, "%s: sigprocmask: %s\n", prog, strerror(errno));
+		say("sigprocmask: %s\n", strerror(errno));
 		return -1;
 	}
 	sfd = signalfd(-1, sigs, flags | SFD_CLOEXEC);
 	if (sfd < 0)
-		fprintf(stderr, "%s: signalfd: %s\n", prog, strerror(errno));
+		say("signalfd: %s\n", strerror(errno));
 	return sfd;
 }
 
@@ -138,6 +204,26 @@ static inline __u64 pci_ioreq_size_mask(unsigned int size)
 {
 	return size == 1 || size == 2 || size == 4 ? (1ULL << size * 8) - 1 :
 						     ~0ULL;
+}
+
+/* The @size bytes at @p, little endian: the value of an access to memory. */
+static inline __u64 pci_ioreq_mem_read(const __u8 *p, unsigned int size)
+{
+	__u64 val = 0;
+	unsigned int i;
+
+	for (i = 0; i < size; i++)
+		val |= (__u64)p[i] << i * 8;
+	return val;
+}
+
+/* Store the low @size bytes of @val at @p, little endian. */
+static inline void pci_ioreq_mem_write(__u8 *p, unsigned int size, __u64 val)
+{
+	unsigned int i;
+
+	for (i = 0; i < size; i++)
+		p[i] = val >> i * 8;
 }
 
 /*
@@ -192,20 +278,22 @@ static inline void pci_ioreq_dword_write(void *dev, pci_ioreq_write32_fn wr,
 
 /*
  * A number of an option, at most @max: decimal, 0x hex or 0 octal, with an
- * optional K, M or G suffix.
+ * optional K, M or G suffix if @suffixes.
  */
 static inline bool pci_ioreq_parse_uint(const char *s, unsigned long long max,
-					unsigned long long *val)
+					bool suffixes, unsigned long long *val)
 {
 	unsigned long long v;
-	unsigned int shift;
+	unsigned int shift = 0;
 	char *end;
 
 	errno = 0;
 	v = strtoull(s, &end, 0);
 	if (errno || end == s || *s == '-')
 		return false;
-	shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+	if (suffixes)
+		shift = *end == 'K' ? 10 : *end == 'M' ? 20 :
+			*end == 'G' ? 30 : 0;
 	if (shift)
 		end++;
 	if (*end || v > max >> shift)

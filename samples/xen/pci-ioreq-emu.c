@@ -1,29 +1,52 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pci-ioreq-emu: emulate one PCI function of a Xen guest from dom0
- * userspace, through /dev/xen/pci-ioreq.
+ * userspace, through /dev/xen/pci-ioreq or through an ioreq server of its
+ * own.
  *
  * The function is the small test device described in pci-ioreq-emu.h: a
  * type 0 header, a 256-byte register BAR, a 64-bit prefetchable BAR backed
  * by memory and an INTx line raised by a doorbell register. The backend
- * binds to the guest, registers the function, and then serves the guest's
- * config space and BAR accesses from an epoll loop, several requests per
- * read() when several vCPUs wait. When the guest enables memory decoding
- * or moves a BAR, the BAR's guest-physical range is routed to the backend
- * with XEN_PCI_IOREQ_ADD_MMIO (and unrouted with XEN_PCI_IOREQ_REMOVE_MMIO).
+ * serves the guest's config space and BAR accesses from an epoll loop,
+ * several requests per wakeup when several vCPUs wait. When the guest
+ * enables memory decoding or moves a BAR, the BAR's guest-physical range
+ * is routed to the backend (and unrouted when the BAR moves or decoding
+ * goes off).
+ *
+ * The device (config space, BARs, registers) takes the guest's accesses as
+ * struct xen_pci_ioreq_request records and answers them with struct
+ * xen_pci_ioreq_response records, whichever transport (struct
+ * pci_ioreq_transport, pci-ioreq-backend.h) carries them; --server chooses
+ * it, so that the two can be measured against each other:
+ *
+ *   kernel  (the default) /dev/xen/pci-ioreq: the kernel owns the guest's
+ *           ioreq server, decodes the guest's config accesses and routes
+ *           those to this function here; the backend binds to the guest and
+ *           registers the function, BAR ranges are XEN_PCI_IOREQ_ADD_MMIO
+ *           and XEN_PCI_IOREQ_REMOVE_MMIO, INTx is XEN_PCI_IOREQ_SET_INTX.
+ *   xen     an ioreq server of the backend's own, run as QEMU's xenpvh
+ *           machine runs one (pci-ioreq-xen.c): the backend claims the
+ *           whole ECAM window of an Arm guest (--ecam), decodes it itself
+ *           and answers accesses to other functions as absent. No other
+ *           server may claim that window, and once the backend is gone the
+ *           guest's config accesses find nobody to answer them.
  *
  * Usage:
  *	pci-ioreq-emu --domid N --slot S [--function F] [--bus B]
  *		      [--bar2-size BYTES] [--multifunction] [--crash-register]
- *		      [--verbose]
+ *		      [--server kernel|xen] [--ecam BASE:SIZE] [--verbose]
  *
  * Start it while the guest is paused (xl create -p; then xl unpause once
- * the backend printed its "serving" line). It runs until SIGTERM, SIGINT
- * or SIGHUP, or until the guest goes away; SIGUSR1 prints the counters.
- * The counters are printed at exit too: requests served, backend wakeups
- * and records per wakeup. Exit status: 0 on a signal or when the guest is
+ * the backend printed its "serving" line, which names the server). It runs
+ * until SIGTERM, SIGINT or SIGHUP, or until the guest goes away (with
+ * --server xen, checked each second the backend is idle); SIGUSR1 prints
+ * the counters. The counters are printed at exit too: requests served,
+ * backend wakeups and records per wakeup, and with --server xen the
+ * accesses the transport answered itself and the INTx assertions it
+ * repeated after a write. Exit status: 0 on a signal or when the guest is
  * gone, 1 on an error, 2 on a usage error; a backend killed through the
- * crash register dies of SIGKILL.
+ * crash register dies of SIGKILL (with --server xen, its ioreq server then
+ * stays until the guest is destroyed).
  */
 
 #define _GNU_SOURCE
@@ -32,7 +55,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,15 +69,19 @@
 #include <linux/types.h>
 #include <xen/pci-ioreq.h>
 
+#define PROG			"pci-ioreq-emu"
+
 #include "pci-ioreq-backend.h"
 #include "pci-ioreq-emu.h"
-
-#define PROG			"pci-ioreq-emu"
+#include "pci-ioreq-xen.h"
 
 #define CFG_SPACE_SIZE		4096	/* ECAM space of one function */
 #define BAR2_SIZE_MIN		16ULL	/* smallest memory BAR (PCI) */
 #define BAR2_SIZE_MAX		0x40000000ULL	/* 1 GiB */
 #define DOMID_FIRST_RESERVED	0x7ff0
+#define ECAM_BUS_SIZE		0x100000ULL	/* ECAM space of one bus */
+#define ECAM_SIZE_MAX		(256 * ECAM_BUS_SIZE)
+#define IDLE_CHECK_MS		1000	/* --server xen: is the guest there? */
 
 #define CMD_WRITABLE		(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | \
 				 PCI_COMMAND_INTX_DISABLE)
@@ -81,7 +107,7 @@ struct emu_bar {
 struct emu_stats {
 	unsigned long long wakeups;	/* epoll wakeups for the device */
 	unsigned long long empty;	/* wakeups that found nothing */
-	unsigned long long reads;	/* read() calls that returned requests */
+	unsigned long long reads;	/* batches of requests received */
 	unsigned long long requests;
 	unsigned long long cfg_reads, cfg_writes, mmio_reads, mmio_writes;
 	unsigned long long bad;		/* malformed requests, refused responses */
@@ -89,7 +115,7 @@ struct emu_stats {
 };
 
 struct emu {
-	struct pci_ioreq_backend be;
+	struct pci_ioreq_transport *t;
 	struct xen_pci_ioreq_function fn;
 	bool multifunction;
 	bool crash_enabled;
@@ -118,23 +144,11 @@ struct emu {
 	struct emu_stats st;
 };
 
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-}
-
-/* A failed ioctl: the guest is gone, or a real error worth a message. */
-static void ioctl_failed(struct emu *e, const char *what)
+/* A transport operation failed, and said why unless the guest is gone. */
+static void transport_failed(struct emu *e)
 {
 	if (errno == ENODEV)
 		e->gone = true;
-	else
-		say("%s: %s\n", what, strerror(errno));
 }
 
 /* ---- INTx ---- */
@@ -151,8 +165,8 @@ static void update_intx(struct emu *e)
 
 	if (level == e->intx_level || e->gone)
 		return;
-	if (ioctl(e->be.fd, XEN_PCI_IOREQ_SET_INTX, &intx)) {
-		ioctl_failed(e, "XEN_PCI_IOREQ_SET_INTX");
+	if (e->t->ops->set_intx(e->t, &intx)) {
+		transport_failed(e);
 		return;
 	}
 	e->intx_level = level;
@@ -161,8 +175,8 @@ static void update_intx(struct emu *e)
 
 /* ---- BAR routing ---- */
 
-static int bar_mmio(struct emu *e, unsigned long cmd, unsigned int i,
-		    __u64 addr)
+/* Route BAR @i at @addr to us (@add), or stop. */
+static int bar_mmio(struct emu *e, bool add, unsigned int i, __u64 addr)
 {
 	struct xen_pci_ioreq_mmio mmio = {
 		.fn = e->fn,
@@ -171,7 +185,9 @@ static int bar_mmio(struct emu *e, unsigned long cmd, unsigned int i,
 		.size = e->bar[i].size,
 	};
 
-	return ioctl(e->be.fd, cmd, &mmio);
+	if (add)
+		return e->t->ops->add_mmio(e->t, &mmio);
+	return e->t->ops->remove_mmio(e->t, &mmio);
 }
 
 /*
@@ -192,18 +208,15 @@ static void update_bars(struct emu *e)
 			    b->addr <= ~0ULL - b->size;
 
 		if (b->mapped && (!want || b->mapped_addr != b->addr)) {
-			if (bar_mmio(e, XEN_PCI_IOREQ_REMOVE_MMIO, i,
-				     b->mapped_addr))
-				ioctl_failed(e, "XEN_PCI_IOREQ_REMOVE_MMIO");
+			if (bar_mmio(e, false, i, b->mapped_addr))
+				transport_failed(e);
 			else
 				e->st.unmaps++;
 			b->mapped = false;
 		}
 		if (want && !b->mapped && !e->gone) {
-			if (bar_mmio(e, XEN_PCI_IOREQ_ADD_MMIO, i, b->addr)) {
-				say("BAR %u at %#llx: ", i,
-				    (unsigned long long)b->addr);
-				ioctl_failed(e, "XEN_PCI_IOREQ_ADD_MMIO");
+			if (bar_mmio(e, true, i, b->addr)) {
+				transport_failed(e);
 				continue;
 			}
 			b->mapped = true;
@@ -389,24 +402,6 @@ static void reg_write32(void *dev, unsigned int off, __u32 val, __u32 mask)
 
 /* ---- requests ---- */
 
-static __u64 mem_read(const __u8 *p, unsigned int size)
-{
-	__u64 val = 0;
-	unsigned int i;
-
-	for (i = 0; i < size; i++)
-		val |= (__u64)p[i] << i * 8;
-	return val;
-}
-
-static void mem_write(__u8 *p, unsigned int size, __u64 val)
-{
-	unsigned int i;
-
-	for (i = 0; i < size; i++)
-		p[i] = val >> i * 8;
-}
-
 /* A 32-bit write of the key to the crash register, when it is armed. */
 static bool is_crash(struct emu *e, const struct xen_pci_ioreq_request *r)
 {
@@ -467,9 +462,11 @@ static bool serve_one(struct emu *e, const struct xen_pci_ioreq_request *r,
 			e->st.mmio_writes++;
 		if (r->bar == 2) {
 			if (rd)
-				*data = mem_read(e->mem + off, r->size);
+				*data = pci_ioreq_mem_read(e->mem + off,
+							   r->size);
 			else
-				mem_write(e->mem + off, r->size, r->data);
+				pci_ioreq_mem_write(e->mem + off, r->size,
+						    r->data);
 		} else if (rd) {
 			*data = pci_ioreq_dword_read(e, reg_read32, off,
 						     r->size);
@@ -483,39 +480,28 @@ static bool serve_one(struct emu *e, const struct xen_pci_ioreq_request *r,
 	}
 }
 
-/* Complete @nr responses; the kernel refuses a bad one with -EINVAL. */
+/* Complete @nr responses; the transport may refuse a bad one (EINVAL). */
 static int complete(struct emu *e, unsigned int nr)
 {
-	size_t done = 0, len = nr * sizeof(*e->be.rsp);
+	unsigned int done = 0;
 
-	while (done < len) {
-		ssize_t n = write(e->be.fd, (char *)e->be.rsp + done, len - done);
+	while (done < nr) {
+		const struct xen_pci_ioreq_response *r = &e->t->rsp[done];
+		int n = e->t->ops->complete(e->t, r, nr - done);
 
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n < 0 && errno == ENODEV) {
 			e->gone = true;
 			return SERVE_GONE;
 		}
 		if (n < 0 && errno == EINVAL) {
-			const struct xen_pci_ioreq_response *r =
-				(const void *)((char *)e->be.rsp + done);
-
 			say("response to request %llu refused\n",
 			    (unsigned long long)r->id);
 			e->st.bad++;
-			done += sizeof(*r);
+			done++;
 			continue;
 		}
-		if (n < 0) {
-			say("write: %s\n", strerror(errno));
+		if (n <= 0)
 			return SERVE_ERROR;
-		}
-		if (n == 0 || n % sizeof(*e->be.rsp)) {
-			say("write: completed %zd bytes, not whole records\n",
-			    n);
-			return SERVE_ERROR;
-		}
 		done += n;
 	}
 	return SERVE_OK;
@@ -540,8 +526,8 @@ static int serve_batch(struct emu *e, unsigned int nr)
 	int ret;
 
 	for (i = 0; i < nr; i++) {
-		const struct xen_pci_ioreq_request *r = &e->be.req[i];
-		struct xen_pci_ioreq_response *rsp = &e->be.rsp[i];
+		const struct xen_pci_ioreq_request *r = &e->t->req[i];
+		struct xen_pci_ioreq_response *rsp = &e->t->rsp[i];
 		__u64 data;
 
 		if (is_crash(e, r)) {
@@ -576,9 +562,9 @@ static int serve_batch(struct emu *e, unsigned int nr)
 }
 
 /*
- * The device is readable: serve what is pending. At most one request per
- * vCPU can be pending, so one read() of e->be.batch records normally gets
- * them all; read again only when it came back full.
+ * The transport's fd is readable: serve what is pending. At most one
+ * request per vCPU can be pending, so one batch of e->t->batch records
+ * normally gets them all; ask again only when it came back full.
  */
 static int serve_pending(struct emu *e)
 {
@@ -586,38 +572,178 @@ static int serve_pending(struct emu *e)
 
 	e->st.wakeups++;
 	for (;;) {
-		ssize_t n = read(e->be.fd, e->be.req, e->be.batch * sizeof(*e->be.req));
-		unsigned int nr;
+		int nr = e->t->ops->recv(e->t);
 		int ret;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				if (first)
-					e->st.empty++;
-				return SERVE_OK;
-			}
-			if (errno == ENODEV) {
-				e->gone = true;
-				return SERVE_GONE;
-			}
-			say("read: %s\n", strerror(errno));
-			return SERVE_ERROR;
+		if (nr < 0 && errno == ENODEV) {
+			e->gone = true;
+			return SERVE_GONE;
 		}
-		if (n == 0 || n % sizeof(*e->be.req)) {
-			say("read: %zd bytes, not whole records\n", n);
+		if (nr < 0)
 			return SERVE_ERROR;
+		if (!nr) {
+			if (first)
+				e->st.empty++;
+			return SERVE_OK;
 		}
 		first = false;
-		nr = n / sizeof(*e->be.req);
 		e->st.reads++;
 		e->st.requests += nr;
 		ret = serve_batch(e, nr);
-		if (ret != SERVE_OK || nr < e->be.batch)
+		if (ret != SERVE_OK || (unsigned int)nr < e->t->batch)
 			return ret;
 	}
 }
+
+/* ---- transport: the kernel's ioreq server, /dev/xen/pci-ioreq ---- */
+
+struct kernel_transport {
+	struct pci_ioreq_transport t;	/* first: the operations get it */
+	struct pci_ioreq_backend be;
+	struct xen_pci_ioreq_function fn;
+};
+
+static struct kernel_transport *to_kernel(struct pci_ioreq_transport *t)
+{
+	return (struct kernel_transport *)t;
+}
+
+/* Say why @what failed, unless the guest is gone; errno stays. */
+static int kernel_failed(const char *what)
+{
+	int err = errno;
+
+	if (err != ENODEV)
+		say("%s: %s\n", what, strerror(err));
+	errno = err;
+	return -1;
+}
+
+static int kernel_recv(struct pci_ioreq_transport *t)
+{
+	ssize_t n;
+
+	for (;;) {
+		n = read(t->fd, t->req, t->batch * sizeof(*t->req));
+		if (n >= 0 || errno != EINTR)
+			break;
+	}
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	if (n < 0)
+		return kernel_failed("read");
+	if (n == 0 || n % sizeof(*t->req)) {
+		say("read: %zd bytes, not whole records\n", n);
+		errno = EPROTO;
+		return -1;
+	}
+	return n / sizeof(*t->req);
+}
+
+/* write() stops at the first response the kernel refuses (-EINVAL). */
+static int kernel_complete(struct pci_ioreq_transport *t,
+			   const struct xen_pci_ioreq_response *rsp,
+			   unsigned int nr)
+{
+	ssize_t n;
+
+	for (;;) {
+		n = write(t->fd, rsp, nr * sizeof(*rsp));
+		if (n >= 0 || errno != EINTR)
+			break;
+	}
+	if (n < 0 && errno == EINVAL)
+		return -1;
+	if (n < 0)
+		return kernel_failed("write");
+	if (n == 0 || n % sizeof(*rsp)) {
+		say("write: completed %zd bytes, not whole records\n", n);
+		errno = EPROTO;
+		return -1;
+	}
+	return n / sizeof(*rsp);
+}
+
+static int kernel_add_mmio(struct pci_ioreq_transport *t,
+			   const struct xen_pci_ioreq_mmio *mmio)
+{
+	int err;
+
+	if (!ioctl(t->fd, XEN_PCI_IOREQ_ADD_MMIO, mmio))
+		return 0;
+	err = errno;
+	if (err != ENODEV)
+		say("BAR %u at %#llx: XEN_PCI_IOREQ_ADD_MMIO: %s\n", mmio->bar,
+		    (unsigned long long)mmio->addr, strerror(err));
+	errno = err;
+	return -1;
+}
+
+static int kernel_remove_mmio(struct pci_ioreq_transport *t,
+			      const struct xen_pci_ioreq_mmio *mmio)
+{
+	if (!ioctl(t->fd, XEN_PCI_IOREQ_REMOVE_MMIO, mmio))
+		return 0;
+	return kernel_failed("XEN_PCI_IOREQ_REMOVE_MMIO");
+}
+
+static int kernel_set_intx(struct pci_ioreq_transport *t,
+			   const struct xen_pci_ioreq_intx *intx)
+{
+	if (!ioctl(t->fd, XEN_PCI_IOREQ_SET_INTX, intx))
+		return 0;
+	return kernel_failed("XEN_PCI_IOREQ_SET_INTX");
+}
+
+/* Closing the file would unregister too; unregistering says if it fails. */
+static void kernel_close(struct pci_ioreq_transport *t, bool gone)
+{
+	struct kernel_transport *kt = to_kernel(t);
+
+	if (!gone && ioctl(kt->be.fd, XEN_PCI_IOREQ_UNREGISTER, &kt->fn))
+		kernel_failed("XEN_PCI_IOREQ_UNREGISTER");
+	pci_ioreq_backend_close(&kt->be);
+	free(kt);
+}
+
+static const struct pci_ioreq_transport_ops kernel_ops = {
+	.recv = kernel_recv,
+	.complete = kernel_complete,
+	.add_mmio = kernel_add_mmio,
+	.remove_mmio = kernel_remove_mmio,
+	.set_intx = kernel_set_intx,
+	.close = kernel_close,
+};
+
+/* Bind to guest @domid and register @fn; NULL after saying why not. */
+static struct pci_ioreq_transport *
+kernel_open(unsigned int domid, const struct xen_pci_ioreq_function *fn)
+{
+	struct kernel_transport *kt = calloc(1, sizeof(*kt));
+
+	if (!kt) {
+		say("out of memory\n");
+		return NULL;
+	}
+	kt->be.fd = -1;
+	kt->fn = *fn;
+	if (pci_ioreq_backend_open(&kt->be, domid, fn)) {
+		pci_ioreq_backend_close(&kt->be);
+		free(kt);
+		return NULL;
+	}
+	kt->t.ops = &kernel_ops;
+	kt->t.name = "kernel";
+	kt->t.fd = kt->be.fd;
+	kt->t.idle_ms = -1;
+	kt->t.info = kt->be.info;
+	kt->t.batch = kt->be.batch;
+	kt->t.req = kt->be.req;
+	kt->t.rsp = kt->be.rsp;
+	return &kt->t;
+}
+
+/* ---- the backend ---- */
 
 static void print_stats(struct emu *e)
 {
@@ -628,15 +754,20 @@ static void print_stats(struct emu *e)
 	/* One line, for the test bed to quote. */
 	printf(PROG ": stats %04x:%02x:%02x.%x dom%u: requests %llu",
 	       e->fn.segment, e->fn.bus, PCI_SLOT(e->fn.devfn),
-	       PCI_FUNC(e->fn.devfn), e->be.info.domid, s->requests);
+	       PCI_FUNC(e->fn.devfn), e->t->info.domid, s->requests);
 	printf(" (config %llu read %llu write, mmio %llu read %llu write)",
 	       s->cfg_reads, s->cfg_writes, s->mmio_reads, s->mmio_writes);
 	printf(" wakeups %llu (empty %llu) reads %llu", s->wakeups, s->empty,
 	       s->reads);
 	printf(" records/wakeup %.3f wakeups/request %.3f",
 	       s->requests / wakeups, s->wakeups / requests);
-	printf(" intx %llu maps %llu unmaps %llu bad %llu\n", s->intx,
+	printf(" intx %llu maps %llu unmaps %llu bad %llu", s->intx,
 	       s->maps, s->unmaps, s->bad);
+	printf(" server %s", e->t->name);
+	if (e->t->decodes)
+		printf(" answered %llu resampled %llu", e->t->answered,
+		       e->t->resampled);
+	printf("\n");
 	fflush(stdout);
 }
 
@@ -658,6 +789,7 @@ static bool handle_signal(struct emu *e, int sfd)
 static int event_loop(struct emu *e, int sfd)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
+	int timeout = e->t->ops->check ? e->t->idle_ms : -1;
 	int ep, ret = SERVE_ERROR;
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
@@ -665,8 +797,8 @@ static int event_loop(struct emu *e, int sfd)
 		say("epoll_create1: %s\n", strerror(errno));
 		return SERVE_ERROR;
 	}
-	ev.data.fd = e->be.fd;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, e->be.fd, &ev))
+	ev.data.fd = e->t->fd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, e->t->fd, &ev))
 		goto fail;
 	ev.data.fd = sfd;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev))
@@ -676,11 +808,19 @@ static int event_loop(struct emu *e, int sfd)
 		struct epoll_event evs[2];
 		int i, n;
 
-		n = epoll_wait(ep, evs, 2, -1);
+		n = epoll_wait(ep, evs, 2, timeout);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			goto fail;
+		/* Idle for a while: make sure the guest is still there. */
+		if (!n && e->t->ops->check(e->t)) {
+			if (errno == ENODEV) {
+				e->gone = true;
+				ret = SERVE_GONE;
+			}
+			goto out;
+		}
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.fd == sfd) {
 				if (handle_signal(e, sfd)) {
@@ -689,7 +829,10 @@ static int event_loop(struct emu *e, int sfd)
 				}
 				continue;
 			}
-			/* The guest is gone: POLLHUP, and read() says -ENODEV. */
+			/*
+			 * The guest is gone: POLLHUP, and the transport says
+			 * ENODEV. An error on the fd means the same.
+			 */
 			ret = serve_pending(e);
 			if (ret != SERVE_OK)
 				goto out;
@@ -707,7 +850,10 @@ out:
 	return ret;
 }
 
-/* Leave nothing behind: the guest may go on and rescan. */
+/*
+ * Leave nothing behind: the guest may go on and rescan. The transport's
+ * close() then unregisters the function or destroys the ioreq server.
+ */
 static void teardown(struct emu *e)
 {
 	unsigned int i;
@@ -719,13 +865,10 @@ static void teardown(struct emu *e)
 	for (i = 0; i < PCI_STD_NUM_BARS && !e->gone; i++) {
 		if (!e->bar[i].mapped)
 			continue;
-		if (bar_mmio(e, XEN_PCI_IOREQ_REMOVE_MMIO, i,
-			     e->bar[i].mapped_addr))
-			ioctl_failed(e, "XEN_PCI_IOREQ_REMOVE_MMIO");
+		if (bar_mmio(e, false, i, e->bar[i].mapped_addr))
+			transport_failed(e);
 		e->bar[i].mapped = false;
 	}
-	if (!e->gone && ioctl(e->be.fd, XEN_PCI_IOREQ_UNREGISTER, &e->fn))
-		ioctl_failed(e, "XEN_PCI_IOREQ_UNREGISTER");
 }
 
 static void print_usage(FILE *f)
@@ -733,7 +876,8 @@ static void print_usage(FILE *f)
 	fprintf(f,
 		"usage: " PROG " --domid N --slot S [options]\n"
 		"Emulate a PCI test device (%04x:%04x) for Xen guest N at\n"
-		"0000:BB:SS.F through " PCI_IOREQ_DEV_PATH ".\n"
+		"0000:BB:SS.F, through " PCI_IOREQ_DEV_PATH " or an ioreq server\n"
+		"of its own.\n"
 		"  -d, --domid N          the guest (required)\n"
 		"  -s, --slot S           device number 0-31 (required)\n"
 		"  -f, --function F       function number 0-7 (default 0)\n"
@@ -743,9 +887,44 @@ static void print_usage(FILE *f)
 		"  -M, --multifunction    set the multi-function bit of the header\n"
 		"  -c, --crash-register   let the guest kill the backend through\n"
 		"                         the crash register (tests only)\n"
+		"  -S, --server OWNER     who owns the guest's ioreq server: kernel\n"
+		"                         (through " PCI_IOREQ_DEV_PATH ", the\n"
+		"                         default) or xen (this process, as QEMU\n"
+		"                         runs one; Arm guests)\n"
+		"  -E, --ecam BASE:SIZE   with --server xen: the guest's ECAM\n"
+		"                         window, whole buses of 1M (default\n"
+		"                         %#llx:%#llx, Xen's guest layout)\n"
 		"  -v, --verbose          trace every request on stderr\n"
 		"  -h, --help             this help\n",
-		EMU_VENDOR_ID, EMU_DEVICE_ID);
+		EMU_VENDOR_ID, EMU_DEVICE_ID, PCI_IOREQ_XEN_ECAM_BASE,
+		PCI_IOREQ_XEN_ECAM_SIZE);
+}
+
+/*
+ * --ecam BASE:SIZE: an ECAM window of whole buses (at most 256), on a bus
+ * boundary.
+ */
+static bool parse_ecam(const char *arg, __u64 *base, __u64 *size)
+{
+	const char *colon = strchr(arg, ':');
+	unsigned long long b, s;
+	char *base_arg;
+	bool ok;
+
+	if (!colon)
+		return false;
+	base_arg = strndup(arg, colon - arg);
+	ok = base_arg &&
+	     pci_ioreq_parse_uint(base_arg, ULLONG_MAX, true, &b) &&
+	     pci_ioreq_parse_uint(colon + 1, ECAM_SIZE_MAX, true, &s) &&
+	     s && !(s % ECAM_BUS_SIZE) && !(b % ECAM_BUS_SIZE) &&
+	     b <= ULLONG_MAX - s;
+	free(base_arg);
+	if (ok) {
+		*base = b;
+		*size = s;
+	}
+	return ok;
 }
 
 int main(int argc, char **argv)
@@ -758,17 +937,22 @@ int main(int argc, char **argv)
 		{ "bar2-size", required_argument, NULL, 'm' },
 		{ "multifunction", no_argument, NULL, 'M' },
 		{ "crash-register", no_argument, NULL, 'c' },
+		{ "server", required_argument, NULL, 'S' },
+		{ "ecam", required_argument, NULL, 'E' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
 	unsigned long long domid = 0, slot = 32, func = 0, bus = 0;
 	unsigned long long bar2_size = EMU_BAR2_SIZE_DEFAULT;
-	struct emu e = { .be.fd = -1 };
+	__u64 ecam_base = PCI_IOREQ_XEN_ECAM_BASE;
+	__u64 ecam_size = PCI_IOREQ_XEN_ECAM_SIZE;
+	bool server_xen = false, ecam_given = false;
+	struct emu e = { };
 	sigset_t sigs;
 	int opt, sfd, ret;
 
-	while ((opt = getopt_long(argc, argv, "d:s:f:b:m:Mcvh", opts,
+	while ((opt = getopt_long(argc, argv, "d:s:f:b:m:McS:E:vh", opts,
 				  NULL)) != -1) {
 		const char *bad = NULL;
 
@@ -776,23 +960,23 @@ int main(int argc, char **argv)
 		case 'd':
 			if (!pci_ioreq_parse_uint(optarg,
 						  DOMID_FIRST_RESERVED - 1,
-						  &domid) || !domid)
+						  true, &domid) || !domid)
 				bad = "domid";
 			break;
 		case 's':
-			if (!pci_ioreq_parse_uint(optarg, 31, &slot))
+			if (!pci_ioreq_parse_uint(optarg, 31, true, &slot))
 				bad = "slot";
 			break;
 		case 'f':
-			if (!pci_ioreq_parse_uint(optarg, 7, &func))
+			if (!pci_ioreq_parse_uint(optarg, 7, true, &func))
 				bad = "function";
 			break;
 		case 'b':
-			if (!pci_ioreq_parse_uint(optarg, 255, &bus))
+			if (!pci_ioreq_parse_uint(optarg, 255, true, &bus))
 				bad = "bus";
 			break;
 		case 'm':
-			if (!pci_ioreq_parse_uint(optarg, BAR2_SIZE_MAX,
+			if (!pci_ioreq_parse_uint(optarg, BAR2_SIZE_MAX, true,
 						  &bar2_size) ||
 			    bar2_size < BAR2_SIZE_MIN ||
 			    (bar2_size & (bar2_size - 1)))
@@ -803,6 +987,19 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			e.crash_enabled = true;
+			break;
+		case 'S':
+			if (!strcmp(optarg, "kernel"))
+				server_xen = false;
+			else if (!strcmp(optarg, "xen"))
+				server_xen = true;
+			else
+				bad = "server (want kernel or xen)";
+			break;
+		case 'E':
+			if (!parse_ecam(optarg, &ecam_base, &ecam_size))
+				bad = "ecam (want BASE:SIZE, whole buses of 1M)";
+			ecam_given = true;
 			break;
 		case 'v':
 			e.verbose = true;
@@ -823,6 +1020,15 @@ int main(int argc, char **argv)
 		print_usage(stderr);
 		return 2;
 	}
+	if (ecam_given && !server_xen) {
+		say("--ecam is for --server xen: the kernel knows its window\n");
+		return 2;
+	}
+	if (server_xen && bus >= ecam_size / ECAM_BUS_SIZE) {
+		say("bus %llu is not in the ECAM window (%llu buses)\n", bus,
+		    (unsigned long long)(ecam_size / ECAM_BUS_SIZE));
+		return 2;
+	}
 
 	e.fn.bus = bus;
 	e.fn.devfn = PCI_DEVFN(slot, func);
@@ -840,32 +1046,37 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGUSR1);
-	sfd = pci_ioreq_signalfd(PROG, &sigs, SFD_NONBLOCK);
+	sfd = pci_ioreq_signalfd(&sigs, SFD_NONBLOCK);
 	if (sfd < 0)
 		return 1;
 
-	if (pci_ioreq_backend_open(PROG, &e.be, domid, &e.fn)) {
+	if (server_xen)
+		e.t = pci_ioreq_xen_open(domid, &e.fn, ecam_base, ecam_size,
+					 IDLE_CHECK_MS);
+	else
+		e.t = kernel_open(domid, &e.fn);
+	if (!e.t) {
 		ret = SERVE_ERROR;
 		goto out;
 	}
 	/* The test bed waits for this line before it unpauses the guest. */
 	printf(PROG ": serving %04x:%02x:%02x.%x of domain %u",
 	       e.fn.segment, e.fn.bus, PCI_SLOT(e.fn.devfn),
-	       PCI_FUNC(e.fn.devfn), e.be.info.domid);
-	printf(" (%u vCPUs, %s mode): BAR0 %u bytes, BAR2 %llu bytes%s\n",
-	       e.be.info.nr_vcpus,
-	       e.be.info.mode == XEN_PCI_IOREQ_MODE_ECAM ? "ECAM" : "PCI",
-	       EMU_BAR0_SIZE, bar2_size,
+	       PCI_FUNC(e.fn.devfn), e.t->info.domid);
+	printf(" (%u vCPUs, %s mode, server %s): BAR0 %u bytes, BAR2 %llu bytes%s\n",
+	       e.t->info.nr_vcpus,
+	       e.t->info.mode == XEN_PCI_IOREQ_MODE_ECAM ? "ECAM" : "PCI",
+	       e.t->name, EMU_BAR0_SIZE, bar2_size,
 	       e.crash_enabled ? ", crash register armed" : "");
 	fflush(stdout);
 
 	ret = event_loop(&e, sfd);
 	if (ret == SERVE_GONE)
-		say("domain %u is gone\n", e.be.info.domid);
+		say("domain %u is gone\n", e.t->info.domid);
 	teardown(&e);
 	print_stats(&e);
+	e.t->ops->close(e.t, e.gone);
 out:
-	pci_ioreq_backend_close(&e.be);
 	close(sfd);
 	munmap(e.mem, bar2_size);
 	return ret == SERVE_ERROR ? 1 : 0;

@@ -80,10 +80,10 @@
 #include <xenforeignmemory.h>
 #include <xengnttab.h>
 
+#define PROG			"pci-ioreq-virtio"
+
 #include "pci-ioreq-backend.h"
 #include "pci-ioreq-virtio.h"
-
-#define PROG			"pci-ioreq-virtio"
 
 #define CFG_SPACE_SIZE		4096
 #define INTX_PIN		1	/* INTA */
@@ -256,16 +256,6 @@ struct vdev {
 
 	struct vstats st;
 };
-
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-}
 
 static void ioctl_failed(struct vdev *v, const char *what)
 {
@@ -1779,19 +1769,19 @@ int main(int argc, char **argv)
 		case 'd':
 			if (!pci_ioreq_parse_uint(optarg,
 						  DOMID_FIRST_RESERVED - 1,
-						  &domid) || !domid)
+						  true, &domid) || !domid)
 				bad = "domid";
 			break;
 		case 's':
-			if (!pci_ioreq_parse_uint(optarg, 31, &slot))
+			if (!pci_ioreq_parse_uint(optarg, 31, true, &slot))
 				bad = "slot";
 			break;
 		case 'f':
-			if (!pci_ioreq_parse_uint(optarg, 7, &func))
+			if (!pci_ioreq_parse_uint(optarg, 7, true, &func))
 				bad = "function";
 			break;
 		case 'b':
-			if (!pci_ioreq_parse_uint(optarg, 255, &bus))
+			if (!pci_ioreq_parse_uint(optarg, 255, true, &bus))
 				bad = "bus";
 			break;
 		case 't':
@@ -1811,7 +1801,8 @@ int main(int argc, char **argv)
 				bad = "serial";
 			break;
 		case 'S':
-			if (!pci_ioreq_parse_uint(optarg, ULLONG_MAX, &seed))
+			if (!pci_ioreq_parse_uint(optarg, ULLONG_MAX, true,
+						  &seed))
 				bad = "seed";
 			break;
 		case 'F':
@@ -1881,13 +1872,13 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGUSR1);
-	sfd = pci_ioreq_signalfd(PROG, &sigs, SFD_NONBLOCK);
+	sfd = pci_ioreq_signalfd(&sigs, SFD_NONBLOCK);
 	if (sfd < 0)
 		return 1;
 
 	if ((v.type == DEV_BLK && open_disk(&v, disk)) ||
 	    mem_init(&v.mem, domid, v.grants) ||
-	    pci_ioreq_backend_open(PROG, &v.be, domid, &v.fn) ||
+	    pci_ioreq_backend_open(&v.be, domid, &v.fn) ||
 	    (v.fast && setup_fast(&v)))
 		goto out;
 

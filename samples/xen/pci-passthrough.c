@@ -74,7 +74,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,10 +89,11 @@
 #include <linux/types.h>
 #include <xen/pci-ioreq.h>
 
+#define PROG			"pci-passthrough"
+
 #include "pci-ioreq-backend.h"
 
 #define SYSFS_PCI		"/sys/bus/pci/devices"
-#define PROG			"pci-passthrough"
 
 #define XEN_PAGE		4096ULL
 #define CFG_SIZE		256	/* conventional config space */
@@ -138,16 +138,6 @@ struct pt {
 	unsigned long long requests, cfg_reads, cfg_writes, bad, maps, unmaps,
 			   refusals, dropped_writes;
 };
-
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- the real device, through sysfs ---- */
 
@@ -426,7 +416,7 @@ static bool serve_config(struct pt *p, const struct xen_pci_ioreq_request *r,
 	if ((r->size != 1 && r->size != 2 && r->size != 4) ||
 	    off & (r->size - 1) || off >= 4096)
 		return false;
-	mask = (r->size == 4 ? ~0U : (1U << r->size * 8) - 1) << sh;
+	mask = (__u32)pci_ioreq_size_mask(r->size) << sh;
 	if (r->dir == XEN_PCI_IOREQ_DIR_READ) {
 		p->cfg_reads++;
 		if (off < CFG_SIZE)
@@ -774,7 +764,7 @@ static int setup(struct pt *p, unsigned int domid)
 		say("xc_interface_open: %s\n", strerror(errno));
 		return -1;
 	}
-	return pci_ioreq_backend_open(PROG, &p->be, domid, &p->fn);
+	return pci_ioreq_backend_open(&p->be, domid, &p->fn);
 }
 
 /* Unmap everything, leave the guest's root complex. */
@@ -812,15 +802,6 @@ static void print_usage(FILE *f)
 		"  -h, --help           this help\n");
 }
 
-static bool parse_uint(const char *s, unsigned long max, unsigned long *val)
-{
-	char *end;
-
-	errno = 0;
-	*val = strtoul(s, &end, 0);
-	return !errno && end != s && !*end && *s != '-' && *val <= max;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -833,7 +814,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
-	unsigned long domid = 0, slot = 32, func = 0, bus = 0;
+	unsigned long long domid = 0, slot = 32, func = 0, bus = 0;
 	struct pt p = { .be.fd = -1, .cfg_fd = -1 };
 	sigset_t sigs;
 	int opt, sfd, ret = SERVE_ERROR;
@@ -845,8 +826,9 @@ int main(int argc, char **argv)
 
 		switch (opt) {
 		case 'd':
-			if (!parse_uint(optarg, DOMID_FIRST_RESERVED - 1,
-					&domid) || !domid)
+			if (!pci_ioreq_parse_uint(optarg,
+						  DOMID_FIRST_RESERVED - 1,
+						  false, &domid) || !domid)
 				bad = "domid";
 			break;
 		case 'H':
@@ -855,15 +837,15 @@ int main(int argc, char **argv)
 			p.host = optarg;
 			break;
 		case 's':
-			if (!parse_uint(optarg, 31, &slot))
+			if (!pci_ioreq_parse_uint(optarg, 31, false, &slot))
 				bad = "slot";
 			break;
 		case 'f':
-			if (!parse_uint(optarg, 7, &func))
+			if (!pci_ioreq_parse_uint(optarg, 7, false, &func))
 				bad = "function";
 			break;
 		case 'b':
-			if (!parse_uint(optarg, 255, &bus))
+			if (!pci_ioreq_parse_uint(optarg, 255, false, &bus))
 				bad = "bus";
 			break;
 		case 'v':
@@ -895,7 +877,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGQUIT);
 	/* A closed log must not kill us with the BARs mapped. */
 	signal(SIGPIPE, SIG_IGN);
-	sfd = pci_ioreq_signalfd(PROG, &sigs, 0);
+	sfd = pci_ioreq_signalfd(&sigs, 0);
 	if (sfd < 0)
 		return 1;
 
