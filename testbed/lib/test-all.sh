@@ -84,8 +84,10 @@ check static "$L/static-checks.sh" "$RES"
 
 # Xen + dom0 + the domUs of the table, selftests in all of them.
 check xen run_xen xen "xenpci.mode=test xenpci.guests=$(guests_of xen)" --kernel-limit 300
-# Figures, not tests: the disk benchmark domu-virtio ran.
+# Figures, not tests: the disk benchmark domu-virtio ran, and the ioreq
+# benchmark of the kernel's server against a backend's own.
 "$PY" "$L/bench-report.py" "$CACHE/logs/xen.log" || true
+"$PY" "$L/ioreq-bench-report.py" "$CACHE/logs/xen.log" || true
 
 # Control of dom0's BAR placement: with xen_pci_page_align=off, dom0 packs
 # the sub-page BARs of its ivshmem and rtl8139 into one page, and the
