@@ -125,8 +125,10 @@ XEN_PCI_QEMU_EXTRA=$REALLOC_DEVICES BARE_NAME=bare-realloc BARE_APPEND=xenpci.te
 
 # Bare QEMU: our host driver (with its KUnit suite), and pci-host-generic as
 # the control.
-check bare-ours "$L/bare.sh" ours "" --results "$RES" --kunit
-check bare-generic "$L/bare.sh" generic "" --results "$RES"
+# Both run pci_enum_bench after their tests: the cost of the placement.
+BARE_APPEND=xenpci.enum_bench=1 check bare-ours "$L/bare.sh" ours "" --results "$RES" --kunit
+BARE_APPEND=xenpci.enum_bench=1 check bare-generic "$L/bare.sh" generic "" --results "$RES"
+"$PY" "$L/enum-bench-report.py" "$CACHE/logs/bare-ours.log" "$CACHE/logs/bare-generic.log" || true
 
 # The main job, as a user runs it: the domU lists its PCI bus, and every
 # function its backends serve is on it.
