@@ -25,6 +25,7 @@
 #include <linux/bitmap.h>
 #include <linux/device.h>
 #include <linux/kernel.h>
+#include <linux/list.h>
 #include <linux/minmax.h>
 #include <linux/module.h>
 #include <linux/notifier.h>
@@ -48,12 +49,26 @@
  * @bridge: its host bridge; this structure is the bridge's private area
  * @cfg: the ECAM window
  * @nb: notifier on the PCI bus type that places the BARs of new functions
+ * @needs: during probe, what each function's memory BARs need, to name
+ *	those the PCI core could not place
  */
 struct xen_vpci {
 	struct device *dev;
 	struct pci_host_bridge *bridge;
 	struct pci_config_window *cfg;
 	struct notifier_block nb;
+	struct list_head *needs;
+};
+
+/*
+ * The PCI core leaves a BAR it cannot place with no flags and no address, so
+ * what each function needs is recorded when it is added, before anything is
+ * assigned, and checked once pci_host_probe() is done.
+ */
+struct xen_vpci_need {
+	struct list_head node;
+	struct pci_dev *pdev;
+	resource_size_t size[XEN_VPCI_NR_BARS];
 };
 
 /* Alignment the PCI core will use for @res, as resource_alignment() does. */
@@ -170,6 +185,43 @@ static bool xen_vpci_dev_is_placed(struct pci_dev *pdev)
 	return class != PCI_CLASS_NOT_DEFINED && class != PCI_CLASS_BRIDGE_HOST;
 }
 
+static void xen_vpci_record_need(struct xen_vpci *vpci, struct pci_dev *pdev)
+{
+	struct xen_vpci_need *need;
+	unsigned int i;
+
+	need = kzalloc(sizeof(*need), GFP_KERNEL);
+	if (!need)
+		return;		/* only a warning would be missing */
+	need->pdev = pci_dev_get(pdev);
+	for (i = 0; i < XEN_VPCI_NR_BARS; i++) {
+		struct resource *res = &pdev->resource[i];
+
+		/* The core never assigns fixed resources, see pci_assign_resource() */
+		if (resource_type(res) == IORESOURCE_MEM &&
+		    !(res->flags & IORESOURCE_PCI_FIXED))
+			need->size[i] = resource_size(res);
+	}
+	list_add_tail(&need->node, vpci->needs);
+}
+
+/* Name the memory BARs that the PCI core could not place, and forget. */
+static void xen_vpci_check_needs(struct list_head *needs)
+{
+	struct xen_vpci_need *need, *tmp;
+	unsigned int i;
+
+	list_for_each_entry_safe(need, tmp, needs, node) {
+		for (i = 0; i < XEN_VPCI_NR_BARS; i++)
+			if (need->size[i] && !need->pdev->resource[i].parent)
+				pci_warn(need->pdev, "BAR %u (%#llx bytes) does not fit in the memory windows, left unassigned\n",
+					 i, (unsigned long long)need->size[i]);
+		list_del(&need->node);
+		pci_dev_put(need->pdev);
+		kfree(need);
+	}
+}
+
 static void xen_vpci_place_dev(struct pci_dev *pdev)
 {
 	unsigned long moved, pinned;
@@ -199,89 +251,10 @@ static int xen_vpci_notify(struct notifier_block *nb, unsigned long action,
 		return NOTIFY_DONE;
 
 	xen_vpci_place_dev(pdev);
+	if (vpci->needs && xen_vpci_dev_is_placed(pdev))
+		xen_vpci_record_need(vpci, pdev);
 
 	return NOTIFY_OK;
-}
-
-/*
- * The PCI core leaves a BAR it cannot place with no flags and no address, so
- * what each function needed is recorded before assignment and checked after.
- */
-struct xen_vpci_need {
-	struct pci_dev *pdev;
-	resource_size_t size[XEN_VPCI_NR_BARS];
-};
-
-struct xen_vpci_census {
-	struct xen_vpci_need *need;
-	unsigned int nr;
-	unsigned int max;
-};
-
-static int xen_vpci_count_dev(struct pci_dev *pdev, void *data)
-{
-	struct xen_vpci_census *census = data;
-
-	census->nr++;
-
-	return 0;
-}
-
-static int xen_vpci_record_dev(struct pci_dev *pdev, void *data)
-{
-	struct xen_vpci_census *census = data;
-	struct xen_vpci_need *need;
-	unsigned int i;
-
-	if (census->nr == census->max)
-		return 1;
-
-	need = &census->need[census->nr++];
-	need->pdev = pdev;
-	if (!xen_vpci_dev_is_placed(pdev))
-		return 0;
-
-	for (i = 0; i < XEN_VPCI_NR_BARS; i++) {
-		struct resource *res = &pdev->resource[i];
-
-		/* The core never assigns fixed resources, see pci_assign_resource() */
-		if (resource_type(res) == IORESOURCE_MEM &&
-		    !(res->flags & IORESOURCE_PCI_FIXED))
-			need->size[i] = resource_size(res);
-	}
-
-	return 0;
-}
-
-static void xen_vpci_assign(struct xen_vpci *vpci)
-{
-	struct pci_bus *bus = vpci->bridge->bus;
-	struct xen_vpci_census census = { };
-	unsigned int n, i;
-
-	pci_walk_bus(bus, xen_vpci_count_dev, &census);
-	census.need = kcalloc(census.nr, sizeof(*census.need), GFP_KERNEL);
-	if (census.need) {
-		census.max = census.nr;
-		census.nr = 0;
-		pci_walk_bus(bus, xen_vpci_record_dev, &census);
-	}
-
-	pci_bus_size_bridges(bus);
-	pci_bus_assign_resources(bus);
-
-	if (!census.need)
-		return;
-
-	for (n = 0; n < census.nr; n++) {
-		struct xen_vpci_need *need = &census.need[n];
-
-		for (i = 0; i < XEN_VPCI_NR_BARS; i++)
-			if (need->size[i] && !need->pdev->resource[i].parent)
-				pci_warn(need->pdev, "BAR %u (%#llx bytes) does not fit in the memory windows, left unassigned\n",
-					 i, (unsigned long long)need->size[i]);
-	}
-	kfree(census.need);
 }
 
 static void xen_vpci_unregister_notifier(void *data)
@@ -351,7 +324,7 @@ static int xen_vpci_probe(struct platform_device *pdev)
 	struct pci_host_bridge *bridge;
 	struct resource ecam, *busr;
 	struct xen_vpci *vpci;
-	struct pci_bus *child;
+	LIST_HEAD(needs);
 	int ret;
 
 	if (!pcie_xen_vpci_owns_node(dev->of_node))
@@ -403,25 +376,20 @@ static int xen_vpci_probe(struct platform_device *pdev)
 		return ret;
 
 	/*
-	 * There is no firmware in a Xen guest: every BAR is placed here and
-	 * "linux,pci-probe-only" is not honoured.
+	 * There is no firmware in a Xen guest: every BAR is placed by the PCI
+	 * core (with the alignment set by the notifier above), and
+	 * "linux,pci-probe-only" is not honoured. The functions added by
+	 * pci_host_probe() record what they need, so that a BAR that fits in
+	 * no window is named with a warning, which the core only reports at
+	 * info level ("can't assign; no space"): with Xen's guest layout that
+	 * means a device the guest was given cannot be used.
 	 */
-	pci_lock_rescan_remove();
-
-	ret = pci_scan_root_bus_bridge(bridge);
-	if (ret) {
-		pci_unlock_rescan_remove();
+	vpci->needs = &needs;
+	ret = pci_host_probe(bridge);
+	vpci->needs = NULL;
+	xen_vpci_check_needs(&needs);
+	if (ret)
 		return dev_err_probe(dev, ret, "cannot scan the root bus\n");
-	}
-
-	xen_vpci_assign(vpci);
-
-	list_for_each_entry(child, &bridge->bus->children, node)
-		pcie_bus_configure_settings(child);
-
-	pci_bus_add_devices(bridge->bus);
-
-	pci_unlock_rescan_remove();
 
 	return 0;
 }
