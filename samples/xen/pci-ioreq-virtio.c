@@ -580,6 +580,17 @@ static void update_bars(struct vdev *v)
 
 /* ---- virtio device state ---- */
 
+/* Unmap a queue's three rings, mapped or not. */
+static void unmap_rings(struct vdev *v, struct vq *q)
+{
+	dma_unmap(v, &q->desc_map);
+	dma_unmap(v, &q->avail_map);
+	dma_unmap(v, &q->used_map);
+	q->desc = NULL;
+	q->avail = NULL;
+	q->used = NULL;
+}
+
 static void mark_broken(struct vdev *v, const char *fmt, ...)
 {
 	va_list ap;
@@ -612,12 +623,7 @@ static void reset_device(struct vdev *v)
 		q->desc_addr = 0;
 		q->avail_addr = 0;
 		q->used_addr = 0;
-		dma_unmap(v, &q->desc_map);
-		dma_unmap(v, &q->avail_map);
-		dma_unmap(v, &q->used_map);
-		q->desc = NULL;
-		q->avail = NULL;
-		q->used = NULL;
+		unmap_rings(v, q);
 		q->last_avail = 0;
 		q->used_idx = 0;
 		q->kicked = false;
@@ -660,12 +666,7 @@ static void enable_queue(struct vdev *v, struct vq *q)
 	q->avail = dma_map(v, q->avail_addr, alen, false, &q->avail_map);
 	q->used = dma_map(v, q->used_addr, ulen, true, &q->used_map);
 	if (!q->desc || !q->avail || !q->used) {
-		dma_unmap(v, &q->desc_map);
-		dma_unmap(v, &q->avail_map);
-		dma_unmap(v, &q->used_map);
-		q->desc = NULL;
-		q->avail = NULL;
-		q->used = NULL;
+		unmap_rings(v, q);
 		mark_broken(v, "rings not in guest memory given to us: %#llx %#llx %#llx",
 			    (unsigned long long)q->desc_addr,
 			    (unsigned long long)q->avail_addr,
