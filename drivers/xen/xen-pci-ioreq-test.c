@@ -192,28 +192,116 @@ static void intx_arm(struct kunit *test)
 
 	/* Slot 0: INTA-INTD on SPIs 12-15, i.e. interrupt IDs 44-47. */
 	for (pin = 1; pin <= 4; pin++)
-		KUNIT_EXPECT_EQ(test, xpi_intx_intid(0, pin), 43 + pin);
+		KUNIT_EXPECT_EQ(test, xpi_intx_intid(XPI_DEFAULT_INTX_BASE, 0,
+						     pin), 43 + pin);
 	/* Slot 1 rotates by one: INTA on 45, INTD back on 44. */
-	KUNIT_EXPECT_EQ(test, xpi_intx_intid(1, 1), 45U);
-	KUNIT_EXPECT_EQ(test, xpi_intx_intid(1, 4), 44U);
-	KUNIT_EXPECT_EQ(test, xpi_intx_intid(3, 2), 44U);
-	KUNIT_EXPECT_EQ(test, xpi_intx_intid(4, 1), 44U);
-	KUNIT_EXPECT_EQ(test, xpi_intx_intid(31, 1), 47U);
+	KUNIT_EXPECT_EQ(test, xpi_intx_intid(44, 1, 1), 45U);
+	KUNIT_EXPECT_EQ(test, xpi_intx_intid(44, 1, 4), 44U);
+	KUNIT_EXPECT_EQ(test, xpi_intx_intid(44, 3, 2), 44U);
+	KUNIT_EXPECT_EQ(test, xpi_intx_intid(44, 4, 1), 44U);
+	KUNIT_EXPECT_EQ(test, xpi_intx_intid(44, 31, 1), 47U);
+	/* Another layout's lines: the same swizzle from its base. */
+	KUNIT_EXPECT_EQ(test, xpi_intx_intid(100, 2, 3), 100U);
+	KUNIT_EXPECT_EQ(test, xpi_intx_intid(100, 0, 1), 100U);
 
 	for (slot = 0; slot < 32; slot++) {
 		for (pin = 1; pin <= 4; pin++) {
-			u32 id = xpi_intx_intid(slot, pin);
+			u32 id = xpi_intx_intid(48, slot, pin);
 			unsigned int line = xpi_intx_line(true, slot, pin);
 
-			KUNIT_EXPECT_GE(test, id, XEN_VPCI_INTX_INTID_BASE);
-			KUNIT_EXPECT_LT(test, id, XEN_VPCI_INTX_INTID_BASE +
-					XEN_VPCI_INTX_NR_SPIS);
+			KUNIT_EXPECT_GE(test, id, 48U);
+			KUNIT_EXPECT_LT(test, id, 48U + XPI_INTX_SWIZZLE);
 			/* The same line is the same interrupt ID. */
-			KUNIT_EXPECT_EQ(test, line, id - XEN_VPCI_INTX_INTID_BASE);
-			KUNIT_EXPECT_EQ(test, id, (slot + pin - 1) % 4 + 44);
+			KUNIT_EXPECT_EQ(test, line, id - 48);
+			KUNIT_EXPECT_EQ(test, id, (slot + pin - 1) % 4 + 48);
 		}
 	}
-	KUNIT_EXPECT_EQ(test, XEN_VPCI_INTX_NR_SPIS_MIN, 16);
+}
+
+/* A layout like Xen's guest layout, and checks of what may vary in it. */
+static void layout_check(struct kunit *test)
+{
+	const struct xen_pci_ioreq_layout def = {
+		.ecam = { 0x10000000, 0x10000000 },
+		.mem = { { 0x23000000, 0x10000000 },
+			 { 0x100000000ULL, 0x100000000ULL } },
+		.intx_base = 44,
+	};
+	struct xen_pci_ioreq_layout l;
+
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&def, SZ_4K), 0);
+	/* One bus of ECAM, no memory windows: enough. */
+	l = (struct xen_pci_ioreq_layout){ .ecam = { 0xf100000000ULL, SZ_1M },
+					   .intx_base = 32 };
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), 0);
+	l.intx_base = XPI_GIC_LAST_SPI - 3;
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), 0);
+	l.intx_base = XPI_GIC_LAST_SPI - 2;	/* INTD past the last SPI */
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+	l.intx_base = 31;			/* a PPI */
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+
+	l = def;
+	l.ecam.size = 0;
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+	l.ecam.size = 257 * SZ_1M;		/* more than 256 buses */
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+	l.ecam.size = SZ_1M + SZ_4K;		/* not whole buses */
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+	l = def;
+	l.ecam.base += SZ_4K;			/* not bus aligned */
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+	l = def;
+	l.mem[0].base += 0x800;			/* not page aligned */
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+	l = def;
+	l.mem[1].size = 0;			/* no prefetchable window */
+	l.mem[1].base = 0;
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), 0);
+	l.mem[1].base = SZ_4K;			/* empty, yet somewhere */
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+	l = def;
+	l.mem[1] = (struct xen_pci_ioreq_window){ ~0ULL - SZ_4K + 1, SZ_8K };
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+	l = def;
+	l.mem[0].base = 0x1ff00000;		/* overlaps ECAM's last bus */
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+	l = def;
+	l.mem[0] = l.mem[1];			/* the same window twice */
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+	l = def;
+	l.reserved = 1;
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+}
+
+/* Two root complexes of one guest: apart, or in each other's way. */
+static void layout_conflict(struct kunit *test)
+{
+	const struct xen_pci_ioreq_layout a = {
+		.ecam = { 0x10000000, 0x10000000 },
+		.mem = { { 0x23000000, 0x10000000 } },
+		.intx_base = 44,
+	};
+	struct xen_pci_ioreq_layout b = {
+		.ecam = { 0xf100000000ULL, 0x1000000 },
+		.mem = { { 0x34000000, 0x4000000 },
+			 { 0xf000000000ULL, 0x100000000ULL } },
+		.intx_base = 48,
+	};
+
+	KUNIT_EXPECT_FALSE(test, xpi_layouts_conflict(&a, &b));
+	KUNIT_EXPECT_TRUE(test, xpi_layouts_conflict(&a, &a));
+	b.intx_base = 47;			/* shares INTD's line */
+	KUNIT_EXPECT_TRUE(test, xpi_layouts_conflict(&a, &b));
+	KUNIT_EXPECT_TRUE(test, xpi_layouts_conflict(&b, &a));
+	b.intx_base = 40;			/* shares INTA's line */
+	KUNIT_EXPECT_TRUE(test, xpi_layouts_conflict(&a, &b));
+	b.intx_base = 48;
+	b.mem[0].base = 0x32fff000;		/* last page of a's window */
+	KUNIT_EXPECT_TRUE(test, xpi_layouts_conflict(&a, &b));
+	b.mem[0].base = 0x34000000;
+	b.mem[1].base = 0x10000000;		/* over a's ECAM window */
+	KUNIT_EXPECT_TRUE(test, xpi_layouts_conflict(&a, &b));
 }
 
 static void intx_x86(struct kunit *test)
@@ -339,6 +427,8 @@ static struct kunit_case xen_pci_ioreq_cases[] = {
 	KUNIT_CASE(pci_config),
 	KUNIT_CASE(intx_arm),
 	KUNIT_CASE(intx_x86),
+	KUNIT_CASE(layout_check),
+	KUNIT_CASE(layout_conflict),
 	KUNIT_CASE(range_find),
 	KUNIT_CASE(range_overlaps),
 	KUNIT_CASE(range_insert),

@@ -3,8 +3,9 @@
  * /dev/xen/pci-ioreq: serve single PCI functions of Xen guests from dom0
  * userspace backends.
  *
- * The driver owns one Xen ioreq server per guest, created when the first
- * file binds to the guest and shared by every file bound to it. Xen hands
+ * The driver owns one Xen ioreq server per root complex of a guest,
+ * created when the first file binds to it and shared by every file bound to
+ * it; a guest object below is such a root complex. Xen hands
  * the server the guest's accesses through one struct ioreq per vCPU in a
  * shared page, signalled on a per-vCPU event channel. The interrupt handler
  * decodes each access to a function and hands it to the file that
@@ -15,7 +16,10 @@
  * Two ways of getting configuration accesses, fixed by the architecture:
  * - ECAM (arm64): Xen has no virtual PCI for Arm guests and never decodes
  *   configuration cycles. The server claims the whole ECAM window of the
- *   guest layout as one memory range and decodes it here.
+ *   root complex as one memory range and decodes it here. Where the root
+ *   complex is (its windows and INTx lines) is the guest's business: the
+ *   backend says it at bind time, else it is the layout Xen's toolstack
+ *   gives an Arm guest.
  * - PCI (x86): Xen decodes configuration cycles itself and forwards them
  *   per function (IOREQ_TYPE_PCI_CONFIG); a function is claimed as a PCI
  *   range when it is registered.
@@ -121,8 +125,9 @@ static_assert(order_base_2(XPI_MAX_VCPUS) <= XPI_ID_VCPU_BITS);
 static_assert(XEN_PCI_IOREQ_BAR_ROM == PCI_ROM_RESOURCE);
 
 /* The uapi is the same for 32-bit and 64-bit userspace: no compat layer. */
-static_assert(sizeof(struct xen_pci_ioreq_bind) == 8);
-static_assert(sizeof(struct xen_pci_ioreq_info) == 64);
+static_assert(sizeof(struct xen_pci_ioreq_layout) == 56);
+static_assert(sizeof(struct xen_pci_ioreq_bind) == 64);
+static_assert(sizeof(struct xen_pci_ioreq_info) == 80);
 static_assert(sizeof(struct xen_pci_ioreq_function) == 16);
 static_assert(sizeof(struct xen_pci_ioreq_mmio) == 48);
 static_assert(sizeof(struct xen_pci_ioreq_intx) == 24);
@@ -202,6 +207,7 @@ struct xpi_vcpu {
  * @kref: one reference for the list of live guests, one per bound file
  * @node: entry in xpi.guests until the guest is torn down
  * @domid: the guest
+ * @layout: its root complex (ECAM mode), which the server serves
  * @ioservid: its ioreq server
  * @nr_vcpus: number of its vCPUs
  * @dead: torn down: the server, its page and event channels are gone
@@ -233,6 +239,7 @@ struct xpi_guest {
 	struct kref kref;
 	struct list_head node;
 	domid_t domid;
+	struct xen_pci_ioreq_layout layout;
 	ioservid_t ioservid;
 	unsigned int nr_vcpus;
 	/** @mutex: the control path; see the top of the file */
@@ -400,19 +407,16 @@ static int xpi_xen_unmap(struct xpi_guest *g, u32 type, u64 start, u64 last)
 }
 
 /*
- * The guest's memory windows (ECAM mode). They are claimed whole when the
- * server is created, as a root complex decodes its whole aperture: an access
- * that no BAR decodes, to a BAR whose decoding is off or whose backend died,
- * then reads all ones like a master abort instead of faulting the guest.
- * BAR ranges inside a window are routed here only; a range outside both gets
- * a range of its own in Xen.
+ * The root complex of a guest whose backends name none: the layout Xen's
+ * toolstack gives an Arm guest (GUEST_VPCI_*), and our INTx lines.
  */
-static const struct {
-	u64 start;
-	u64 size;
-} xpi_windows[] = {
-	{ GUEST_VPCI_MEM_ADDR, GUEST_VPCI_MEM_SIZE },
-	{ GUEST_VPCI_PREFETCH_MEM_ADDR, GUEST_VPCI_PREFETCH_MEM_SIZE },
+static const struct xen_pci_ioreq_layout xpi_default_layout = {
+	.ecam = { GUEST_VPCI_ECAM_BASE, GUEST_VPCI_ECAM_SIZE },
+	.mem = {
+		{ GUEST_VPCI_MEM_ADDR, GUEST_VPCI_MEM_SIZE },
+		{ GUEST_VPCI_PREFETCH_MEM_ADDR, GUEST_VPCI_PREFETCH_MEM_SIZE },
+	},
+	.intx_base = XPI_DEFAULT_INTX_BASE,
 };
 
 /* Where a BAR range lies with respect to the claimed memory windows. */
@@ -422,18 +426,29 @@ enum xpi_window {
 	XPI_WINDOW_ACROSS,	/* across the edge of one: not a BAR */
 };
 
-static enum xpi_window xpi_window_of(u64 start, u64 last)
+/*
+ * The guest's memory windows (ECAM mode) are claimed whole when the server
+ * is created, as a root complex decodes its whole aperture: an access that
+ * no BAR decodes, to a BAR whose decoding is off or whose backend died,
+ * then reads all ones like a master abort instead of faulting the guest.
+ * BAR ranges inside a window are routed here only; a range outside both gets
+ * a range of its own in Xen.
+ */
+static enum xpi_window xpi_window_of(struct xpi_guest *g, u64 start, u64 last)
 {
 	unsigned int i;
 
 	if (!xpi_ecam_mode())
 		return XPI_WINDOW_NONE;
-	for (i = 0; i < ARRAY_SIZE(xpi_windows); i++) {
-		u64 w_last = xpi_windows[i].start + xpi_windows[i].size - 1;
+	for (i = 0; i < ARRAY_SIZE(g->layout.mem); i++) {
+		const struct xen_pci_ioreq_window *w = &g->layout.mem[i];
+		u64 w_last = w->base + w->size - 1;
 
-		if (start >= xpi_windows[i].start && last <= w_last)
+		if (!w->size)
+			continue;
+		if (start >= w->base && last <= w_last)
 			return XPI_WINDOW_INSIDE;
-		if (start <= w_last && last >= xpi_windows[i].start)
+		if (start <= w_last && last >= w->base)
 			return XPI_WINDOW_ACROSS;
 	}
 	return XPI_WINDOW_NONE;
@@ -443,11 +458,12 @@ static enum xpi_window xpi_window_of(u64 start, u64 last)
  * How many BAR ranges may take a memory range of their own in Xen: in ECAM
  * mode the ECAM window and the memory windows already take some.
  */
-static unsigned int xpi_xen_bar_ranges_max(void)
+static unsigned int xpi_xen_bar_ranges_max(struct xpi_guest *g)
 {
 	if (!xpi_ecam_mode())
 		return XPI_XEN_MAX_RANGES;
-	return XPI_XEN_MAX_RANGES - 1 - ARRAY_SIZE(xpi_windows);
+	return XPI_XEN_MAX_RANGES - 1 - !!g->layout.mem[0].size -
+	       !!g->layout.mem[1].size;
 }
 
 /* How many of the guest's BAR ranges have a memory range in Xen. */
@@ -456,7 +472,7 @@ static unsigned int xpi_xen_bar_ranges(struct xpi_guest *g)
 	unsigned int i, n = 0;
 
 	for (i = 0; i < g->nr_ranges; i++)
-		n += xpi_window_of(g->ranges[i].start, g->ranges[i].last) ==
+		n += xpi_window_of(g, g->ranges[i].start, g->ranges[i].last) ==
 		     XPI_WINDOW_NONE;
 	return n;
 }
@@ -464,7 +480,7 @@ static unsigned int xpi_xen_bar_ranges(struct xpi_guest *g)
 /* Route a BAR range to us in Xen, unless a claimed window covers it. */
 static int xpi_bar_map(struct xpi_guest *g, u64 start, u64 last)
 {
-	if (xpi_window_of(start, last) == XPI_WINDOW_INSIDE)
+	if (xpi_window_of(g, start, last) == XPI_WINDOW_INSIDE)
 		return 0;
 	return xpi_xen_map(g, XEN_DMOP_IO_RANGE_MEMORY, start, last);
 }
@@ -473,7 +489,7 @@ static void xpi_bar_unmap(struct xpi_guest *g, u64 start, u64 last)
 {
 	int rc = 0;
 
-	if (xpi_window_of(start, last) != XPI_WINDOW_INSIDE)
+	if (xpi_window_of(g, start, last) != XPI_WINDOW_INSIDE)
 		rc = xpi_xen_unmap(g, XEN_DMOP_IO_RANGE_MEMORY, start, last);
 	if (rc)
 		pr_warn("dom%u: cannot unmap %#llx-%#llx: %d\n", g->domid,
@@ -541,7 +557,8 @@ static int xpi_xen_intx(struct xpi_guest *g, u8 slot, u8 pin, u8 level)
 
 	if (xpi_ecam_mode()) {
 		op.op = XEN_DMOP_set_irq_level;
-		op.u.set_irq_level.irq = xpi_intx_intid(slot, pin);
+		op.u.set_irq_level.irq = xpi_intx_intid(g->layout.intx_base,
+							slot, pin);
 		op.u.set_irq_level.level = level;
 	} else {
 		op.op = XEN_DMOP_set_pci_intx_level;
@@ -671,8 +688,8 @@ static void xpi_decode(struct xpi_guest *g, const struct ioreq *req,
 		.addr = req->addr,
 	};
 	if (req->type == IOREQ_TYPE_COPY && xpi_ecam_mode()) {
-		switch (xpi_ecam_decode(GUEST_VPCI_ECAM_BASE,
-					GUEST_VPCI_ECAM_SIZE, req->addr,
+		switch (xpi_ecam_decode(g->layout.ecam.base,
+					g->layout.ecam.size, req->addr,
 					req->size, &cfg)) {
 		case XPI_DECODE_OK:
 			t->fn = xpi_fn_lookup(g, cfg.sbdf);
@@ -1020,6 +1037,12 @@ static int xpi_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "domid: %u\nioservid: %u\nvcpus: %u\nmode: %s\n",
 		   g->domid, g->ioservid, g->nr_vcpus,
 		   xpi_ecam_mode() ? "ecam" : "pci");
+	if (xpi_ecam_mode())
+		seq_printf(m, "ecam: %#llx+%#llx\nmem: %#llx+%#llx %#llx+%#llx\nintx_base: %u\n",
+			   g->layout.ecam.base, g->layout.ecam.size,
+			   g->layout.mem[0].base, g->layout.mem[0].size,
+			   g->layout.mem[1].base, g->layout.mem[1].size,
+			   g->layout.intx_base);
 	seq_printf(m, "requests_config: %llu\nrequests_mmio: %llu\n",
 		   snap->stats.config, snap->stats.mmio);
 	seq_printf(m, "requests_other: %llu\n", snap->stats.other);
@@ -1031,7 +1054,7 @@ static int xpi_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "in_flight: %u\nfunctions: %u\nmmio_ranges: %u\n",
 		   snap->in_flight, snap->nr_fns, snap->nr_ranges);
 	seq_printf(m, "mmio_ranges_in_xen: %u of %u\n", in_xen,
-		   xpi_xen_bar_ranges_max());
+		   xpi_xen_bar_ranges_max(g));
 	seq_printf(m, "intx_raised: %lld\nintx_resampled: %lld\n",
 		   atomic64_read(&g->intx_raised),
 		   atomic64_read(&g->intx_resampled));
@@ -1177,14 +1200,17 @@ static int xpi_claim_windows(struct xpi_guest *g)
 		return 0;
 	if (should_fail(&xpi_fail_setup, 1))
 		return -EIO;
-	rc = xpi_xen_map(g, XEN_DMOP_IO_RANGE_MEMORY, GUEST_VPCI_ECAM_BASE,
-			 GUEST_VPCI_ECAM_BASE + GUEST_VPCI_ECAM_SIZE - 1);
-	for (i = 0; !rc && i < ARRAY_SIZE(xpi_windows); i++) {
+	rc = xpi_xen_map(g, XEN_DMOP_IO_RANGE_MEMORY, g->layout.ecam.base,
+			 g->layout.ecam.base + g->layout.ecam.size - 1);
+	for (i = 0; !rc && i < ARRAY_SIZE(g->layout.mem); i++) {
+		const struct xen_pci_ioreq_window *w = &g->layout.mem[i];
+
+		if (!w->size)
+			continue;
 		if (should_fail(&xpi_fail_setup, 1))
 			return -EIO;
-		rc = xpi_xen_map(g, XEN_DMOP_IO_RANGE_MEMORY,
-				 xpi_windows[i].start,
-				   xpi_windows[i].start + xpi_windows[i].size - 1);
+		rc = xpi_xen_map(g, XEN_DMOP_IO_RANGE_MEMORY, w->base,
+				 w->base + w->size - 1);
 	}
 	return rc;
 }
@@ -1256,7 +1282,9 @@ err_destroy:
 }
 
 /* A guest object with @nr vCPUs and room for its BAR ranges, no server. */
-static struct xpi_guest *xpi_guest_alloc(domid_t domid, unsigned int nr)
+static struct xpi_guest *xpi_guest_alloc(domid_t domid,
+					 const struct xen_pci_ioreq_layout *l,
+					 unsigned int nr)
 {
 	struct xpi_guest *g;
 	unsigned int i;
@@ -1273,6 +1301,7 @@ static struct xpi_guest *xpi_guest_alloc(domid_t domid, unsigned int nr)
 	kref_init(&g->kref);
 	INIT_LIST_HEAD(&g->node);
 	g->domid = domid;
+	g->layout = *l;
 	mutex_init(&g->mutex);
 	spin_lock_init(&g->lock);
 	INIT_LIST_HEAD(&g->files);
@@ -1292,12 +1321,33 @@ static struct xpi_guest *xpi_guest_alloc(domid_t domid, unsigned int nr)
 	return g;
 }
 
-/* Create the guest's ioreq server and set it up. Called with xpi.lock held. */
-static struct xpi_guest *xpi_guest_create(domid_t domid)
+/*
+ * The guest's debugfs directory: its domid, and the ECAM window's base for
+ * a root complex elsewhere than in the default layout.
+ */
+static void xpi_guest_debugfs(struct xpi_guest *g)
+{
+	char name[32];
+
+	if (!xpi_ecam_mode() ||
+	    g->layout.ecam.base == xpi_default_layout.ecam.base)
+		snprintf(name, sizeof(name), "%u", g->domid);
+	else
+		snprintf(name, sizeof(name), "%u@%llx", g->domid,
+			 g->layout.ecam.base);
+	g->debugfs = debugfs_create_dir(name, xpi.debugfs);
+	debugfs_create_file("stats", 0400, g->debugfs, g, &xpi_stats_fops);
+}
+
+/*
+ * Create the ioreq server of a root complex of a guest, and set it up.
+ * Called with xpi.lock held.
+ */
+static struct xpi_guest *xpi_guest_create(domid_t domid,
+					  const struct xen_pci_ioreq_layout *l)
 {
 	struct xen_dm_op op = { .op = XEN_DMOP_nr_vcpus };
 	struct xpi_guest *g;
-	char name[8];
 	int rc;
 
 	rc = xpi_dm_op(domid, &op);
@@ -1305,7 +1355,7 @@ static struct xpi_guest *xpi_guest_create(domid_t domid)
 		return ERR_PTR(rc);
 	if (!op.u.nr_vcpus.vcpus || op.u.nr_vcpus.vcpus > XPI_MAX_VCPUS)
 		return ERR_PTR(-EOPNOTSUPP);
-	g = xpi_guest_alloc(domid, op.u.nr_vcpus.vcpus);
+	g = xpi_guest_alloc(domid, l, op.u.nr_vcpus.vcpus);
 	if (!g)
 		return ERR_PTR(-ENOMEM);
 	rc = xpi_xen_setup(g);
@@ -1315,9 +1365,7 @@ static struct xpi_guest *xpi_guest_create(domid_t domid)
 		return ERR_PTR(rc);
 	}
 
-	snprintf(name, sizeof(name), "%u", domid);
-	g->debugfs = debugfs_create_dir(name, xpi.debugfs);
-	debugfs_create_file("stats", 0400, g->debugfs, g, &xpi_stats_fops);
+	xpi_guest_debugfs(g);
 	return g;
 }
 
@@ -1396,17 +1444,16 @@ static void xpi_guest_release_server(struct xpi_guest *g)
 }
 
 /*
- * Bind @f to the live guest @domid, whose server is created if need be.
- * Under xpi.lock, so that the last file of a guest cannot release its
- * server between the lookup and the binding.
+ * The live root complex of guest @domid that @l names, NULL if there is
+ * none yet, or -EBUSY if another of the guest's root complexes is in the
+ * way, or this one has another layout. Called with xpi.lock held.
  */
-static int xpi_guest_attach(struct xpi_file *f, domid_t domid, bool keep)
+static struct xpi_guest *xpi_guest_find(domid_t domid,
+					const struct xen_pci_ioreq_layout *l)
 {
-	struct xpi_guest *g;
-	int rc = 0;
+	struct xpi_guest *g, *tmp, *found = NULL;
 
-	mutex_lock(&xpi.lock);
-	list_for_each_entry(g, &xpi.guests, node) {
+	list_for_each_entry_safe(g, tmp, &xpi.guests, node) {
 		if (g->domid != domid)
 			continue;
 		/*
@@ -1415,12 +1462,39 @@ static int xpi_guest_attach(struct xpi_file *f, domid_t domid, bool keep)
 		 */
 		if (!xpi_xen_alive(g)) {
 			xpi_guest_died(g);
-			break;
+			continue;
 		}
+		if (g->layout.ecam.base == l->ecam.base &&
+		    !memcmp(&g->layout, l, sizeof(*l)))
+			found = g;
+		else if (xpi_ecam_mode() && xpi_layouts_conflict(&g->layout, l))
+			return ERR_PTR(-EBUSY);
+	}
+	return found;
+}
+
+/*
+ * Bind @f to a root complex of the live guest @domid, whose server is
+ * created if need be. Under xpi.lock, so that the last file of a guest
+ * cannot release its server between the lookup and the binding.
+ */
+static int xpi_guest_attach(struct xpi_file *f, domid_t domid,
+			    const struct xen_pci_ioreq_layout *l, bool keep)
+{
+	struct xpi_guest *g;
+	int rc = 0;
+
+	mutex_lock(&xpi.lock);
+	g = xpi_guest_find(domid, l);
+	if (IS_ERR(g)) {
+		rc = PTR_ERR(g);
+		goto out;
+	}
+	if (g) {
 		kref_get(&g->kref);
 		goto bind;
 	}
-	g = xpi_guest_create(domid);
+	g = xpi_guest_create(domid, l);
 	if (IS_ERR(g)) {
 		rc = PTR_ERR(g);
 		goto out;
@@ -1431,8 +1505,12 @@ static int xpi_guest_attach(struct xpi_file *f, domid_t domid, bool keep)
 		schedule_delayed_work(&xpi.reaper, XPI_REAP_INTERVAL);
 	list_add(&g->node, &xpi.guests);
 	kref_get(&g->kref);
-	pr_info("dom%u: ioreq server %u, %u vCPUs, %s mode\n", domid,
-		g->ioservid, g->nr_vcpus, xpi_ecam_mode() ? "ECAM" : "PCI");
+	if (xpi_ecam_mode())
+		pr_info("dom%u: ioreq server %u, %u vCPUs, ECAM at %#llx\n",
+			domid, g->ioservid, g->nr_vcpus, l->ecam.base);
+	else
+		pr_info("dom%u: ioreq server %u, %u vCPUs, PCI mode\n", domid,
+			g->ioservid, g->nr_vcpus);
 bind:
 	mutex_lock(&g->mutex);
 	list_add_tail(&f->node, &g->files);
@@ -1726,18 +1804,18 @@ static int xpi_add_mmio(struct xpi_guest *g, struct xpi_file *f,
 		return PTR_ERR(fn);
 	/* Never a BAR: the window is configuration space. */
 	if (xpi_ecam_mode() &&
-	    m->addr < GUEST_VPCI_ECAM_BASE + GUEST_VPCI_ECAM_SIZE &&
-	    last >= GUEST_VPCI_ECAM_BASE)
+	    m->addr <= g->layout.ecam.base + (g->layout.ecam.size - 1) &&
+	    last >= g->layout.ecam.base)
 		return -EINVAL;
 	/* Half in a window: a BAR is decoded by one window or none. */
-	if (xpi_window_of(m->addr, last) == XPI_WINDOW_ACROSS)
+	if (xpi_window_of(g, m->addr, last) == XPI_WINDOW_ACROSS)
 		return -EINVAL;
 	if (xpi_range_overlaps(g->ranges, g->nr_ranges, m->addr, last))
 		return -EEXIST;
 	if (g->nr_ranges >= XPI_MAX_RANGES)
 		return -ENOSPC;
-	if (xpi_window_of(m->addr, last) == XPI_WINDOW_NONE &&
-	    xpi_xen_bar_ranges(g) >= xpi_xen_bar_ranges_max())
+	if (xpi_window_of(g, m->addr, last) == XPI_WINDOW_NONE &&
+	    xpi_xen_bar_ranges(g) >= xpi_xen_bar_ranges_max(g))
 		return -ENOSPC;
 	rc = xpi_bar_map(g, m->addr, last);
 	if (rc)
@@ -1906,10 +1984,7 @@ static void xpi_get_info(struct xpi_guest *g, struct xen_pci_ioreq_info *info)
 	info->domid = g->domid;
 	info->nr_vcpus = g->nr_vcpus;
 	info->mode = XPI_MODE;
-	if (xpi_ecam_mode()) {
-		info->ecam_base = GUEST_VPCI_ECAM_BASE;
-		info->ecam_size = GUEST_VPCI_ECAM_SIZE;
-	}
+	info->layout = g->layout;
 }
 
 /* --- file operations --- */
@@ -1958,23 +2033,50 @@ static int xpi_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+/*
+ * The root complex a BIND names: the one it gives, checked, or the default
+ * (ECAM mode); none in PCI mode, where Xen decodes config cycles.
+ */
+static int xpi_bind_layout(const struct xen_pci_ioreq_bind *b,
+			   struct xen_pci_ioreq_layout *l)
+{
+	if (!(b->flags & XEN_PCI_IOREQ_BIND_LAYOUT)) {
+		if (memchr_inv(&b->layout, 0, sizeof(b->layout)))
+			return -EINVAL;
+		if (xpi_ecam_mode())
+			*l = xpi_default_layout;
+		else
+			memset(l, 0, sizeof(*l));
+		return 0;
+	}
+	if (!xpi_ecam_mode())
+		return -EOPNOTSUPP;
+	*l = b->layout;
+	return xpi_layout_check(l, XEN_PAGE_SIZE);
+}
+
 static long xpi_ioctl_bind(struct xpi_file *f, void __user *uarg)
 {
+	struct xen_pci_ioreq_layout layout;
 	struct xen_pci_ioreq_bind b;
 	long ret;
 
 	if (copy_from_user(&b, uarg, sizeof(b)))
 		return -EFAULT;
-	if (b.flags & ~XEN_PCI_IOREQ_BIND_KEEP || b.reserved)
+	if (b.flags & ~(XEN_PCI_IOREQ_BIND_KEEP | XEN_PCI_IOREQ_BIND_LAYOUT) ||
+	    b.reserved)
 		return -EINVAL;
 	if (b.domid == 0 || b.domid >= DOMID_FIRST_RESERVED)
 		return -EINVAL;
+	ret = xpi_bind_layout(&b, &layout);
+	if (ret)
+		return ret;
 
 	mutex_lock(&f->bind_lock);
 	if (f->guest)
 		ret = READ_ONCE(f->guest->dead) ? -ENODEV : -EBUSY;
 	else
-		ret = xpi_guest_attach(f, b.domid,
+		ret = xpi_guest_attach(f, b.domid, &layout,
 				       b.flags & XEN_PCI_IOREQ_BIND_KEEP);
 	mutex_unlock(&f->bind_lock);
 	return ret;

@@ -9,10 +9,14 @@
 #ifndef _XEN_PCI_IOREQ_H
 #define _XEN_PCI_IOREQ_H
 
+#include <linux/align.h>
 #include <linux/bits.h>
+#include <linux/errno.h>
 #include <linux/overflow.h>
+#include <linux/sizes.h>
 #include <linux/types.h>
 
+#include <xen/pci-ioreq.h>
 #include <xen/interface/arch-arm.h>
 
 struct xpi_fn;
@@ -124,35 +128,144 @@ static inline bool xpi_pci_config_decode(u64 addr, u32 size,
 /* INTx lines a guest has: per interrupt ID (ECAM), per slot and pin (PCI). */
 #define XPI_NR_INTX_LINES	(32 * 4)
 
+/*
+ * INTx of the default layout: Xen defines no legacy interrupts for its
+ * virtual root complex, so these are our choice. SPIs 12 to 15 (GIC
+ * interrupt IDs 44 to 47) are the first above those Xen's toolstack hands
+ * out to an Arm guest (vPL011 at 32, virtio-mmio at 33 to 43); the guest's
+ * "nr_spis" must then be at least 16. See
+ * Documentation/userspace-api/xen-pci-ioreq.rst.
+ */
+#define XPI_DEFAULT_INTX_BASE	44
+/* INTA to INTD of a root-bus slot are swizzled onto four lines. */
+#define XPI_INTX_SWIZZLE	4
+/* The last GIC interrupt ID of an SPI. */
+#define XPI_GIC_LAST_SPI	1019
+
 /**
  * xpi_intx_line() - the guest interrupt line of a root-bus INTx pin
  * @ecam: the Arm convention (shared SPIs) rather than Xen's x86 one
  * @slot: device number on the root bus, 0-31
  * @pin: 1 (INTA) to 4 (INTD)
  *
- * On Arm, pins are swizzled by slot onto four SPIs (XEN_VPCI_INTX_SPI()),
- * so functions of different slots share a line; on x86 Xen routes each
- * slot and pin itself, and a line is that pair.
+ * On Arm, pins are swizzled by slot onto four SPIs, so functions of
+ * different slots share a line; on x86 Xen routes each slot and pin itself,
+ * and a line is that pair.
  *
  * Return: the index of the line, below %XPI_NR_INTX_LINES.
  */
 static inline unsigned int xpi_intx_line(bool ecam, u8 slot, u8 pin)
 {
 	if (ecam)
-		return XEN_VPCI_INTX_SPI(slot, pin) - XEN_VPCI_INTX_SPI_BASE;
+		return (slot + pin - 1) % XPI_INTX_SWIZZLE;
 	return (slot & 31) * 4 + ((pin - 1) & 3);
 }
 
 /**
  * xpi_intx_intid() - the GIC interrupt ID of a root-bus INTx pin on Arm
+ * @base: the interrupt ID of the layout's first INTx line
  * @slot: device number on the root bus, 0-31
  * @pin: 1 (INTA) to 4 (INTD)
  *
  * Return: the interrupt ID XEN_DMOP_set_irq_level takes for that pin.
  */
-static inline u32 xpi_intx_intid(u8 slot, u8 pin)
+static inline u32 xpi_intx_intid(u32 base, u8 slot, u8 pin)
 {
-	return XEN_VPCI_INTX_INTID(slot, pin);
+	return base + xpi_intx_line(true, slot, pin);
+}
+
+/* The bytes of ECAM space of one bus. */
+#define XPI_ECAM_BUS_SIZE	SZ_1M
+
+static inline bool xpi_window_valid(const struct xen_pci_ioreq_window *w,
+				    u64 align)
+{
+	u64 last;
+
+	if (!w->size)
+		return !w->base;
+	return IS_ALIGNED(w->base | w->size, align) &&
+	       !check_add_overflow(w->base, w->size - 1, &last);
+}
+
+static inline bool xpi_windows_overlap(const struct xen_pci_ioreq_window *a,
+				       const struct xen_pci_ioreq_window *b)
+{
+	return a->size && b->size && a->base <= b->base + (b->size - 1) &&
+	       b->base <= a->base + (a->size - 1);
+}
+
+/* The three windows of a layout, for the checks below. */
+static inline void xpi_layout_windows(const struct xen_pci_ioreq_layout *l,
+				      const struct xen_pci_ioreq_window *w[3])
+{
+	w[0] = &l->ecam;
+	w[1] = &l->mem[0];
+	w[2] = &l->mem[1];
+}
+
+/**
+ * xpi_layout_check() - whether a root complex layout can be served
+ * @l: the layout a backend gave
+ * @page_size: the guest's page size, the granule of its memory windows
+ *
+ * The ECAM window is 1 MiB aligned and holds 1 to 256 buses, the memory
+ * windows are page aligned or empty, none wraps or overlaps another, the
+ * four INTx lines are SPIs and the reserved field is zero.
+ *
+ * Return: 0, or -EINVAL.
+ */
+static inline int xpi_layout_check(const struct xen_pci_ioreq_layout *l,
+				   u64 page_size)
+{
+	const struct xen_pci_ioreq_window *w[3];
+	unsigned int i, j;
+
+	if (l->reserved || !l->ecam.size ||
+	    l->ecam.size > 256 * XPI_ECAM_BUS_SIZE ||
+	    !xpi_window_valid(&l->ecam, XPI_ECAM_BUS_SIZE))
+		return -EINVAL;
+	if (l->intx_base < 32 ||
+	    l->intx_base > XPI_GIC_LAST_SPI - (XPI_INTX_SWIZZLE - 1))
+		return -EINVAL;
+	xpi_layout_windows(l, w);
+	for (i = 0; i < 3; i++) {
+		if (!xpi_window_valid(w[i], page_size))
+			return -EINVAL;
+		for (j = 0; j < i; j++) {
+			if (xpi_windows_overlap(w[i], w[j]))
+				return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/**
+ * xpi_layouts_conflict() - whether two root complexes of a guest collide
+ * @a: one layout
+ * @b: the other
+ *
+ * Return: true if a window of one overlaps a window of the other, or their
+ * INTx lines overlap: both cannot be served to one guest.
+ */
+static inline bool xpi_layouts_conflict(const struct xen_pci_ioreq_layout *a,
+					const struct xen_pci_ioreq_layout *b)
+{
+	const struct xen_pci_ioreq_window *wa[3], *wb[3];
+	unsigned int i, j;
+
+	if (a->intx_base < b->intx_base + XPI_INTX_SWIZZLE &&
+	    b->intx_base < a->intx_base + XPI_INTX_SWIZZLE)
+		return true;
+	xpi_layout_windows(a, wa);
+	xpi_layout_windows(b, wb);
+	for (i = 0; i < 3; i++) {
+		for (j = 0; j < 3; j++) {
+			if (xpi_windows_overlap(wa[i], wb[j]))
+				return true;
+		}
+	}
+	return false;
 }
 
 /* A guest physical range of a BAR routed to a function. */

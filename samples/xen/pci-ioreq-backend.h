@@ -20,6 +20,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -57,13 +59,16 @@ struct pci_ioreq_backend {
 };
 
 /*
- * Open /dev/xen/pci-ioreq (non-blocking), bind it to guest @domid, fill
- * be->info, register @fn and allocate the buffers. Returns 0, or -1 after
- * saying why (pci_ioreq_backend_close() then releases what was set up).
+ * Open /dev/xen/pci-ioreq (non-blocking), bind it to the root complex
+ * @layout (NULL: the kernel's default, Xen's guest layout) of guest @domid,
+ * fill be->info, register @fn and allocate the buffers. Returns 0, or -1
+ * after saying why (pci_ioreq_backend_close() then releases what was set
+ * up).
  */
-static inline int pci_ioreq_backend_open(struct pci_ioreq_backend *be,
-					 unsigned int domid,
-					 const struct xen_pci_ioreq_function *fn)
+static inline int
+pci_ioreq_backend_open(struct pci_ioreq_backend *be, unsigned int domid,
+		       const struct xen_pci_ioreq_layout *layout,
+		       const struct xen_pci_ioreq_function *fn)
 {
 	/*
 	 * The samples are the guest's PCI bus for the guest's whole life: the
@@ -75,6 +80,11 @@ static inline int pci_ioreq_backend_open(struct pci_ioreq_backend *be,
 		.flags = XEN_PCI_IOREQ_BIND_KEEP,
 	};
 
+	if (layout) {
+		bind.flags |= XEN_PCI_IOREQ_BIND_LAYOUT;
+		bind.layout = *layout;
+	}
+
 	be->fd = open(PCI_IOREQ_DEV_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (be->fd < 0) {
 		say("%s: %s%s\n", PCI_IOREQ_DEV_PATH, strerror(errno),
@@ -84,7 +94,10 @@ static inline int pci_ioreq_backend_open(struct pci_ioreq_backend *be,
 	}
 	if (ioctl(be->fd, XEN_PCI_IOREQ_BIND, &bind)) {
 		say("bind to domain %u: %s\n", domid,
-		    errno == ESRCH ? "no such domain" : strerror(errno));
+		    errno == ESRCH ? "no such domain" :
+		    errno == EBUSY && layout ?
+		    "another root complex of the guest is in the way" :
+		    strerror(errno));
 		return -1;
 	}
 	if (ioctl(be->fd, XEN_PCI_IOREQ_GET_INFO, &be->info)) {
@@ -300,6 +313,194 @@ static inline bool pci_ioreq_parse_uint(const char *s, unsigned long long max,
 		return false;
 	*val = v << shift;
 	return true;
+}
+
+/*
+ * Where the kernel puts a guest's root complex when a backend names none:
+ * the layout Xen's toolstack gives an Arm guest (include/uapi/xen/
+ * pci-ioreq.h).
+ */
+#define PCI_IOREQ_DEFAULT_LAYOUT {					\
+	.ecam = { 0x10000000ULL, 0x10000000ULL },			\
+	.mem = { { 0x23000000ULL, 0x10000000ULL },			\
+		 { 0x100000000ULL, 0x100000000ULL } },			\
+	.intx_base = 44,						\
+}
+
+#define PCI_IOREQ_LAYOUT_USAGE						\
+	"  -L, --layout SPEC      the guest's root complex, when not at\n"	\
+	"                         Xen's guest layout: comma-separated\n"	\
+	"                         ecam=BASE:SIZE, mem=BASE:SIZE,\n"		\
+	"                         pref=BASE:SIZE (0:0: none), intx=ID (GIC\n"	\
+	"                         interrupt ID of the first INTx line); a\n"	\
+	"                         key left out keeps Xen's value\n"
+
+/* BASE:SIZE of a window, with K, M and G suffixes. */
+static inline bool pci_ioreq_parse_window(const char *arg,
+					  struct xen_pci_ioreq_window *w)
+{
+	const char *colon = strchr(arg, ':');
+	unsigned long long base, size;
+	char *base_arg;
+	bool ok;
+
+	if (!colon)
+		return false;
+	base_arg = strndup(arg, colon - arg);
+	ok = base_arg &&
+	     pci_ioreq_parse_uint(base_arg, ULLONG_MAX, true, &base) &&
+	     pci_ioreq_parse_uint(colon + 1, ULLONG_MAX, true, &size);
+	free(base_arg);
+	if (ok) {
+		w->base = base;
+		w->size = size;
+	}
+	return ok;
+}
+
+/*
+ * --layout SPEC into @l, which starts as PCI_IOREQ_DEFAULT_LAYOUT. Only the
+ * syntax is checked here: the kernel, or the Xen transport, checks the
+ * rest and says so.
+ */
+static inline bool pci_ioreq_parse_layout(const char *spec,
+					  struct xen_pci_ioreq_layout *l)
+{
+	char *copy = strdup(spec), *save = NULL, *kv;
+	unsigned long long intx;
+	bool ok = !!copy;
+
+	for (kv = copy ? strtok_r(copy, ",", &save) : NULL; ok && kv;
+	     kv = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(kv, "ecam=", 5))
+			ok = pci_ioreq_parse_window(kv + 5, &l->ecam);
+		else if (!strncmp(kv, "mem=", 4))
+			ok = pci_ioreq_parse_window(kv + 4, &l->mem[0]);
+		else if (!strncmp(kv, "pref=", 5))
+			ok = pci_ioreq_parse_window(kv + 5, &l->mem[1]);
+		else if (!strncmp(kv, "intx=", 5) &&
+			 pci_ioreq_parse_uint(kv + 5, 1019, false, &intx))
+			l->intx_base = intx;
+		else
+			ok = false;
+	}
+	free(copy);
+	return ok;
+}
+
+#define PCI_IOREQ_DOMID_FIRST_RESERVED	0x7ff0
+
+/*
+ * What every backend is told: the guest, its root complex, and the
+ * function it serves there. Options -d, -s, -f, -b and -L.
+ */
+struct pci_ioreq_target {
+	unsigned long long domid;
+	unsigned long long slot, func, bus;
+	struct xen_pci_ioreq_layout layout;
+	bool layout_given;
+	struct xen_pci_ioreq_function fn;	/* once complete */
+};
+
+#define PCI_IOREQ_TARGET_INIT						\
+	{ .slot = 32, .layout = PCI_IOREQ_DEFAULT_LAYOUT }
+#define PCI_IOREQ_TARGET_SHORTOPTS	"d:s:f:b:L:"
+static const struct option pci_ioreq_target_longopts[] = {
+	{ "domid", required_argument, NULL, 'd' },
+	{ "slot", required_argument, NULL, 's' },
+	{ "function", required_argument, NULL, 'f' },
+	{ "bus", required_argument, NULL, 'b' },
+	{ "layout", required_argument, NULL, 'L' },
+};
+
+#define PCI_IOREQ_TARGET_USAGE						\
+	"  -d, --domid N          the guest (required)\n"		\
+	"  -s, --slot S           guest device number 0-31 (required)\n"	\
+	"  -f, --function F       guest function number 0-7 (default 0)\n"	\
+	"  -b, --bus B            guest bus number 0-255 (default 0)\n"	\
+	PCI_IOREQ_LAYOUT_USAGE
+
+/*
+ * Take option @opt with argument @arg if it is one of the target's.
+ * Returns 1 if it was, 0 if it is not one of them, -1 after saying that
+ * its argument is invalid.
+ */
+static inline int pci_ioreq_target_opt(struct pci_ioreq_target *t, int opt,
+				       const char *arg)
+{
+	const char *bad;
+	bool ok;
+
+	switch (opt) {
+	case 'd':
+		bad = "domid";
+		ok = pci_ioreq_parse_uint(arg, PCI_IOREQ_DOMID_FIRST_RESERVED - 1,
+					  false, &t->domid) && t->domid;
+		break;
+	case 's':
+		bad = "slot";
+		ok = pci_ioreq_parse_uint(arg, 31, false, &t->slot);
+		break;
+	case 'f':
+		bad = "function";
+		ok = pci_ioreq_parse_uint(arg, 7, false, &t->func);
+		break;
+	case 'b':
+		bad = "bus";
+		ok = pci_ioreq_parse_uint(arg, 255, false, &t->bus);
+		break;
+	case 'L':
+		bad = "layout";
+		ok = pci_ioreq_parse_layout(arg, &t->layout);
+		t->layout_given = true;
+		break;
+	default:
+		return 0;
+	}
+	if (ok)
+		return 1;
+	say("invalid --%s: %s\n", bad, arg);
+	return -1;
+}
+
+/*
+ * The long options of a backend: the target's, then @own (ended by a zero
+ * entry), in an array for getopt_long() that lives until exit; NULL after
+ * saying there is no memory.
+ */
+static inline struct option *pci_ioreq_longopts(const struct option *own)
+{
+	size_t n = sizeof(pci_ioreq_target_longopts) /
+		   sizeof(pci_ioreq_target_longopts[0]), m = 0;
+	struct option *all;
+
+	while (own[m].name)
+		m++;
+	all = calloc(n + m + 1, sizeof(*all));
+	if (!all) {
+		say("out of memory\n");
+		return NULL;
+	}
+	memcpy(all, pci_ioreq_target_longopts, sizeof(pci_ioreq_target_longopts));
+	memcpy(all + n, own, m * sizeof(*own));
+	return all;
+}
+
+/* After the options: whether the target is whole; fills t->fn. */
+static inline bool pci_ioreq_target_done(struct pci_ioreq_target *t)
+{
+	if (!t->domid || t->slot > 31)
+		return false;
+	t->fn.bus = t->bus;
+	t->fn.devfn = PCI_DEVFN(t->slot, t->func);
+	return true;
+}
+
+/* The layout to bind with: NULL for the kernel's default. */
+static inline const struct xen_pci_ioreq_layout *
+pci_ioreq_target_layout(const struct pci_ioreq_target *t)
+{
+	return t->layout_given ? &t->layout : NULL;
 }
 
 #endif /* _SAMPLES_XEN_PCI_IOREQ_BACKEND_H */

@@ -26,7 +26,7 @@
  *           and XEN_PCI_IOREQ_REMOVE_MMIO, INTx is XEN_PCI_IOREQ_SET_INTX.
  *   xen     an ioreq server of the backend's own, run as QEMU's xenpvh
  *           machine runs one (pci-ioreq-xen.c): the backend claims the
- *           whole ECAM window of an Arm guest (--ecam), decodes it itself
+ *           whole ECAM window of an Arm guest (--layout), decodes it itself
  *           and answers accesses to other functions as absent. No other
  *           server may claim that window, and once the backend is gone the
  *           guest's config accesses find nobody to answer them.
@@ -34,7 +34,12 @@
  * Usage:
  *	pci-ioreq-emu --domid N --slot S [--function F] [--bus B]
  *		      [--bar2-size BYTES] [--multifunction] [--crash-register]
- *		      [--server kernel|xen] [--ecam BASE:SIZE] [--verbose]
+ *		      [--server kernel|xen] [--layout SPEC] [--verbose]
+ *
+ * --layout names the guest's root complex when it is not where Xen's
+ * toolstack puts it (a partial device tree may put it elsewhere): the
+ * kernel serves that one, or with --server xen this process claims its ECAM
+ * window and raises its INTx lines.
  *
  * Start it while the guest is paused (xl create -p; then xl unpause once
  * the backend printed its "serving" line, which names the server). It runs
@@ -78,9 +83,6 @@
 #define CFG_SPACE_SIZE		4096	/* ECAM space of one function */
 #define BAR2_SIZE_MIN		16ULL	/* smallest memory BAR (PCI) */
 #define BAR2_SIZE_MAX		0x40000000ULL	/* 1 GiB */
-#define DOMID_FIRST_RESERVED	0x7ff0
-#define ECAM_BUS_SIZE		0x100000ULL	/* ECAM space of one bus */
-#define ECAM_SIZE_MAX		(256 * ECAM_BUS_SIZE)
 #define IDLE_CHECK_MS		1000	/* --server xen: is the guest there? */
 
 #define CMD_WRITABLE		(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | \
@@ -717,7 +719,8 @@ static const struct pci_ioreq_transport_ops kernel_ops = {
 
 /* Bind to guest @domid and register @fn; NULL after saying why not. */
 static struct pci_ioreq_transport *
-kernel_open(unsigned int domid, const struct xen_pci_ioreq_function *fn)
+kernel_open(unsigned int domid, const struct xen_pci_ioreq_layout *layout,
+	    const struct xen_pci_ioreq_function *fn)
 {
 	struct kernel_transport *kt = calloc(1, sizeof(*kt));
 
@@ -727,7 +730,7 @@ kernel_open(unsigned int domid, const struct xen_pci_ioreq_function *fn)
 	}
 	kt->be.fd = -1;
 	kt->fn = *fn;
-	if (pci_ioreq_backend_open(&kt->be, domid, fn)) {
+	if (pci_ioreq_backend_open(&kt->be, domid, layout, fn)) {
 		pci_ioreq_backend_close(&kt->be);
 		free(kt);
 		return NULL;
@@ -878,10 +881,7 @@ static void print_usage(FILE *f)
 		"Emulate a PCI test device (%04x:%04x) for Xen guest N at\n"
 		"0000:BB:SS.F, through " PCI_IOREQ_DEV_PATH " or an ioreq server\n"
 		"of its own.\n"
-		"  -d, --domid N          the guest (required)\n"
-		"  -s, --slot S           device number 0-31 (required)\n"
-		"  -f, --function F       function number 0-7 (default 0)\n"
-		"  -b, --bus B            bus number 0-255 (default 0)\n"
+		PCI_IOREQ_TARGET_USAGE
 		"  -m, --bar2-size BYTES  size of BAR 2, a power of two from 16\n"
 		"                         to 1G; K, M and G suffixes (default 64K)\n"
 		"  -M, --multifunction    set the multi-function bit of the header\n"
@@ -891,90 +891,45 @@ static void print_usage(FILE *f)
 		"                         (through " PCI_IOREQ_DEV_PATH ", the\n"
 		"                         default) or xen (this process, as QEMU\n"
 		"                         runs one; Arm guests)\n"
-		"  -E, --ecam BASE:SIZE   with --server xen: the guest's ECAM\n"
-		"                         window, whole buses of 1M (default\n"
-		"                         %#llx:%#llx, Xen's guest layout)\n"
 		"  -v, --verbose          trace every request on stderr\n"
 		"  -h, --help             this help\n",
-		EMU_VENDOR_ID, EMU_DEVICE_ID, PCI_IOREQ_XEN_ECAM_BASE,
-		PCI_IOREQ_XEN_ECAM_SIZE);
-}
-
-/*
- * --ecam BASE:SIZE: an ECAM window of whole buses (at most 256), on a bus
- * boundary.
- */
-static bool parse_ecam(const char *arg, __u64 *base, __u64 *size)
-{
-	const char *colon = strchr(arg, ':');
-	unsigned long long b, s;
-	char *base_arg;
-	bool ok;
-
-	if (!colon)
-		return false;
-	base_arg = strndup(arg, colon - arg);
-	ok = base_arg &&
-	     pci_ioreq_parse_uint(base_arg, ULLONG_MAX, true, &b) &&
-	     pci_ioreq_parse_uint(colon + 1, ECAM_SIZE_MAX, true, &s) &&
-	     s && !(s % ECAM_BUS_SIZE) && !(b % ECAM_BUS_SIZE) &&
-	     b <= ULLONG_MAX - s;
-	free(base_arg);
-	if (ok) {
-		*base = b;
-		*size = s;
-	}
-	return ok;
+		EMU_VENDOR_ID, EMU_DEVICE_ID);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "domid", required_argument, NULL, 'd' },
-		{ "slot", required_argument, NULL, 's' },
-		{ "function", required_argument, NULL, 'f' },
-		{ "bus", required_argument, NULL, 'b' },
+	static const struct option own_opts[] = {
 		{ "bar2-size", required_argument, NULL, 'm' },
 		{ "multifunction", no_argument, NULL, 'M' },
 		{ "crash-register", no_argument, NULL, 'c' },
 		{ "server", required_argument, NULL, 'S' },
-		{ "ecam", required_argument, NULL, 'E' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
-	unsigned long long domid = 0, slot = 32, func = 0, bus = 0;
+	struct pci_ioreq_target tgt = PCI_IOREQ_TARGET_INIT;
 	unsigned long long bar2_size = EMU_BAR2_SIZE_DEFAULT;
-	__u64 ecam_base = PCI_IOREQ_XEN_ECAM_BASE;
-	__u64 ecam_size = PCI_IOREQ_XEN_ECAM_SIZE;
-	bool server_xen = false, ecam_given = false;
+	bool server_xen = false;
 	struct emu e = { };
+	struct option *opts;
 	sigset_t sigs;
 	int opt, sfd, ret;
 
-	while ((opt = getopt_long(argc, argv, "d:s:f:b:m:McS:E:vh", opts,
-				  NULL)) != -1) {
+	opts = pci_ioreq_longopts(own_opts);
+	if (!opts)
+		return 1;
+	while ((opt = getopt_long(argc, argv,
+				  PCI_IOREQ_TARGET_SHORTOPTS "m:McS:vh",
+				  opts, NULL)) != -1) {
 		const char *bad = NULL;
 
+		switch (pci_ioreq_target_opt(&tgt, opt, optarg)) {
+		case 1:
+			continue;
+		case -1:
+			return 2;
+		}
 		switch (opt) {
-		case 'd':
-			if (!pci_ioreq_parse_uint(optarg,
-						  DOMID_FIRST_RESERVED - 1,
-						  true, &domid) || !domid)
-				bad = "domid";
-			break;
-		case 's':
-			if (!pci_ioreq_parse_uint(optarg, 31, true, &slot))
-				bad = "slot";
-			break;
-		case 'f':
-			if (!pci_ioreq_parse_uint(optarg, 7, true, &func))
-				bad = "function";
-			break;
-		case 'b':
-			if (!pci_ioreq_parse_uint(optarg, 255, true, &bus))
-				bad = "bus";
-			break;
 		case 'm':
 			if (!pci_ioreq_parse_uint(optarg, BAR2_SIZE_MAX, true,
 						  &bar2_size) ||
@@ -996,11 +951,6 @@ int main(int argc, char **argv)
 			else
 				bad = "server (want kernel or xen)";
 			break;
-		case 'E':
-			if (!parse_ecam(optarg, &ecam_base, &ecam_size))
-				bad = "ecam (want BASE:SIZE, whole buses of 1M)";
-			ecam_given = true;
-			break;
 		case 'v':
 			e.verbose = true;
 			break;
@@ -1016,22 +966,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || !domid || slot > 31) {
+	if (optind != argc || !pci_ioreq_target_done(&tgt)) {
 		print_usage(stderr);
 		return 2;
 	}
-	if (ecam_given && !server_xen) {
-		say("--ecam is for --server xen: the kernel knows its window\n");
-		return 2;
-	}
-	if (server_xen && bus >= ecam_size / ECAM_BUS_SIZE) {
-		say("bus %llu is not in the ECAM window (%llu buses)\n", bus,
-		    (unsigned long long)(ecam_size / ECAM_BUS_SIZE));
-		return 2;
-	}
 
-	e.fn.bus = bus;
-	e.fn.devfn = PCI_DEVFN(slot, func);
+	e.fn = tgt.fn;
 	e.bar[0].size = EMU_BAR0_SIZE;
 	e.bar[2].size = bar2_size;
 	e.mem = mmap(NULL, bar2_size, PROT_READ | PROT_WRITE,
@@ -1051,10 +991,11 @@ int main(int argc, char **argv)
 		return 1;
 
 	if (server_xen)
-		e.t = pci_ioreq_xen_open(domid, &e.fn, ecam_base, ecam_size,
+		e.t = pci_ioreq_xen_open(tgt.domid, &e.fn, &tgt.layout,
 					 IDLE_CHECK_MS);
 	else
-		e.t = kernel_open(domid, &e.fn);
+		e.t = kernel_open(tgt.domid, pci_ioreq_target_layout(&tgt),
+				  &e.fn);
 	if (!e.t) {
 		ret = SERVE_ERROR;
 		goto out;

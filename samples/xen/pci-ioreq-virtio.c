@@ -1703,20 +1703,18 @@ static void print_usage(FILE *f)
 		"usage: " PROG " --domid N --slot S --device blk|rng [options]\n"
 		"Serve a virtio-pci device (virtio 1.x, INTx) to Xen guest N at\n"
 		"0000:BB:SS.F through " PCI_IOREQ_DEV_PATH ".\n"
-		"  -d, --domid N        the guest (required)\n"
-		"  -s, --slot S         device number 0-31 (required)\n"
-		"  -f, --function F     function number 0-7 (default 0)\n"
-		"  -b, --bus B          bus number 0-255 (default 0)\n"
-		"  -t, --device TYPE    blk or rng (required)\n"
-		"  -D, --disk FILE      blk: the backing file (required for blk)\n"
-		"  -r, --read-only      blk: a read-only disk\n"
-		"  -i, --serial ID      blk: the disk's id (20 bytes at most)\n"
-		"  -S, --seed N         rng: the seed of the byte stream (default 1)\n"
-		"  -F, --fast           notify by ioeventfd, interrupt by irqfd\n"
-		"  -g, --grants         guest memory by grants (xen-grant-dma-ops in\n"
-		"                       the guest), not by foreign mapping\n"
-		"  -v, --verbose        trace every request on stderr\n"
-		"  -h, --help           this help\n");
+		PCI_IOREQ_TARGET_USAGE
+		"  -t, --device TYPE      blk or rng (required)\n"
+		"  -D, --disk FILE        blk: the backing file (required for blk)\n"
+		"  -r, --read-only        blk: a read-only disk\n"
+		"  -i, --serial ID        blk: the disk's id (20 bytes at most)\n"
+		"  -S, --seed N           rng: the seed of the byte stream\n"
+		"                         (default 1)\n"
+		"  -F, --fast             notify by ioeventfd, interrupt by irqfd\n"
+		"  -g, --grants           guest memory by grants (xen-grant-dma-ops\n"
+		"                         in the guest), not by foreign mapping\n"
+		"  -v, --verbose          trace every request on stderr\n"
+		"  -h, --help             this help\n");
 }
 
 static int open_disk(struct vdev *v, const char *path)
@@ -1739,11 +1737,7 @@ static int open_disk(struct vdev *v, const char *path)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "domid", required_argument, NULL, 'd' },
-		{ "slot", required_argument, NULL, 's' },
-		{ "function", required_argument, NULL, 'f' },
-		{ "bus", required_argument, NULL, 'b' },
+	static const struct option own_opts[] = {
 		{ "device", required_argument, NULL, 't' },
 		{ "disk", required_argument, NULL, 'D' },
 		{ "read-only", no_argument, NULL, 'r' },
@@ -1755,36 +1749,30 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
-	unsigned long long domid = 0, slot = 32, func = 0, bus = 0, seed = 1;
+	struct pci_ioreq_target tgt = PCI_IOREQ_TARGET_INIT;
+	unsigned long long seed = 1;
 	struct vdev v = { .be.fd = -1, .disk_fd = -1, .irqfd = -1 };
 	const char *disk = NULL, *type = NULL, *serial = NULL;
+	struct option *opts;
 	sigset_t sigs;
 	unsigned int i;
 	int opt, sfd, ret = SERVE_ERROR;
 
-	while ((opt = getopt_long(argc, argv, "d:s:f:b:t:D:ri:S:Fgvh", opts,
-				  NULL)) != -1) {
+	opts = pci_ioreq_longopts(own_opts);
+	if (!opts)
+		return 1;
+	while ((opt = getopt_long(argc, argv,
+				  PCI_IOREQ_TARGET_SHORTOPTS "t:D:ri:S:Fgvh",
+				  opts, NULL)) != -1) {
 		const char *bad = NULL;
 
+		switch (pci_ioreq_target_opt(&tgt, opt, optarg)) {
+		case 1:
+			continue;
+		case -1:
+			return 2;
+		}
 		switch (opt) {
-		case 'd':
-			if (!pci_ioreq_parse_uint(optarg,
-						  DOMID_FIRST_RESERVED - 1,
-						  true, &domid) || !domid)
-				bad = "domid";
-			break;
-		case 's':
-			if (!pci_ioreq_parse_uint(optarg, 31, true, &slot))
-				bad = "slot";
-			break;
-		case 'f':
-			if (!pci_ioreq_parse_uint(optarg, 7, true, &func))
-				bad = "function";
-			break;
-		case 'b':
-			if (!pci_ioreq_parse_uint(optarg, 255, true, &bus))
-				bad = "bus";
-			break;
 		case 't':
 			type = optarg;
 			if (strcmp(type, "blk") && strcmp(type, "rng"))
@@ -1827,7 +1815,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || !domid || slot > 31 || !type ||
+	if (optind != argc || !pci_ioreq_target_done(&tgt) || !type ||
 	    (!strcmp(type, "blk") != !!disk)) {
 		if (type && !strcmp(type, "blk") && !disk)
 			say("--device blk needs --disk FILE\n");
@@ -1839,8 +1827,7 @@ int main(int argc, char **argv)
 
 	v.name = type;
 	v.type = strcmp(type, "blk") ? DEV_RNG : DEV_BLK;
-	v.fn.bus = bus;
-	v.fn.devfn = PCI_DEVFN(slot, func);
+	v.fn = tgt.fn;
 	v.nr_queues = 1;
 	v.features = 1ULL << VIRTIO_F_VERSION_1 |
 		     1ULL << VIRTIO_F_ACCESS_PLATFORM |
@@ -1878,8 +1865,9 @@ int main(int argc, char **argv)
 		return 1;
 
 	if ((v.type == DEV_BLK && open_disk(&v, disk)) ||
-	    mem_init(&v.mem, domid, v.grants) ||
-	    pci_ioreq_backend_open(&v.be, domid, &v.fn) ||
+	    mem_init(&v.mem, tgt.domid, v.grants) ||
+	    pci_ioreq_backend_open(&v.be, tgt.domid,
+				   pci_ioreq_target_layout(&tgt), &v.fn) ||
 	    (v.fast && setup_fast(&v)))
 		goto out;
 

@@ -86,20 +86,11 @@
 #define ECAM_REG_MASK		0xfffULL
 
 /*
- * INTx as /dev/xen/pci-ioreq raises it (XEN_VPCI_INTX_SPI_BASE and
- * XEN_VPCI_INTX_INTID() of include/xen/interface/arch-arm.h, a kernel
- * header): four level-triggered SPIs from SPI 12, pins swizzled by slot.
- * XEN_DMOP_set_irq_level takes the GIC interrupt ID, SPI number + 32.
+ * INTx as /dev/xen/pci-ioreq raises it: four level-triggered lines from the
+ * layout's first, pins swizzled by slot. XEN_DMOP_set_irq_level takes the
+ * GIC interrupt ID.
  */
-#define INTX_SPI_BASE		12
-#define INTX_NR_SPIS		4
-#define GIC_SPI_INTID_BASE	32
-
-static unsigned int intx_intid(unsigned int slot, unsigned int pin)
-{
-	return GIC_SPI_INTID_BASE + INTX_SPI_BASE +
-	       (slot + pin - 1) % INTX_NR_SPIS;
-}
+#define INTX_NR_LINES		4
 
 struct xen_vcpu {
 	evtchn_port_t port;	/* our end of the vCPU's event channel */
@@ -133,6 +124,7 @@ struct xen_transport {
 	struct xen_pci_ioreq_function fn;
 	__u64 ecam_base;
 	__u64 ecam_size;
+	__u32 intx_base;
 	unsigned int nr_vcpus;
 	struct xen_vcpu *vcpu;
 	struct xen_range range[MAX_RANGES];
@@ -190,9 +182,12 @@ static int xen_unmap(struct xen_transport *xt, __u64 addr, __u64 size)
 static int xen_irq(struct xen_transport *xt, unsigned int pin,
 		   unsigned int level)
 {
+	unsigned int slot = PCI_SLOT(xt->fn.devfn);
+
 	return xendevicemodel_set_irq_level(xt->dmod, xt->domid,
-					    intx_intid(PCI_SLOT(xt->fn.devfn),
-						       pin), level);
+					    xt->intx_base +
+					    (slot + pin - 1) % INTX_NR_LINES,
+					    level);
 }
 
 /* Hand vCPU @vi its answer: the data of a read, then the state. */
@@ -686,7 +681,7 @@ static int xen_setup_server(struct xen_transport *xt)
 
 struct pci_ioreq_transport *
 pci_ioreq_xen_open(unsigned int domid, const struct xen_pci_ioreq_function *fn,
-		   __u64 ecam_base, __u64 ecam_size, int idle_ms)
+		   const struct xen_pci_ioreq_layout *layout, int idle_ms)
 {
 	struct xen_transport *xt = calloc(1, sizeof(*xt));
 
@@ -696,15 +691,22 @@ pci_ioreq_xen_open(unsigned int domid, const struct xen_pci_ioreq_function *fn,
 	}
 	xt->domid = domid;
 	xt->fn = *fn;
-	xt->ecam_base = ecam_base;
-	xt->ecam_size = ecam_size;
+	xt->ecam_base = layout->ecam.base;
+	xt->ecam_size = layout->ecam.size;
+	xt->intx_base = layout->intx_base;
 	xt->t.ops = &xen_ops;
 	xt->t.name = "xen";
 	xt->t.fd = -1;
 	xt->t.idle_ms = idle_ms;
 	xt->t.decodes = true;
 
-	if (fn->segment || fn->bus >= ecam_size >> ECAM_BUS_SHIFT) {
+	if (!xt->ecam_size || xt->ecam_size > 256ULL << ECAM_BUS_SHIFT ||
+	    (xt->ecam_base | xt->ecam_size) & ((1ULL << ECAM_BUS_SHIFT) - 1) ||
+	    xt->ecam_base + xt->ecam_size - 1 < xt->ecam_base) {
+		say("the ECAM window must be 1 to 256 whole buses of 1M, on a bus boundary\n");
+		goto fail;
+	}
+	if (fn->segment || fn->bus >= xt->ecam_size >> ECAM_BUS_SHIFT) {
 		say("%04x:%02x:%02x.%x is not in the ECAM window\n",
 		    fn->segment, fn->bus, PCI_SLOT(fn->devfn),
 		    PCI_FUNC(fn->devfn));
@@ -716,8 +718,7 @@ pci_ioreq_xen_open(unsigned int domid, const struct xen_pci_ioreq_function *fn,
 	xt->t.info.domid = domid;
 	xt->t.info.nr_vcpus = xt->nr_vcpus;
 	xt->t.info.mode = XEN_PCI_IOREQ_MODE_ECAM;
-	xt->t.info.ecam_base = ecam_base;
-	xt->t.info.ecam_size = ecam_size;
+	xt->t.info.layout = *layout;
 	xt->t.batch = xt->nr_vcpus;
 	return &xt->t;
 

@@ -174,11 +174,13 @@ static bool in_window(__u64 addr, __u64 size, __u64 base, __u64 len)
 	return addr >= base && addr - base < len && size <= len - (addr - base);
 }
 
-static bool in_guest_window(__u64 addr, __u64 size)
+/* Whether a BAR lies in a memory window of the guest's root complex. */
+static bool in_guest_window(const struct pt *p, __u64 addr, __u64 size)
 {
-	return in_window(addr, size, GUEST_VPCI_MEM_ADDR, GUEST_VPCI_MEM_SIZE) ||
-	       in_window(addr, size, GUEST_VPCI_PREFETCH_MEM_ADDR,
-			 GUEST_VPCI_PREFETCH_MEM_SIZE);
+	const struct xen_pci_ioreq_layout *l = &p->be.info.layout;
+
+	return in_window(addr, size, l->mem[0].base, l->mem[0].size) ||
+	       in_window(addr, size, l->mem[1].base, l->mem[1].size);
 }
 
 static __u64 bar_pages(const struct pt_bar *b)
@@ -238,7 +240,7 @@ static void map_bar(struct pt *p, unsigned int i)
 		refuse_bar(p, i, "is not page-aligned");
 		return;
 	}
-	if (!in_guest_window(b->guest, nr * XEN_PAGE)) {
+	if (!in_guest_window(p, b->guest, nr * XEN_PAGE)) {
 		refuse_bar(p, i, "is outside the guest's PCI memory windows");
 		return;
 	}
@@ -757,14 +759,15 @@ static int probe_host(struct pt *p)
 
 /* ---- setup and teardown ---- */
 
-static int setup(struct pt *p, unsigned int domid)
+static int setup(struct pt *p, const struct pci_ioreq_target *tgt)
 {
 	p->xch = xc_interface_open(NULL, NULL, 0);
 	if (!p->xch) {
 		say("xc_interface_open: %s\n", strerror(errno));
 		return -1;
 	}
-	return pci_ioreq_backend_open(&p->be, domid, &p->fn);
+	return pci_ioreq_backend_open(&p->be, tgt->domid,
+				      pci_ioreq_target_layout(tgt), &p->fn);
 }
 
 /* Unmap everything, leave the guest's root complex. */
@@ -793,60 +796,46 @@ static void print_usage(FILE *f)
 		"usage: " PROG " --domid N --host SSSS:BB:DD.F --slot S [options]\n"
 		"Pass PCI device SSSS:BB:DD.F of dom0 through to Xen guest N,\n"
 		"where it appears as 0000:BB:SS.F (guest bus, slot, function).\n"
-		"  -d, --domid N        the guest (required)\n"
-		"  -H, --host SBDF      the device in dom0 (required)\n"
-		"  -s, --slot S         guest device number 0-31 (required)\n"
-		"  -f, --function F     guest function number 0-7 (default 0)\n"
-		"  -b, --bus B          guest bus number 0-255 (default 0)\n"
-		"  -v, --verbose        trace every config access on stderr\n"
-		"  -h, --help           this help\n");
+		PCI_IOREQ_TARGET_USAGE
+		"  -H, --host SBDF        the device in dom0 (required)\n"
+		"  -v, --verbose          trace every config access on stderr\n"
+		"  -h, --help             this help\n");
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "domid", required_argument, NULL, 'd' },
+	static const struct option own_opts[] = {
 		{ "host", required_argument, NULL, 'H' },
-		{ "slot", required_argument, NULL, 's' },
-		{ "function", required_argument, NULL, 'f' },
-		{ "bus", required_argument, NULL, 'b' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
-	unsigned long long domid = 0, slot = 32, func = 0, bus = 0;
+	struct pci_ioreq_target tgt = PCI_IOREQ_TARGET_INIT;
 	struct pt p = { .be.fd = -1, .cfg_fd = -1 };
+	struct option *opts;
 	sigset_t sigs;
 	int opt, sfd, ret = SERVE_ERROR;
 	unsigned int i;
 
-	while ((opt = getopt_long(argc, argv, "d:H:s:f:b:vh", opts,
-				  NULL)) != -1) {
+	opts = pci_ioreq_longopts(own_opts);
+	if (!opts)
+		return 1;
+	while ((opt = getopt_long(argc, argv,
+				  PCI_IOREQ_TARGET_SHORTOPTS "H:vh",
+				  opts, NULL)) != -1) {
 		const char *bad = NULL;
 
+		switch (pci_ioreq_target_opt(&tgt, opt, optarg)) {
+		case 1:
+			continue;
+		case -1:
+			return 2;
+		}
 		switch (opt) {
-		case 'd':
-			if (!pci_ioreq_parse_uint(optarg,
-						  DOMID_FIRST_RESERVED - 1,
-						  false, &domid) || !domid)
-				bad = "domid";
-			break;
 		case 'H':
 			if (!valid_host_name(optarg))
 				bad = "host (want SSSS:BB:DD.F)";
 			p.host = optarg;
-			break;
-		case 's':
-			if (!pci_ioreq_parse_uint(optarg, 31, false, &slot))
-				bad = "slot";
-			break;
-		case 'f':
-			if (!pci_ioreq_parse_uint(optarg, 7, false, &func))
-				bad = "function";
-			break;
-		case 'b':
-			if (!pci_ioreq_parse_uint(optarg, 255, false, &bus))
-				bad = "bus";
 			break;
 		case 'v':
 			p.verbose = true;
@@ -863,12 +852,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || !domid || slot > 31 || !p.host) {
+	if (optind != argc || !pci_ioreq_target_done(&tgt) || !p.host) {
 		print_usage(stderr);
 		return 2;
 	}
-	p.fn.bus = bus;
-	p.fn.devfn = PCI_DEVFN(slot, func);
+	p.fn = tgt.fn;
 
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
@@ -881,7 +869,7 @@ int main(int argc, char **argv)
 	if (sfd < 0)
 		return 1;
 
-	if (probe_host(&p) || setup(&p, domid))
+	if (probe_host(&p) || setup(&p, &tgt))
 		goto out;
 
 	printf(PROG "[%d]: serving %04x:%02x:%02x.%x of domain %u with %s (%04x:%04x):",

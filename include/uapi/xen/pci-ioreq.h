@@ -27,24 +27,64 @@
  * file.
  */
 #define XEN_PCI_IOREQ_BIND_KEEP		(1 << 0)
+/* The bind names the guest's root complex in @layout (ECAM mode only). */
+#define XEN_PCI_IOREQ_BIND_LAYOUT	(1 << 1)
 
 /**
- * struct xen_pci_ioreq_bind - bind the file to a guest
- * @domid: the guest's domain id; not dom0, not DOMID_SELF
- * @flags: 0 or %XEN_PCI_IOREQ_BIND_KEEP
+ * struct xen_pci_ioreq_window - a range of guest physical addresses
+ * @base: the first address
+ * @size: its size in bytes
+ */
+struct xen_pci_ioreq_window {
+	__u64 base;
+	__u64 size;
+};
+
+/**
+ * struct xen_pci_ioreq_layout - where a guest sees its PCI root complex
+ * @ecam: the ECAM window, 1 MiB aligned, 1 MiB (one bus) to 256 MiB long
+ * @mem: the two memory windows of the root complex, in the guest's device
+ *	tree order (non-prefetchable, prefetchable); page aligned, a size of
+ *	0 for a window the root complex does not have. Bus addresses equal
+ *	guest physical addresses in them.
+ * @intx_base: the GIC interrupt ID of the first of the four INTx lines;
+ *	pin P (1 = INTA) of slot S on the root bus raises @intx_base +
+ *	((S + P - 1) % 4), as the guest's "interrupt-map" must say
  * @reserved: must be 0
+ *
+ * None of the windows may overlap another. Without
+ * %XEN_PCI_IOREQ_BIND_LAYOUT the guest has the layout Xen's toolstack gives
+ * an Arm guest: ECAM at 0x10000000 (256 MiB), memory at 0x23000000
+ * (256 MiB) and 0x100000000 (4 GiB), INTx on interrupt IDs 44 to 47.
+ */
+struct xen_pci_ioreq_layout {
+	struct xen_pci_ioreq_window ecam;
+	struct xen_pci_ioreq_window mem[2];
+	__u32 intx_base;
+	__u32 reserved;
+};
+
+/**
+ * struct xen_pci_ioreq_bind - bind the file to a root complex of a guest
+ * @domid: the guest's domain id; not dom0, not DOMID_SELF
+ * @flags: %XEN_PCI_IOREQ_BIND_KEEP, %XEN_PCI_IOREQ_BIND_LAYOUT
+ * @reserved: must be 0
+ * @layout: with %XEN_PCI_IOREQ_BIND_LAYOUT, the root complex; else all 0
  *
  * Once bound, a file never touches another domain. Binding twice fails with
  * -EBUSY, a domain that does not exist with -ESRCH. The first file bound to
- * a guest creates the guest's ioreq server; the files bound after it share
- * it. The server goes when the last of them is closed, unless one of them
- * was bound with %XEN_PCI_IOREQ_BIND_KEEP; then it stays until the guest
- * dies.
+ * a root complex (a guest and an ECAM window) creates its ioreq server; the
+ * files bound after it share it, and must name the same layout, else
+ * -EBUSY; so must a root complex whose windows or INTx lines overlap
+ * another's of the same guest. The server goes when the last of its files
+ * is closed, unless one of them was bound with %XEN_PCI_IOREQ_BIND_KEEP;
+ * then it stays until the guest dies.
  */
 struct xen_pci_ioreq_bind {
 	__u16 domid;
 	__u16 flags;
 	__u32 reserved;
+	struct xen_pci_ioreq_layout layout;
 };
 
 /* The kernel decodes the guest's ECAM window itself (Arm: Xen has no vPCI). */
@@ -59,8 +99,7 @@ struct xen_pci_ioreq_bind {
  * @nr_vcpus: number of vCPUs of the guest (vCPU ids are below it)
  * @mode: %XEN_PCI_IOREQ_MODE_ECAM or %XEN_PCI_IOREQ_MODE_PCI
  * @reserved0: 0
- * @ecam_base: guest physical base of the ECAM window in ECAM mode, else 0
- * @ecam_size: its size in bytes, else 0
+ * @layout: the root complex the file serves in ECAM mode, else all 0
  * @reserved: 0
  */
 struct xen_pci_ioreq_info {
@@ -69,9 +108,8 @@ struct xen_pci_ioreq_info {
 	__u32 nr_vcpus;
 	__u32 mode;
 	__u32 reserved0;
-	__u64 ecam_base;
-	__u64 ecam_size;
-	__u64 reserved[4];
+	struct xen_pci_ioreq_layout layout;
+	__u64 reserved;
 };
 
 /**

@@ -59,6 +59,12 @@
 #define ECAM_BASE		0x10000000ULL
 #define ECAM_SIZE		0x10000000ULL
 #define MEM_BASE		0x23000000ULL
+#define MEM_SIZE		0x10000000ULL
+#define PREF_BASE		0x100000000ULL
+#define PREF_SIZE		0x100000000ULL
+#define INTX_BASE		44	/* the kernel's default INTx lines */
+/* A flag of BIND that means nothing. */
+#define BIND_UNKNOWN_FLAG	(XEN_PCI_IOREQ_BIND_LAYOUT << 1)
 
 /*
  * Errors not named in <xen/pci-ioreq.h>, as
@@ -531,7 +537,7 @@ TEST_F(unbound, everything_needs_bind)
 
 TEST_F(unbound, bind_refuses_bad_domains)
 {
-	struct xen_pci_ioreq_bind b = { .domid = 1, .flags = XEN_PCI_IOREQ_BIND_KEEP << 1 };
+	struct xen_pci_ioreq_bind b = { .domid = 1, .flags = BIND_UNKNOWN_FLAG };
 
 	EXPECT_ERRNO(EINVAL, bind_fd(self->fd, 0));
 	EXPECT_ERRNO(EINVAL, bind_fd(self->fd, DOMID_SELF));
@@ -615,16 +621,19 @@ TEST_F(guest, unknown_commands)
 	}
 }
 
-/* One line of a guest's debugfs statistics, or -1. */
-static long long guest_stat(int domid, const char *name)
+/*
+ * One line of the debugfs statistics of a root complex, or -1: @dir is its
+ * directory, the domid, with "@<ECAM base>" unless it is at the default.
+ */
+static long long server_stat(const char *dir, const char *name)
 {
-	char path[96], line[256];
+	char path[128], line[256];
 	long long val = -1;
 	size_t len = strlen(name);
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/sys/kernel/debug/xen-pci-ioreq/%d/stats",
-		 domid);
+	snprintf(path, sizeof(path), "/sys/kernel/debug/xen-pci-ioreq/%s/stats",
+		 dir);
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
@@ -633,6 +642,15 @@ static long long guest_stat(int domid, const char *name)
 			val = strtoll(line + len + 1, NULL, 0);
 	fclose(f);
 	return val;
+}
+
+/* The same, of the guest's root complex at the default layout. */
+static long long guest_stat(int domid, const char *name)
+{
+	char dir[16];
+
+	snprintf(dir, sizeof(dir), "%d", domid);
+	return server_stat(dir, name);
 }
 
 TEST_F(guest, get_info)
@@ -646,13 +664,13 @@ TEST_F(guest, get_info)
 	ASSERT_OK(ioctl(self->fd, XEN_PCI_IOREQ_GET_INFO, &info));
 	TH_LOG("domain %u: %u vCPUs, mode %u, ECAM %#llx+%#llx",
 	       info.domid, info.nr_vcpus, info.mode,
-	       (unsigned long long)info.ecam_base,
-	       (unsigned long long)info.ecam_size);
+	       (unsigned long long)info.layout.ecam.base,
+	       (unsigned long long)info.layout.ecam.size);
 	EXPECT_EQ(self->domid, info.domid);
 	EXPECT_EQ(0U, info.reserved1) TH_LOG("the server id is Xen's business");
 	EXPECT_EQ(0U, info.reserved0);
-	for (i = 0; i < ARRAY_SIZE(info.reserved); i++)
-		EXPECT_EQ(0ULL, info.reserved[i]);
+	EXPECT_EQ(0ULL, info.reserved);
+	EXPECT_EQ(0U, info.layout.reserved);
 	vcpus = domain_vcpus(self->domid);
 	ASSERT_LT(0, vcpus);
 	EXPECT_EQ((__u32)vcpus, info.nr_vcpus);
@@ -660,12 +678,18 @@ TEST_F(guest, get_info)
 	EXPECT_EQ((__u32)XEN_PCI_IOREQ_MODE_ECAM, info.mode);
 #endif
 	if (info.mode == XEN_PCI_IOREQ_MODE_ECAM) {
-		EXPECT_EQ(ECAM_BASE, info.ecam_base);
-		EXPECT_EQ(ECAM_SIZE, info.ecam_size);
+		/* Bound without a layout: Xen's guest layout, our INTx. */
+		EXPECT_EQ(ECAM_BASE, info.layout.ecam.base);
+		EXPECT_EQ(ECAM_SIZE, info.layout.ecam.size);
+		EXPECT_EQ(MEM_BASE, info.layout.mem[0].base);
+		EXPECT_EQ(MEM_SIZE, info.layout.mem[0].size);
+		EXPECT_EQ(PREF_BASE, info.layout.mem[1].base);
+		EXPECT_EQ(PREF_SIZE, info.layout.mem[1].size);
+		EXPECT_EQ(INTX_BASE, info.layout.intx_base);
 	} else {
 		EXPECT_EQ((__u32)XEN_PCI_IOREQ_MODE_PCI, info.mode);
-		EXPECT_EQ(0ULL, info.ecam_base);
-		EXPECT_EQ(0ULL, info.ecam_size);
+		for (i = 0; i < sizeof(info.layout); i++)
+			EXPECT_EQ(0, ((unsigned char *)&info.layout)[i]);
 	}
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, XEN_PCI_IOREQ_GET_INFO, NULL));
 
@@ -684,6 +708,126 @@ TEST_F(guest, get_info)
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(ioservid, guest_stat(self->domid, "ioservid"));
 	close(fd);
+}
+
+/* The root complex of the test guest domu-layout, where QEMU's xenpvh has it. */
+static const struct xen_pci_ioreq_layout other_layout = {
+	.ecam = { 0xf100000000ULL, 0x1000000 },
+	.mem = { { 0x34000000, 0x4000000 },
+		 { 0xf000000000ULL, 0x100000000ULL } },
+	.intx_base = 48,
+};
+
+static int bind_layout(int fd, int domid, const struct xen_pci_ioreq_layout *l)
+{
+	struct xen_pci_ioreq_bind b = {
+		.domid = domid,
+		.flags = XEN_PCI_IOREQ_BIND_LAYOUT,
+		.layout = *l,
+	};
+
+	return ioctl(fd, XEN_PCI_IOREQ_BIND, &b);
+}
+
+/*
+ * A backend names the root complex it serves at bind time: a second one of
+ * the same guest gets a server of its own, GET_INFO reports it, and layouts
+ * that cannot be served, or collide with a root complex of the guest, are
+ * refused and leave nothing behind.
+ */
+TEST_F(guest, layout_at_bind)
+{
+	struct xen_pci_ioreq_layout l, bad;
+	struct xen_pci_ioreq_bind b = { .domid = self->domid };
+	struct xen_pci_ioreq_info info;
+	char dir[48];
+	int fd, fd2;
+
+	fd = open_dev(true);
+	ASSERT_LE(0, fd);
+	if (!self->ecam) {
+		/* Xen decodes config cycles: nothing to place. */
+		EXPECT_ERRNO(EOPNOTSUPP, bind_layout(fd, self->domid,
+						     &other_layout));
+		close(fd);
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%d@%llx", self->domid,
+		 (unsigned long long)other_layout.ecam.base);
+
+	/* Layouts that cannot be served. */
+	bad = other_layout;
+	bad.ecam.size = 0;
+	EXPECT_ERRNO(EINVAL, bind_layout(fd, self->domid, &bad));
+	bad.ecam.size = 257ULL << 20;		/* more than 256 buses */
+	EXPECT_ERRNO(EINVAL, bind_layout(fd, self->domid, &bad));
+	bad = other_layout;
+	bad.ecam.base += 0x1000;		/* not on a bus boundary */
+	EXPECT_ERRNO(EINVAL, bind_layout(fd, self->domid, &bad));
+	bad = other_layout;
+	bad.mem[0].size = 0x1800;		/* not whole pages */
+	EXPECT_ERRNO(EINVAL, bind_layout(fd, self->domid, &bad));
+	bad = other_layout;
+	bad.mem[1].base = other_layout.ecam.base;	/* over ECAM */
+	EXPECT_ERRNO(EINVAL, bind_layout(fd, self->domid, &bad));
+	bad = other_layout;
+	bad.intx_base = 31;			/* a PPI, not an SPI */
+	EXPECT_ERRNO(EINVAL, bind_layout(fd, self->domid, &bad));
+	bad.intx_base = 1017;			/* INTD past the last SPI */
+	EXPECT_ERRNO(EINVAL, bind_layout(fd, self->domid, &bad));
+	bad = other_layout;
+	bad.reserved = 1;
+	EXPECT_ERRNO(EINVAL, bind_layout(fd, self->domid, &bad));
+	/* A layout without the flag is no layout: refused, not ignored. */
+	b.layout = other_layout;
+	EXPECT_ERRNO(EINVAL, ioctl(fd, XEN_PCI_IOREQ_BIND, &b));
+	/* In the way of the guest's default root complex (fd is bound). */
+	bad = other_layout;
+	bad.intx_base = INTX_BASE + 3;		/* shares its INTD line */
+	EXPECT_ERRNO(EBUSY, bind_layout(fd, self->domid, &bad));
+	bad = other_layout;
+	bad.mem[0].base = MEM_BASE + MEM_SIZE - 0x1000;
+	EXPECT_ERRNO(EBUSY, bind_layout(fd, self->domid, &bad));
+	EXPECT_EQ(-1, server_stat(dir, "ioservid"))
+		TH_LOG("a refused layout left a server behind");
+
+	/* A second root complex of the guest, with a server of its own. */
+	ASSERT_OK(bind_layout(fd, self->domid, &other_layout));
+	ASSERT_OK(ioctl(fd, XEN_PCI_IOREQ_GET_INFO, &info));
+	EXPECT_EQ(0, memcmp(&other_layout, &info.layout, sizeof(info.layout)));
+	EXPECT_EQ(self->domid, info.domid);
+	ASSERT_LE(0, server_stat(dir, "ioservid"));
+	EXPECT_NE(guest_stat(self->domid, "ioservid"),
+		  server_stat(dir, "ioservid"));
+	ASSERT_OK(ioctl(self->fd, XEN_PCI_IOREQ_GET_INFO, &info));
+	EXPECT_EQ(ECAM_BASE, info.layout.ecam.base);
+
+	/* Its ECAM window is configuration space there, not a BAR. */
+	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 3, 0)));
+	EXPECT_ERRNO(ERR_ECAM, mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO,
+					  mkfn(0, 3, 0), 0,
+					  other_layout.ecam.base, 0x1000));
+	ASSERT_OK(mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, mkfn(0, 3, 0), 0,
+			     other_layout.mem[0].base, 0x1000));
+	/* Functions are per root complex: 00:03.0 is free on the other. */
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 3, 0)));
+	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, mkfn(0, 3, 0)));
+
+	/* Sharing it takes the same layout. */
+	fd2 = open_dev(true);
+	ASSERT_LE(0, fd2);
+	l = other_layout;
+	l.intx_base = 52;
+	EXPECT_ERRNO(EBUSY, bind_layout(fd2, self->domid, &l));
+	ASSERT_OK(bind_layout(fd2, self->domid, &other_layout));
+	EXPECT_ERRNO(EBUSY, fn_ioctl(fd2, XEN_PCI_IOREQ_REGISTER, mkfn(0, 3, 0)));
+	close(fd2);
+	EXPECT_LE(0, server_stat(dir, "ioservid"));
+
+	/* Its last file gone, without KEEP, its server goes. */
+	close(fd);
+	EXPECT_EQ(-1, server_stat(dir, "ioservid"));
+	EXPECT_LE(0, guest_stat(self->domid, "ioservid"));
 }
 
 TEST_F(guest, register_unregister)
@@ -820,7 +964,7 @@ static struct xen_pci_ioreq_bind spoil_bind(struct xen_pci_ioreq_bind b,
 					    unsigned int i, unsigned int how)
 {
 	if (i == 0)
-		b.flags = how ? 0x8000 : XEN_PCI_IOREQ_BIND_KEEP << 1;
+		b.flags = how ? 0x8000 : BIND_UNKNOWN_FLAG;
 	else
 		SPOIL(b.reserved, how);
 	return b;
