@@ -496,12 +496,22 @@ static void xpi_bar_unmap(struct xpi_guest *g, u64 start, u64 last)
 			start, last, rc);
 }
 
-static int xpi_xen_set_state(struct xpi_guest *g, bool enabled)
+/* Let Xen route to the server: it then writes the event channels. */
+static int xpi_xen_enable(struct xpi_guest *g)
 {
 	struct xen_dm_op op = { .op = XEN_DMOP_set_ioreq_server_state };
 
 	op.u.set_ioreq_server_state.id = g->ioservid;
-	op.u.set_ioreq_server_state.enabled = enabled;
+	op.u.set_ioreq_server_state.enabled = 1;
+	return xpi_dm_op(g->domid, &op);
+}
+
+/* Stop Xen routing anything new to the server. */
+static int xpi_xen_disable(struct xpi_guest *g)
+{
+	struct xen_dm_op op = { .op = XEN_DMOP_set_ioreq_server_state };
+
+	op.u.set_ioreq_server_state.id = g->ioservid;
 	return xpi_dm_op(g->domid, &op);
 }
 
@@ -1226,7 +1236,7 @@ static void xpi_answer_all(struct xpi_guest *g)
 {
 	unsigned int i;
 
-	xpi_xen_set_state(g, false);
+	xpi_xen_disable(g);
 	spin_lock_irq(&g->lock);
 	for (i = 0; i < g->nr_vcpus; i++)
 		xpi_process(g, &g->vcpus[i]);
@@ -1255,7 +1265,7 @@ static int xpi_xen_setup(struct xpi_guest *g)
 	rc = xpi_map_page(g);
 	if (rc)
 		goto err_destroy;
-	rc = xpi_xen_set_state(g, true);
+	rc = xpi_xen_enable(g);
 	if (rc)
 		goto err_unmap;
 	for (i = 0; i < g->nr_vcpus; i++) {
@@ -1551,20 +1561,27 @@ static void xpi_guest_detach(struct xpi_file *f)
  */
 static DECLARE_FAULT_ATTR(xpi_fail_watch);
 
-/* "@releaseDomain" fired: tear down the servers of guests that died. */
-static void xpi_release_domain(struct xenbus_watch *watch, const char *path,
-			       const char *token)
+/* Tear down the servers of guests that died. Called with xpi.lock held. */
+static void xpi_reap_dead(void)
 {
 	struct xpi_guest *g, *tmp;
 
-	if (should_fail(&xpi_fail_watch, 1))
-		return;
-
-	mutex_lock(&xpi.lock);
+	lockdep_assert_held(&xpi.lock);
 	list_for_each_entry_safe(g, tmp, &xpi.guests, node) {
 		if (!xpi_xen_alive(g))
 			xpi_guest_died(g);
 	}
+}
+
+/* "@releaseDomain" fired: a guest may have died. */
+static void xpi_release_domain(struct xenbus_watch *watch, const char *path,
+			       const char *token)
+{
+	if (should_fail(&xpi_fail_watch, 1))
+		return;
+
+	mutex_lock(&xpi.lock);
+	xpi_reap_dead();
 	mutex_unlock(&xpi.lock);
 }
 
@@ -1577,13 +1594,8 @@ static void xpi_release_domain(struct xenbus_watch *watch, const char *path,
  */
 static void xpi_reap(struct work_struct *work)
 {
-	struct xpi_guest *g, *tmp;
-
 	mutex_lock(&xpi.lock);
-	list_for_each_entry_safe(g, tmp, &xpi.guests, node) {
-		if (!xpi_xen_alive(g))
-			xpi_guest_died(g);
-	}
+	xpi_reap_dead();
 	if (!list_empty(&xpi.guests))
 		schedule_delayed_work(&xpi.reaper, XPI_REAP_INTERVAL);
 	mutex_unlock(&xpi.lock);
@@ -2097,109 +2109,106 @@ static struct xpi_guest *xpi_lock_guest(struct xpi_file *f)
 	return g;
 }
 
+static void xpi_unlock_guest(struct xpi_guest *g)
+{
+	if (!IS_ERR(g))
+		mutex_unlock(&g->mutex);
+}
+
+/*
+ * CLASS(xpi_locked_guest, g)(f): the guest of bound file @f with its mutex
+ * held until @g goes out of scope, or an ERR_PTR() saying why there is
+ * none.
+ */
+DEFINE_CLASS(xpi_locked_guest, struct xpi_guest *, xpi_unlock_guest(_T),
+	     xpi_lock_guest(f), struct xpi_file *f);
+
 static long xpi_ioctl_get_info(struct xpi_file *f, void __user *udata)
 {
 	struct xen_pci_ioreq_info info;
-	struct xpi_guest *g;
 
-	g = xpi_lock_guest(f);
-	if (IS_ERR(g))
-		return PTR_ERR(g);
-	xpi_get_info(g, &info);
-	mutex_unlock(&g->mutex);
+	{
+		CLASS(xpi_locked_guest, g)(f);
+
+		if (IS_ERR(g))
+			return PTR_ERR(g);
+		xpi_get_info(g, &info);
+	}
 	return copy_to_user(udata, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
 static long xpi_ioctl_register(struct xpi_file *f, void __user *udata)
 {
 	struct xen_pci_ioreq_function ufn;
-	struct xpi_guest *g;
-	long ret;
 
 	if (copy_from_user(&ufn, udata, sizeof(ufn)))
 		return -EFAULT;
-	g = xpi_lock_guest(f);
+	CLASS(xpi_locked_guest, g)(f);
 	if (IS_ERR(g))
 		return PTR_ERR(g);
-	ret = xpi_register(g, f, &ufn);
-	mutex_unlock(&g->mutex);
-	return ret;
+	return xpi_register(g, f, &ufn);
 }
 
 static long xpi_ioctl_unregister(struct xpi_file *f, void __user *udata)
 {
 	struct xen_pci_ioreq_function ufn;
-	struct xpi_guest *g;
 	struct xpi_fn *fn;
 
 	if (copy_from_user(&ufn, udata, sizeof(ufn)))
 		return -EFAULT;
-	g = xpi_lock_guest(f);
+	CLASS(xpi_locked_guest, g)(f);
 	if (IS_ERR(g))
 		return PTR_ERR(g);
 	fn = xpi_file_fn(g, f, &ufn);
-	if (!IS_ERR(fn))
-		xpi_fn_remove(g, fn);
-	mutex_unlock(&g->mutex);
-	return PTR_ERR_OR_ZERO(fn);
+	if (IS_ERR(fn))
+		return PTR_ERR(fn);
+	xpi_fn_remove(g, fn);
+	return 0;
 }
 
 static long xpi_ioctl_add_mmio(struct xpi_file *f, void __user *udata)
 {
 	struct xen_pci_ioreq_mmio m;
-	struct xpi_guest *g;
-	long ret;
 
 	if (copy_from_user(&m, udata, sizeof(m)))
 		return -EFAULT;
-	g = xpi_lock_guest(f);
+	CLASS(xpi_locked_guest, g)(f);
 	if (IS_ERR(g))
 		return PTR_ERR(g);
-	ret = xpi_add_mmio(g, f, &m);
-	mutex_unlock(&g->mutex);
-	return ret;
+	return xpi_add_mmio(g, f, &m);
 }
 
 static long xpi_ioctl_remove_mmio(struct xpi_file *f, void __user *udata)
 {
 	struct xen_pci_ioreq_mmio m;
-	struct xpi_guest *g;
-	long ret;
 
 	if (copy_from_user(&m, udata, sizeof(m)))
 		return -EFAULT;
-	g = xpi_lock_guest(f);
+	CLASS(xpi_locked_guest, g)(f);
 	if (IS_ERR(g))
 		return PTR_ERR(g);
-	ret = xpi_remove_mmio(g, f, &m);
-	mutex_unlock(&g->mutex);
-	return ret;
+	return xpi_remove_mmio(g, f, &m);
 }
 
 static long xpi_ioctl_set_intx(struct xpi_file *f, void __user *udata)
 {
 	struct xen_pci_ioreq_intx in;
-	struct xpi_guest *g;
-	long ret;
 
 	if (copy_from_user(&in, udata, sizeof(in)))
 		return -EFAULT;
 	if (in.pin < 1 || in.pin > 4 || in.level > 1 || in.reserved0 ||
 	    in.reserved)
 		return -EINVAL;
-	g = xpi_lock_guest(f);
+	CLASS(xpi_locked_guest, g)(f);
 	if (IS_ERR(g))
 		return PTR_ERR(g);
-	ret = xpi_intx(g, f, &in);
-	mutex_unlock(&g->mutex);
-	return ret;
+	return xpi_intx(g, f, &in);
 }
 
 static long xpi_ioctl_ioeventfd(struct xpi_file *f, void __user *udata)
 {
 	struct xen_pci_ioreq_ioeventfd a;
 	struct eventfd_ctx *ctx;
-	struct xpi_guest *g;
 	struct xpi_fn *fn;
 	bool datamatch;
 	long ret;
@@ -2213,25 +2222,19 @@ static long xpi_ioctl_ioeventfd(struct xpi_file *f, void __user *udata)
 	    a.reserved0 || a.reserved || !xpi_size_valid(a.size) ||
 	    (a.data & ~(datamatch ? xpi_size_mask(a.size) : 0)))
 		return -EINVAL;
-	g = xpi_lock_guest(f);
+	CLASS(xpi_locked_guest, g)(f);
 	if (IS_ERR(g))
 		return PTR_ERR(g);
 	fn = xpi_file_fn(g, f, &a.fn);
-	if (IS_ERR(fn)) {
-		ret = PTR_ERR(fn);
-		goto out;
-	}
+	if (IS_ERR(fn))
+		return PTR_ERR(fn);
 	/* Inside one BAR range of the function */
 	i = xpi_range_find(g->ranges, g->nr_ranges, a.addr, a.size);
-	if (i < 0 || g->ranges[i].fn != fn) {
-		ret = -EINVAL;
-		goto out;
-	}
+	if (i < 0 || g->ranges[i].fn != fn)
+		return -EINVAL;
 	ctx = eventfd_ctx_fdget(a.fd);
-	if (IS_ERR(ctx)) {
-		ret = PTR_ERR(ctx);
-		goto out;
-	}
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
 	if (a.flags & XEN_PCI_IOREQ_IOEVENTFD_DEASSIGN)
 		ret = xpi_ioeventfd_deassign(g, fn, ctx, &a);
 	else
@@ -2239,8 +2242,6 @@ static long xpi_ioctl_ioeventfd(struct xpi_file *f, void __user *udata)
 	/* An assigned ioeventfd keeps the reference. */
 	if (ret || (a.flags & XEN_PCI_IOREQ_IOEVENTFD_DEASSIGN))
 		eventfd_ctx_put(ctx);
-out:
-	mutex_unlock(&g->mutex);
 	return ret;
 }
 
@@ -2248,7 +2249,6 @@ static long xpi_ioctl_irqfd(struct xpi_file *f, void __user *udata)
 {
 	struct xen_pci_ioreq_irqfd a;
 	struct eventfd_ctx *ctx;
-	struct xpi_guest *g;
 	struct xpi_fn *fn;
 	long ret;
 
@@ -2259,28 +2259,20 @@ static long xpi_ioctl_irqfd(struct xpi_file *f, void __user *udata)
 	    a.reserved)
 		return -EINVAL;
 	CLASS(fd, fd)(a.fd);
-	g = xpi_lock_guest(f);
+	CLASS(xpi_locked_guest, g)(f);
 	if (IS_ERR(g))
 		return PTR_ERR(g);
 	fn = xpi_file_fn(g, f, &a.fn);
-	if (IS_ERR(fn)) {
-		ret = PTR_ERR(fn);
-		goto out;
-	}
+	if (IS_ERR(fn))
+		return PTR_ERR(fn);
 	/* Root bus only, as XEN_PCI_IOREQ_SET_INTX */
-	if (xpi_sbdf_segment(fn->sbdf) || xpi_sbdf_bus(fn->sbdf)) {
-		ret = -EINVAL;
-		goto out;
-	}
-	if (!fd_file(fd)) {
-		ret = -EBADF;
-		goto out;
-	}
+	if (xpi_sbdf_segment(fn->sbdf) || xpi_sbdf_bus(fn->sbdf))
+		return -EINVAL;
+	if (!fd_file(fd))
+		return -EBADF;
 	ctx = eventfd_ctx_fileget(fd_file(fd));
-	if (IS_ERR(ctx)) {
-		ret = PTR_ERR(ctx);
-		goto out;
-	}
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
 	if (a.flags & XEN_PCI_IOREQ_IRQFD_DEASSIGN)
 		ret = xpi_irqfd_deassign(g, fn, ctx, a.pin);
 	else
@@ -2288,8 +2280,6 @@ static long xpi_ioctl_irqfd(struct xpi_file *f, void __user *udata)
 	/* An assigned irqfd keeps the reference. */
 	if (ret || (a.flags & XEN_PCI_IOREQ_IRQFD_DEASSIGN))
 		eventfd_ctx_put(ctx);
-out:
-	mutex_unlock(&g->mutex);
 	return ret;
 }
 
