@@ -35,6 +35,8 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -2534,6 +2536,97 @@ FIXTURE_SETUP(running)
 FIXTURE_TEARDOWN_PARENT(running)
 {
 	guest_destroy(&self->guest);
+}
+
+#define TRACEFS		"/sys/kernel/tracing"
+#define TRACE_EVENTS	TRACEFS "/events/xen_pci_ioreq"
+
+static int tracefs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* What the tracepoints said of guest @domid. */
+struct trace_counts {
+	int routed;		/* dispatched to a backend */
+	int in_kernel;		/* answered in the kernel */
+	int completed;		/* a backend's request back to the guest */
+};
+
+static int trace_count(int domid, struct trace_counts *c)
+{
+	char line[512], dom[32];
+	FILE *f = fopen(TRACEFS "/trace", "re");
+
+	if (!f)
+		return -errno;
+	memset(c, 0, sizeof(*c));
+	snprintf(dom, sizeof(dom), ": dom%d vcpu", domid);
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, dom);
+
+		if (!p || line[0] == '#')
+			continue;
+		if (p - line >= 22 && !strncmp(p - 22, "xen_pci_ioreq_dispatch", 22)) {
+			c->routed += !!strstr(p, " id 0x");
+			c->in_kernel += !!strstr(p, " in-kernel ");
+		} else if (p - line >= 22 &&
+			   !strncmp(p - 22, "xen_pci_ioreq_complete", 22)) {
+			/* The kernel prints an id of 0 as 0x0. */
+			c->completed += strstr(p, " id 0x") &&
+					!strstr(p, " id 0x0 ");
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+/*
+ * The tracepoints tell what happens to a guest's accesses: one dispatch
+ * event per request a backend gets and one completion when it answers,
+ * and the accesses to absent functions answered in the kernel.
+ */
+TEST_F_TIMEOUT(running, tracepoints, 240)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 0, 0);
+	struct trace_counts c;
+	struct tiny_fn t;
+	char out[4096], id[16];
+	int domid = self->guest.domid, fd, served;
+	struct stat st;
+
+	if (stat(TRACEFS "/trace", &st))
+		mount("nodev", TRACEFS, "tracefs", 0, NULL);
+	if (stat(TRACE_EVENTS, &st))
+		SKIP(return, "no xen_pci_ioreq events in " TRACEFS " (CONFIG_FTRACE)");
+	fd = open_bound(domid, true);
+	ASSERT_LE(0, fd);
+	tiny_fn_init(&t);
+	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, fn));
+	ASSERT_EQ(0, tracefs_write(TRACEFS "/trace", ""));
+	ASSERT_EQ(0, tracefs_write(TRACE_EVENTS "/enable", "1"));
+
+	snprintf(id, sizeof(id), "%d", domid);
+	ASSERT_OK(xl(out, sizeof(out), "unpause", id, NULL, NULL)) TH_LOG("%s", out);
+	served = tiny_fn_serve(fd, &t);
+	tracefs_write(TRACE_EVENTS "/enable", "0");
+	ASSERT_EQ(0, trace_count(domid, &c));
+	TH_LOG("served %d requests; traced: %d routed, %d completed, %d answered in the kernel",
+	       served, c.routed, c.completed, c.in_kernel);
+	ASSERT_LT(0, served);
+	EXPECT_EQ(served, c.routed);
+	EXPECT_EQ(served, c.completed);
+	if (ecam_mode(fd))
+		EXPECT_LT(0, c.in_kernel) TH_LOG("absent functions are answered in the kernel");
+	tracefs_write(TRACEFS "/trace", "");
+	close(fd);
 }
 
 /*
