@@ -294,8 +294,10 @@ static void layout_conflict(struct kunit *test)
 	b.intx_base = 47;			/* shares INTD's line */
 	KUNIT_EXPECT_TRUE(test, xpi_layouts_conflict(&a, &b));
 	KUNIT_EXPECT_TRUE(test, xpi_layouts_conflict(&b, &a));
-	b.intx_base = 40;			/* shares INTA's line */
+	b.intx_base = 41;			/* its INTD is a's INTA */
 	KUNIT_EXPECT_TRUE(test, xpi_layouts_conflict(&a, &b));
+	b.intx_base = 40;			/* lines 40-43: next to a's */
+	KUNIT_EXPECT_FALSE(test, xpi_layouts_conflict(&a, &b));
 	b.intx_base = 48;
 	b.mem[0].base = 0x32fff000;		/* last page of a's window */
 	KUNIT_EXPECT_TRUE(test, xpi_layouts_conflict(&a, &b));
