@@ -464,26 +464,49 @@ static inline int pci_ioreq_target_opt(struct pci_ioreq_target *t, int opt,
 }
 
 /*
- * The long options of a backend: the target's, then @own (ended by a zero
- * entry), in an array for getopt_long() that lives until exit; NULL after
- * saying there is no memory.
+ * getopt_long() for a backend: its own options (@own_short, @own, the
+ * latter ended by a zero entry) and the target's, which it takes into @t
+ * itself. Returns the next option of the backend's own, -1 at the end, or
+ * '?' for an unknown option and after saying that an argument of the
+ * target's is invalid.
  */
-static inline struct option *pci_ioreq_longopts(const struct option *own)
+static inline int pci_ioreq_getopt(int argc, char **argv, const char *own_short,
+				   const struct option *own,
+				   struct pci_ioreq_target *t)
 {
-	size_t n = sizeof(pci_ioreq_target_longopts) /
-		   sizeof(pci_ioreq_target_longopts[0]), m = 0;
-	struct option *all;
+	static const size_t n = sizeof(pci_ioreq_target_longopts) /
+				sizeof(pci_ioreq_target_longopts[0]);
+	static struct option *all;
+	static char *shorts;
+	size_t m = 0, len;
+	int opt;
 
-	while (own[m].name)
-		m++;
-	all = calloc(n + m + 1, sizeof(*all));
 	if (!all) {
-		say("out of memory\n");
-		return NULL;
+		while (own[m].name)
+			m++;
+		all = calloc(n + m + 1, sizeof(*all));
+		len = strlen(PCI_IOREQ_TARGET_SHORTOPTS) + strlen(own_short) + 1;
+		shorts = malloc(len);
+		if (!all || !shorts) {
+			say("out of memory\n");
+			return '?';
+		}
+		memcpy(all, pci_ioreq_target_longopts,
+		       sizeof(pci_ioreq_target_longopts));
+		memcpy(all + n, own, m * sizeof(*own));
+		snprintf(shorts, len, "%s%s", PCI_IOREQ_TARGET_SHORTOPTS,
+			 own_short);
 	}
-	memcpy(all, pci_ioreq_target_longopts, sizeof(pci_ioreq_target_longopts));
-	memcpy(all + n, own, m * sizeof(*own));
-	return all;
+	while ((opt = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
+		switch (pci_ioreq_target_opt(t, opt, optarg)) {
+		case 1:
+			continue;
+		case -1:
+			return '?';
+		}
+		return opt;
+	}
+	return -1;
 }
 
 /* After the options: whether the target is whole; fills t->fn. */

@@ -911,24 +911,13 @@ int main(int argc, char **argv)
 	unsigned long long bar2_size = EMU_BAR2_SIZE_DEFAULT;
 	bool server_xen = false;
 	struct emu e = { };
-	struct option *opts;
 	sigset_t sigs;
 	int opt, sfd, ret;
 
-	opts = pci_ioreq_longopts(own_opts);
-	if (!opts)
-		return 1;
-	while ((opt = getopt_long(argc, argv,
-				  PCI_IOREQ_TARGET_SHORTOPTS "m:McS:vh",
-				  opts, NULL)) != -1) {
+	while ((opt = pci_ioreq_getopt(argc, argv, "m:McS:vh", own_opts,
+				       &tgt)) != -1) {
 		const char *bad = NULL;
 
-		switch (pci_ioreq_target_opt(&tgt, opt, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return 2;
-		}
 		switch (opt) {
 		case 'm':
 			if (!pci_ioreq_parse_uint(optarg, BAR2_SIZE_MAX, true,

@@ -1753,25 +1753,14 @@ int main(int argc, char **argv)
 	unsigned long long seed = 1;
 	struct vdev v = { .be.fd = -1, .disk_fd = -1, .irqfd = -1 };
 	const char *disk = NULL, *type = NULL, *serial = NULL;
-	struct option *opts;
 	sigset_t sigs;
 	unsigned int i;
 	int opt, sfd, ret = SERVE_ERROR;
 
-	opts = pci_ioreq_longopts(own_opts);
-	if (!opts)
-		return 1;
-	while ((opt = getopt_long(argc, argv,
-				  PCI_IOREQ_TARGET_SHORTOPTS "t:D:ri:S:Fgvh",
-				  opts, NULL)) != -1) {
+	while ((opt = pci_ioreq_getopt(argc, argv, "t:D:ri:S:Fgvh", own_opts,
+				       &tgt)) != -1) {
 		const char *bad = NULL;
 
-		switch (pci_ioreq_target_opt(&tgt, opt, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return 2;
-		}
 		switch (opt) {
 		case 't':
 			type = optarg;

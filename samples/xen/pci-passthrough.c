@@ -812,25 +812,14 @@ int main(int argc, char **argv)
 	};
 	struct pci_ioreq_target tgt = PCI_IOREQ_TARGET_INIT;
 	struct pt p = { .be.fd = -1, .cfg_fd = -1 };
-	struct option *opts;
 	sigset_t sigs;
 	int opt, sfd, ret = SERVE_ERROR;
 	unsigned int i;
 
-	opts = pci_ioreq_longopts(own_opts);
-	if (!opts)
-		return 1;
-	while ((opt = getopt_long(argc, argv,
-				  PCI_IOREQ_TARGET_SHORTOPTS "H:vh",
-				  opts, NULL)) != -1) {
+	while ((opt = pci_ioreq_getopt(argc, argv, "H:vh", own_opts,
+				       &tgt)) != -1) {
 		const char *bad = NULL;
 
-		switch (pci_ioreq_target_opt(&tgt, opt, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return 2;
-		}
 		switch (opt) {
 		case 'H':
 			if (!valid_host_name(optarg))
