@@ -2562,27 +2562,27 @@ struct trace_counts {
 
 static int trace_count(int domid, struct trace_counts *c)
 {
-	char line[512], dom[32];
+	char line[512], dispatch[64], complete[64];
 	FILE *f = fopen(TRACEFS "/trace", "re");
+	char *p;
 
 	if (!f)
 		return -errno;
 	memset(c, 0, sizeof(*c));
-	snprintf(dom, sizeof(dom), ": dom%d vcpu", domid);
+	snprintf(dispatch, sizeof(dispatch), "xen_pci_ioreq_dispatch: dom%d vcpu",
+		 domid);
+	snprintf(complete, sizeof(complete), "xen_pci_ioreq_complete: dom%d vcpu",
+		 domid);
 	while (fgets(line, sizeof(line), f)) {
-		char *p = strstr(line, dom);
-
-		if (!p || line[0] == '#')
-			continue;
-		if (p - line >= 22 && !strncmp(p - 22, "xen_pci_ioreq_dispatch", 22)) {
+		p = strstr(line, dispatch);
+		if (p) {
 			c->routed += !!strstr(p, " id 0x");
 			c->in_kernel += !!strstr(p, " in-kernel ");
-		} else if (p - line >= 22 &&
-			   !strncmp(p - 22, "xen_pci_ioreq_complete", 22)) {
-			/* The kernel prints an id of 0 as 0x0. */
-			c->completed += strstr(p, " id 0x") &&
-					!strstr(p, " id 0x0 ");
 		}
+		/* The kernel prints an id of 0 as 0x0. */
+		p = strstr(line, complete);
+		if (p && strstr(p, " id 0x") && !strstr(p, " id 0x0 "))
+			c->completed++;
 	}
 	fclose(f);
 	return 0;
