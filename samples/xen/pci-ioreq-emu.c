@@ -26,10 +26,12 @@
  *           and XEN_PCI_IOREQ_REMOVE_MMIO, INTx is XEN_PCI_IOREQ_SET_INTX.
  *   xen     an ioreq server of the backend's own, run as QEMU's xenpvh
  *           machine runs one (pci-ioreq-xen.c): the backend claims the
- *           whole ECAM window of an Arm guest (--layout), decodes it itself
- *           and answers accesses to other functions as absent. No other
- *           server may claim that window, and once the backend is gone the
- *           guest's config accesses find nobody to answer them.
+ *           ECAM window and the memory windows of an Arm guest (--layout)
+ *           whole, decodes them itself and answers accesses to other
+ *           functions, and to window addresses outside its BARs, as
+ *           absent. No other server may claim those windows, and once the
+ *           backend is gone the guest's accesses there find nobody to
+ *           answer them.
  *
  * Usage:
  *	pci-ioreq-emu --domid N --slot S [--function F] [--bus B]
@@ -39,7 +41,7 @@
  * --layout names the guest's root complex when it is not where Xen's
  * toolstack puts it (a partial device tree may put it elsewhere): the
  * kernel serves that one, or with --server xen this process claims its ECAM
- * window and raises its INTx lines.
+ * and memory windows and raises its INTx lines.
  *
  * Start it while the guest is paused (xl create -p; then xl unpause once
  * the backend printed its "serving" line, which names the server). It runs

@@ -12,9 +12,13 @@
  * create the server, without buffered requests (each access waits for
  * its answer); map its page of request slots (struct shared_iopage, one
  * struct ioreq per vCPU); enable it, which makes Xen fill in each vCPU's
- * event channel (vp_eport); bind those; and only then claim the guest's
- * whole ECAM window as one MMIO range. The BAR ranges the device adds and
- * removes are MMIO ranges of the server too.
+ * event channel (vp_eport); bind those; and only then claim the windows
+ * of the guest's root complex (--layout) whole, each as one MMIO range:
+ * the ECAM window and the memory windows mem and pref, as the kernel's
+ * server claims them. A BAR range inside a memory window is routed here,
+ * with no range of its own in Xen (a BAR that the guest moves there costs
+ * no hypercall); a BAR range outside both windows is an MMIO range of the
+ * server, mapped and unmapped as the device adds and removes it.
  *
  * Requests: the event channel fd is readable when vCPUs have notified their
  * channels. recv() takes each pending port (the fd is non-blocking: all
@@ -26,13 +30,14 @@
  * /dev/xen/pci-ioreq would give: an ECAM access to the function (offset
  * bits 27-20 bus, 19-15 device, 14-12 function, 11-0 register) a config
  * request, an access to a BAR range an MMIO request. The transport itself
- * answers the rest as absent hardware does, reads all ones and writes
- * dropped: ECAM accesses to other functions, misaligned or of a size but
- * 1, 2, 4 or 8; accesses to no range; requests of a type but
- * IOREQ_TYPE_COPY or for more than one plain access. An answer stores the
- * data of a read, then (write barrier) sets STATE_IORESP_READY and
- * notifies the vCPU's channel. A record's id holds a sequence number above
- * the vCPU's index, so that a stale or repeated response is refused.
+ * answers the rest as absent hardware does, reads all ones of the access's
+ * size and writes dropped: ECAM accesses to other functions, misaligned or
+ * of a size but 1, 2, 4 or 8; accesses to the memory windows that no BAR
+ * range holds; requests of a type but IOREQ_TYPE_COPY or for more than
+ * one plain access. An answer stores the data of a read, then (write
+ * barrier) sets STATE_IORESP_READY and notifies the vCPU's channel. A
+ * record's id holds a sequence number above the vCPU's index, so that a
+ * stale or repeated response is refused.
  *
  * INTx: Xen's vGIC on Arm takes level 1 as an edge and ignores level 0.
  * As /dev/xen/pci-ioreq does, every assertion is passed on, and when a
@@ -43,11 +48,12 @@
  *
  * Xen does not tell a device model that its guest is gone (the toolstack
  * ends QEMU), but the guest's ioreq servers go when it dies; check() asks
- * for ours. Closing unmaps the ranges, disables the server and answers
- * what the vCPUs still wait for (a vCPU waiting for a server that Xen
- * destroys is never woken), destroys the server, unmaps the page and
- * closes the handles. The guest's ECAM window is then claimed by nobody:
- * its config accesses fault, where the kernel's server would answer them.
+ * for ours. Closing unmaps the BAR ranges and the windows, disables the
+ * server and answers what the vCPUs still wait for (a vCPU waiting for a
+ * server that Xen destroys is never woken), destroys the server, unmaps
+ * the page and closes the handles. The guest's windows are then claimed by
+ * nobody: its accesses there fault, where the kernel's server would answer
+ * them.
  */
 
 /* Xen's public headers keep the device model interfaces for its tools. */
@@ -85,6 +91,12 @@
 #define ECAM_DEVFN_SHIFT	12
 #define ECAM_REG_MASK		0xfffULL
 
+/* The windows of the layout, each claimed whole: ECAM, then mem and pref. */
+#define NR_WINDOWS		3
+#define WIN_ECAM		0
+
+static const char *const window_name[NR_WINDOWS] = { "ECAM", "mem", "pref" };
+
 /*
  * INTx as /dev/xen/pci-ioreq raises it: four level-triggered lines from the
  * layout's first, pins swizzled by slot. XEN_DMOP_set_irq_level takes the
@@ -105,6 +117,7 @@ struct xen_vcpu {
 /* A BAR range that the device routes to us. */
 struct xen_range {
 	bool used;
+	bool own;		/* outside the windows: a range in Xen */
 	__u8 bar;
 	__u64 addr;
 	__u64 size;
@@ -120,10 +133,9 @@ struct xen_transport {
 	domid_t domid;
 	ioservid_t id;
 	bool created;
-	bool ecam_claimed;
 	struct xen_pci_ioreq_function fn;
-	__u64 ecam_base;
-	__u64 ecam_size;
+	struct xen_pci_ioreq_window win[NR_WINDOWS];	/* size 0: none */
+	bool claimed[NR_WINDOWS];
 	__u32 intx_base;
 	unsigned int nr_vcpus;
 	struct xen_vcpu *vcpu;
@@ -178,6 +190,41 @@ static int xen_unmap(struct xen_transport *xt, __u64 addr, __u64 size)
 	return xen_failed("unmap_io_range_from_ioreq_server");
 }
 
+/* Whether [@addr, @addr + @size) lies inside window @w. */
+static bool xen_inside(__u64 addr, __u64 size,
+		       const struct xen_pci_ioreq_window *w)
+{
+	return addr >= w->base && addr - w->base < w->size &&
+	       size <= w->size - (addr - w->base);
+}
+
+/* Whether [@addr, @addr + @size) and window @w share a byte. */
+static bool xen_overlaps(__u64 addr, __u64 size,
+			 const struct xen_pci_ioreq_window *w)
+{
+	return size && w->size && addr <= w->base + (w->size - 1) &&
+	       w->base <= addr + (size - 1);
+}
+
+/*
+ * Where a BAR range lies: inside a memory window, whose claim routes it to
+ * us already (1); outside all windows, where it needs a range of its own in
+ * Xen (0); or in the ECAM window or across a window's edge, where no BAR
+ * can be (-1).
+ */
+static int xen_bar_place(struct xen_transport *xt, __u64 addr, __u64 size)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_WINDOWS; i++) {
+		if (i != WIN_ECAM && xen_inside(addr, size, &xt->win[i]))
+			return 1;
+		if (xen_overlaps(addr, size, &xt->win[i]))
+			return -1;
+	}
+	return 0;
+}
+
 /* Set the level of INTx pin @pin of the function. */
 static int xen_irq(struct xen_transport *xt, unsigned int pin,
 		   unsigned int level)
@@ -206,7 +253,10 @@ static int xen_answer(struct xen_transport *xt, unsigned int vi, bool read,
 	return 0;
 }
 
-/* Answer an access that reaches no function, as a master abort. */
+/*
+ * Answer an access that reaches no function, as a master abort: a read gets
+ * all ones of its size, a write is dropped.
+ */
 static int xen_answer_absent(struct xen_transport *xt, unsigned int vi,
 			     const struct ioreq *req)
 {
@@ -238,6 +288,7 @@ static const struct xen_range *xen_range_find(struct xen_transport *xt,
 static int xen_take(struct xen_transport *xt, unsigned int vi,
 		    const struct ioreq *req, struct xen_pci_ioreq_request *rec)
 {
+	const struct xen_pci_ioreq_window *ecam = &xt->win[WIN_ECAM];
 	struct xen_vcpu *v = &xt->vcpu[vi];
 	bool read = req->dir == IOREQ_READ;
 	__u8 kind, bar = XEN_PCI_IOREQ_BAR_NONE;
@@ -247,16 +298,17 @@ static int xen_take(struct xen_transport *xt, unsigned int vi,
 	    req->count != 1 || !pci_ioreq_valid_size(req->size))
 		return xen_answer_absent(xt, vi, req);
 
-	if (addr >= xt->ecam_base && addr - xt->ecam_base < xt->ecam_size) {
-		__u64 off = addr - xt->ecam_base;
+	if (xen_inside(addr, 1, ecam)) {
+		__u64 off = addr - ecam->base;
 
-		if ((off & (req->size - 1)) || req->size > xt->ecam_size - off ||
+		if ((off & (req->size - 1)) || req->size > ecam->size - off ||
 		    (off >> ECAM_BUS_SHIFT & 0xff) != xt->fn.bus ||
 		    (off >> ECAM_DEVFN_SHIFT & 0xff) != xt->fn.devfn)
 			return xen_answer_absent(xt, vi, req);
 		kind = XEN_PCI_IOREQ_KIND_CONFIG;
 		addr = off & ECAM_REG_MASK;
 	} else {
+		/* The memory windows: a BAR's range, or nothing there. */
 		const struct xen_range *r = xen_range_find(xt, addr, req->size);
 
 		if (!r)
@@ -404,22 +456,27 @@ static int xen_add_mmio(struct pci_ioreq_transport *t,
 	struct xen_transport *xt = to_xen(t);
 	struct xen_range *r = NULL;
 	unsigned int i;
-	int err;
+	int place, err;
 
 	if (!xen_own_fn(xt, &mmio->fn))
 		return -1;
 	for (i = 0; i < MAX_RANGES && !r; i++)
 		if (!xt->range[i].used)
 			r = &xt->range[i];
-	if (!r || !mmio->size || mmio->addr > ~0ULL - (mmio->size - 1)) {
+	place = xen_bar_place(xt, mmio->addr, mmio->size);
+	if (!r || !mmio->size || mmio->addr > ~0ULL - (mmio->size - 1) ||
+	    place < 0) {
 		say("BAR %u at %#llx, %#llx bytes: %s\n", mmio->bar,
 		    (unsigned long long)mmio->addr,
 		    (unsigned long long)mmio->size,
-		    r ? "not a range" : "too many ranges");
+		    !r ? "too many ranges" : place < 0 ?
+		    "in the ECAM window or across a window's edge" :
+		    "not a range");
 		errno = r ? EINVAL : ENOSPC;
 		return -1;
 	}
-	if (xen_map(xt, mmio->addr, mmio->size)) {
+	/* Inside a memory window, routing it is ours alone. */
+	if (!place && xen_map(xt, mmio->addr, mmio->size)) {
 		err = errno;
 		if (!xen_gone(err))
 			say("BAR %u at %#llx: map_io_range_to_ioreq_server: %s\n",
@@ -429,6 +486,7 @@ static int xen_add_mmio(struct pci_ioreq_transport *t,
 		return -1;
 	}
 	r->used = true;
+	r->own = !place;
 	r->bar = mmio->bar;
 	r->addr = mmio->addr;
 	r->size = mmio->size;
@@ -457,7 +515,7 @@ static int xen_remove_mmio(struct pci_ioreq_transport *t,
 	}
 	/* Its accesses are answered here from now on, whatever Xen says. */
 	r->used = false;
-	return xen_unmap(xt, r->addr, r->size);
+	return r->own ? xen_unmap(xt, r->addr, r->size) : 0;
 }
 
 /*
@@ -531,13 +589,14 @@ static void xen_close(struct pci_ioreq_transport *t, bool gone)
 
 	if (xt->created && !gone) {
 		for (i = 0; i < MAX_RANGES; i++) {
-			if (xt->range[i].used)
+			if (xt->range[i].used && xt->range[i].own)
 				xen_unmap(xt, xt->range[i].addr,
 					  xt->range[i].size);
 			xt->range[i].used = false;
 		}
-		if (xt->ecam_claimed)
-			xen_unmap(xt, xt->ecam_base, xt->ecam_size);
+		for (i = 0; i < NR_WINDOWS; i++)
+			if (xt->claimed[i])
+				xen_unmap(xt, xt->win[i].base, xt->win[i].size);
 		for (pin = 1; pin <= 4; pin++)
 			if (xt->intx & 1U << (pin - 1))
 				xen_irq(xt, pin, 0);
@@ -668,14 +727,20 @@ static int xen_setup_server(struct xen_transport *xt)
 		return -1;
 	}
 	xt->t.fd = fd;
-	if (xen_map(xt, xt->ecam_base, xt->ecam_size)) {
-		say("claiming the ECAM window %#llx-%#llx: %s\n",
-		    (unsigned long long)xt->ecam_base,
-		    (unsigned long long)(xt->ecam_base + xt->ecam_size - 1),
-		    strerror(errno));
-		return -1;
+	for (i = 0; i < NR_WINDOWS; i++) {
+		const struct xen_pci_ioreq_window *w = &xt->win[i];
+
+		if (!w->size)
+			continue;
+		if (xen_map(xt, w->base, w->size)) {
+			say("claiming the %s window %#llx-%#llx: %s\n",
+			    window_name[i], (unsigned long long)w->base,
+			    (unsigned long long)(w->base + w->size - 1),
+			    strerror(errno));
+			return -1;
+		}
+		xt->claimed[i] = true;
 	}
-	xt->ecam_claimed = true;
 	return 0;
 }
 
@@ -683,7 +748,9 @@ struct pci_ioreq_transport *
 pci_ioreq_xen_open(unsigned int domid, const struct xen_pci_ioreq_function *fn,
 		   const struct xen_pci_ioreq_layout *layout, int idle_ms)
 {
+	const struct xen_pci_ioreq_window *ecam = &layout->ecam;
 	struct xen_transport *xt = calloc(1, sizeof(*xt));
+	unsigned int i, j;
 
 	if (!xt) {
 		say("out of memory\n");
@@ -691,8 +758,9 @@ pci_ioreq_xen_open(unsigned int domid, const struct xen_pci_ioreq_function *fn,
 	}
 	xt->domid = domid;
 	xt->fn = *fn;
-	xt->ecam_base = layout->ecam.base;
-	xt->ecam_size = layout->ecam.size;
+	xt->win[WIN_ECAM] = *ecam;
+	xt->win[1] = layout->mem[0];
+	xt->win[2] = layout->mem[1];
 	xt->intx_base = layout->intx_base;
 	xt->t.ops = &xen_ops;
 	xt->t.name = "xen";
@@ -700,13 +768,25 @@ pci_ioreq_xen_open(unsigned int domid, const struct xen_pci_ioreq_function *fn,
 	xt->t.idle_ms = idle_ms;
 	xt->t.decodes = true;
 
-	if (!xt->ecam_size || xt->ecam_size > 256ULL << ECAM_BUS_SHIFT ||
-	    (xt->ecam_base | xt->ecam_size) & ((1ULL << ECAM_BUS_SHIFT) - 1) ||
-	    xt->ecam_base + xt->ecam_size - 1 < xt->ecam_base) {
+	if (!ecam->size || ecam->size > 256ULL << ECAM_BUS_SHIFT ||
+	    (ecam->base | ecam->size) & ((1ULL << ECAM_BUS_SHIFT) - 1) ||
+	    ecam->base + ecam->size - 1 < ecam->base) {
 		say("the ECAM window must be 1 to 256 whole buses of 1M, on a bus boundary\n");
 		goto fail;
 	}
-	if (fn->segment || fn->bus >= xt->ecam_size >> ECAM_BUS_SHIFT) {
+	for (i = 1; i < NR_WINDOWS; i++) {
+		const struct xen_pci_ioreq_window *w = &xt->win[i];
+		bool bad = w->size && w->base + (w->size - 1) < w->base;
+
+		for (j = 0; j < i; j++)
+			bad |= xen_overlaps(w->base, w->size, &xt->win[j]);
+		if (bad) {
+			say("the %s window wraps or overlaps another\n",
+			    window_name[i]);
+			goto fail;
+		}
+	}
+	if (fn->segment || fn->bus >= ecam->size >> ECAM_BUS_SHIFT) {
 		say("%04x:%02x:%02x.%x is not in the ECAM window\n",
 		    fn->segment, fn->bus, PCI_SLOT(fn->devfn),
 		    PCI_FUNC(fn->devfn));
@@ -723,7 +803,7 @@ pci_ioreq_xen_open(unsigned int domid, const struct xen_pci_ioreq_function *fn,
 	return &xt->t;
 
 fail:
-	/* Nothing reached the server before its window was claimed. */
+	/* Nothing reached the server before its windows were claimed. */
 	xen_close(&xt->t, false);
 	return NULL;
 }

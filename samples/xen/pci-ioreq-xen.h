@@ -3,9 +3,9 @@
  * A transport (struct pci_ioreq_transport, pci-ioreq-backend.h) for a
  * backend of an Arm guest that owns the guest's Xen ioreq server itself,
  * as a device model such as QEMU does, instead of going through
- * /dev/xen/pci-ioreq: it claims the guest's whole ECAM window, decodes the
- * config accesses to the one function it serves and answers the others as
- * absent. See pci-ioreq-xen.c.
+ * /dev/xen/pci-ioreq: it claims the guest's ECAM window and memory windows
+ * whole, decodes the config and BAR accesses to the one function it serves
+ * and answers the others as absent. See pci-ioreq-xen.c.
  */
 
 #ifndef _SAMPLES_XEN_PCI_IOREQ_XEN_H
@@ -18,12 +18,12 @@ struct pci_ioreq_transport;
 
 /*
  * Serve function @fn (segment 0) of guest @domid from an ioreq server of
- * our own that claims the ECAM window of root complex @layout (whole buses
- * of 1 MiB) and the BAR ranges the backend adds, and raises INTx on the
- * layout's lines. Xen tells no server that
- * its guest is gone, so the transport's check() asks Xen for the server
- * after @idle_ms without events. Returns the transport, or NULL after
- * saying why not.
+ * our own that claims the ECAM window (whole buses of 1 MiB) and the memory
+ * windows of root complex @layout, and the BAR ranges the backend adds
+ * outside those windows, and raises INTx on the layout's lines. Xen tells
+ * no server that its guest is gone, so the transport's check() asks Xen
+ * for the server after @idle_ms without events. Returns the transport, or
+ * NULL after saying why not.
  */
 struct pci_ioreq_transport *
 pci_ioreq_xen_open(unsigned int domid, const struct xen_pci_ioreq_function *fn,
