@@ -4,8 +4,9 @@
  * opening the device for a guest, registering the function they serve,
  * their request buffers, the transports of a backend that can take its
  * requests from more than one source, signals as events of their loop,
- * access sizes and byte lanes, dword-organized register spaces and option
- * numbers.
+ * access sizes and byte lanes, dword-organized register spaces, the type 0
+ * header of an emulated function, option numbers and the options every
+ * backend has.
  *
  * Each program defines PROG, its name, before it includes this header:
  * say() and the helpers here put it before their messages.
@@ -206,6 +207,23 @@ static inline int pci_ioreq_signalfd(const sigset_t *sigs, int flags)
 	return sfd;
 }
 
+/*
+ * The signals of a backend's loop, SIGINT, SIGTERM and SIGHUP to stop it
+ * and SIGUSR1 to print its counters: a non-blocking signalfd for them, or
+ * -1 after saying why.
+ */
+static inline int pci_ioreq_loop_signalfd(void)
+{
+	sigset_t sigs;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	return pci_ioreq_signalfd(&sigs, SFD_NONBLOCK);
+}
+
 /* Access sizes a request may have. */
 static inline bool pci_ioreq_valid_size(unsigned int size)
 {
@@ -286,6 +304,109 @@ static inline void pci_ioreq_dword_write(void *dev, pci_ioreq_write32_fn wr,
 			mask |= 0xffU << shift;
 		}
 		wr(dev, base, val, mask);
+	}
+}
+
+/* The bits of the Command register that an emulated function implements. */
+#define PCI_IOREQ_CMD_WRITABLE	(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | \
+				 PCI_COMMAND_INTX_DISABLE)
+
+/*
+ * The registers of a type 0 header that the emulated functions let the
+ * guest write, and their memory BARs, which the guest sizes and places. The
+ * function keeps the rest of its header itself (IDs, class, Status, header
+ * type, capabilities, Interrupt Pin) and routes its BARs: mapped and
+ * mapped_addr are for it.
+ *
+ * A BAR has a size that is a power of two, 16 bytes at least, and its
+ * PCI_BASE_ADDRESS_MEM_* flags; a 64-bit BAR takes the next BAR's dword
+ * for the upper half of its address (that BAR has size 0). Size 0: no BAR.
+ */
+struct pci_ioreq_bar {
+	__u64 size;
+	__u32 flags;
+	__u64 addr;		/* as the guest programmed it */
+	bool mapped;		/* a range is routed to the backend... */
+	__u64 mapped_addr;	/* ...at this address */
+};
+
+struct pci_ioreq_header {
+	__u16 command;		/* PCI_IOREQ_CMD_WRITABLE bits only */
+	__u8 cache_line;
+	__u8 latency;
+	__u8 irq_line;
+	struct pci_ioreq_bar bar[PCI_STD_NUM_BARS];
+};
+
+/*
+ * The BAR whose address config dword @off (a BAR's) holds: its index, or -1
+ * for none; *@upper: the dword is the upper half of a 64-bit BAR's.
+ */
+static inline int pci_ioreq_bar_of(const struct pci_ioreq_header *h,
+				   unsigned int off, bool *upper)
+{
+	int i = (off - PCI_BASE_ADDRESS_0) / 4;
+
+	*upper = !h->bar[i].size && i &&
+		 (h->bar[i - 1].flags & PCI_BASE_ADDRESS_MEM_TYPE_64);
+	i -= *upper;
+	return h->bar[i].size ? i : -1;
+}
+
+/* Config dword @off, which is a BAR's. */
+static inline __u32 pci_ioreq_bar_read(const struct pci_ioreq_header *h,
+				       unsigned int off)
+{
+	bool upper;
+	int i = pci_ioreq_bar_of(h, off, &upper);
+
+	if (i < 0)
+		return 0;
+	return upper ? h->bar[i].addr >> 32 :
+		       (__u32)h->bar[i].addr | h->bar[i].flags;
+}
+
+/*
+ * Config dword @off as a write of the bytes @mask selects (0xff per byte
+ * lane) leaves it, @new: take it if it holds registers of @h. A BAR keeps
+ * the address bits above its size; those below read as its flags. Returns
+ * true when the Command register or a BAR may have changed: the function
+ * then follows them (its BAR ranges, its INTx).
+ */
+static inline bool pci_ioreq_header_write(struct pci_ioreq_header *h,
+					  unsigned int off, __u32 new,
+					  __u32 mask)
+{
+	struct pci_ioreq_bar *b;
+	bool upper;
+	int i;
+
+	switch (off) {
+	case PCI_COMMAND:
+		if (!(mask & 0xffff))
+			return false;
+		h->command = new & PCI_IOREQ_CMD_WRITABLE;
+		return true;
+	case PCI_CACHE_LINE_SIZE:
+		h->cache_line = new;
+		h->latency = new >> 8;
+		return false;
+	case PCI_BASE_ADDRESS_0 ... PCI_BASE_ADDRESS_5:
+		i = pci_ioreq_bar_of(h, off, &upper);
+		if (i < 0)
+			return false;
+		b = &h->bar[i];
+		if (upper)
+			b->addr = (__u64)new << 32 | (__u32)b->addr;
+		else
+			b->addr = (b->addr & ~0xffffffffULL) | new;
+		b->addr &= ~(b->size - 1);
+		return true;
+	case PCI_INTERRUPT_LINE:
+		h->irq_line = new;
+		return false;
+	default:
+		return false;
 	}
 }
 
@@ -468,7 +589,8 @@ static inline int pci_ioreq_target_opt(struct pci_ioreq_target *t, int opt,
  * latter ended by a zero entry) and the target's, which it takes into @t
  * itself. Returns the next option of the backend's own, -1 at the end, or
  * '?' for an unknown option and after saying that an argument of the
- * target's is invalid.
+ * target's is invalid: the backend's switch hands -v, -h and '?' to
+ * pci_ioreq_common_opt().
  */
 static inline int pci_ioreq_getopt(int argc, char **argv, const char *own_short,
 				   const struct option *own,
@@ -507,6 +629,35 @@ static inline int pci_ioreq_getopt(int argc, char **argv, const char *own_short,
 		return opt;
 	}
 	return -1;
+}
+
+/*
+ * The default case of a backend's option switch, for the options every
+ * backend has: -v (--verbose) sets *@verbose; -h (--help) prints @usage on
+ * stdout and exits with 0; anything else (an unknown option, an invalid
+ * argument of the target's) prints it on stderr and exits with 2.
+ */
+static inline void pci_ioreq_common_opt(int opt, bool *verbose,
+					void (*usage)(FILE *f))
+{
+	switch (opt) {
+	case 'v':
+		*verbose = true;
+		return;
+	case 'h':
+		usage(stdout);
+		exit(0);
+	default:
+		usage(stderr);
+		exit(2);
+	}
+}
+
+/* The argument of the backend's option --@name is invalid: exit with 2. */
+static inline void pci_ioreq_bad_arg(const char *name)
+{
+	say("invalid --%s: %s\n", name, optarg);
+	exit(2);
 }
 
 /* After the options: whether the target is whole; fills t->fn. */

@@ -87,8 +87,6 @@
 #define BAR2_SIZE_MAX		0x40000000ULL	/* 1 GiB */
 #define IDLE_CHECK_MS		1000	/* --server xen: is the guest there? */
 
-#define CMD_WRITABLE		(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | \
-				 PCI_COMMAND_INTX_DISABLE)
 #define BAR2_FLAGS		(PCI_BASE_ADDRESS_SPACE_MEMORY | \
 				 PCI_BASE_ADDRESS_MEM_TYPE_64 | \
 				 PCI_BASE_ADDRESS_MEM_PREFETCH)
@@ -99,13 +97,6 @@ enum {
 	SERVE_OK,
 	SERVE_GONE,	/* the guest went away */
 	SERVE_ERROR,
-};
-
-struct emu_bar {
-	__u64 size;		/* 0: BAR not implemented */
-	__u64 addr;		/* address programmed by the guest */
-	bool mapped;		/* a range is routed to us... */
-	__u64 mapped_addr;	/* ...at this address */
 };
 
 struct emu_stats {
@@ -126,12 +117,7 @@ struct emu {
 	bool verbose;
 	bool gone;
 
-	/* config space */
-	__u16 command;
-	__u8 cache_line;
-	__u8 latency;
-	__u8 irq_line;
-	struct emu_bar bar[PCI_STD_NUM_BARS];
+	struct pci_ioreq_header hdr;	/* config space */
 
 	/* BAR 0 */
 	__u32 scratch;
@@ -160,7 +146,7 @@ static void transport_failed(struct emu *e)
 static void update_intx(struct emu *e)
 {
 	bool level = e->irq_pending &&
-		     !(e->command & PCI_COMMAND_INTX_DISABLE);
+		     !(e->hdr.command & PCI_COMMAND_INTX_DISABLE);
 	struct xen_pci_ioreq_intx intx = {
 		.fn = e->fn,
 		.pin = INTX_PIN,
@@ -186,7 +172,7 @@ static int bar_mmio(struct emu *e, bool add, unsigned int i, __u64 addr)
 		.fn = e->fn,
 		.bar = i,
 		.addr = addr,
-		.size = e->bar[i].size,
+		.size = e->hdr.bar[i].size,
 	};
 
 	if (add)
@@ -203,11 +189,11 @@ static int bar_mmio(struct emu *e, bool add, unsigned int i, __u64 addr)
  */
 static void update_bars(struct emu *e)
 {
-	bool decode = e->command & PCI_COMMAND_MEMORY;
+	bool decode = e->hdr.command & PCI_COMMAND_MEMORY;
 	unsigned int i;
 
 	for (i = 0; i < PCI_STD_NUM_BARS && !e->gone; i++) {
-		struct emu_bar *b = &e->bar[i];
+		struct pci_ioreq_bar *b = &e->hdr.bar[i];
 		bool want = decode && b->size && b->addr &&
 			    b->addr <= ~0ULL - b->size;
 
@@ -232,45 +218,6 @@ static void update_bars(struct emu *e)
 
 /* ---- config space ---- */
 
-static __u32 bar_read(struct emu *e, unsigned int i)
-{
-	switch (i) {
-	case 0:
-		return (__u32)e->bar[0].addr | PCI_BASE_ADDRESS_SPACE_MEMORY |
-		       PCI_BASE_ADDRESS_MEM_TYPE_32;
-	case 2:
-		return (__u32)e->bar[2].addr | BAR2_FLAGS;
-	case 3:
-		return e->bar[2].addr >> 32;
-	default:
-		return 0;
-	}
-}
-
-/* The address bits of a BAR are those above its size; the rest are 0. */
-static void bar_write(struct emu *e, unsigned int i, __u32 val)
-{
-	__u64 lo_mask;
-
-	switch (i) {
-	case 0:
-		e->bar[0].addr = val & ~(__u32)(e->bar[0].size - 1);
-		break;
-	case 2:
-		lo_mask = ~(e->bar[2].size - 1) & 0xffffffffULL;
-		e->bar[2].addr = (e->bar[2].addr & ~0xffffffffULL) |
-				 (val & lo_mask);
-		break;
-	case 3:
-		e->bar[2].addr = ((__u64)val << 32 | (__u32)e->bar[2].addr) &
-				 ~(e->bar[2].size - 1);
-		break;
-	default:
-		return;
-	}
-	update_bars(e);
-}
-
 static __u16 cfg_status(struct emu *e)
 {
 	return e->irq_pending ? PCI_STATUS_INTERRUPT : 0;
@@ -285,19 +232,19 @@ static __u32 cfg_read32(void *dev, unsigned int off)
 	case PCI_VENDOR_ID:
 		return EMU_VENDOR_ID | EMU_DEVICE_ID << 16;
 	case PCI_COMMAND:
-		return e->command | (__u32)cfg_status(e) << 16;
+		return e->hdr.command | (__u32)cfg_status(e) << 16;
 	case PCI_CLASS_REVISION:
 		return EMU_REVISION | (__u32)EMU_CLASS << 8;
 	case PCI_CACHE_LINE_SIZE:
-		return e->cache_line | e->latency << 8 |
+		return e->hdr.cache_line | e->hdr.latency << 8 |
 		       (e->multifunction ? PCI_HEADER_TYPE_MFD :
 					   PCI_HEADER_TYPE_NORMAL) << 16;
 	case PCI_BASE_ADDRESS_0 ... PCI_BASE_ADDRESS_5:
-		return bar_read(e, (off - PCI_BASE_ADDRESS_0) / 4);
+		return pci_ioreq_bar_read(&e->hdr, off);
 	case PCI_SUBSYSTEM_VENDOR_ID:
 		return EMU_SUBSYS_VENDOR_ID | EMU_SUBSYS_ID << 16;
 	case PCI_INTERRUPT_LINE:
-		return e->irq_line | INTX_PIN << 8;
+		return e->hdr.irq_line | INTX_PIN << 8;
 	default:
 		/* no expansion ROM, no capabilities, nothing beyond */
 		return 0;
@@ -307,33 +254,18 @@ static __u32 cfg_read32(void *dev, unsigned int off)
 /*
  * Write the bytes of dword @off selected by @mask (0xff per byte lane).
  * Only the Command register, the cache line size, the latency timer, the
- * Interrupt Line and the BARs hold writable bits; the Status register has
- * no error bits to clear.
+ * Interrupt Line and the BARs hold writable bits, which
+ * pci_ioreq_header_write() takes; the Status register has no error bits to
+ * clear.
  */
 static void cfg_write32(void *dev, unsigned int off, __u32 val, __u32 mask)
 {
 	struct emu *e = dev;
-	__u32 cur = cfg_read32(e, off);
-	__u32 new = (cur & ~mask) | (val & mask);
+	__u32 new = (cfg_read32(e, off) & ~mask) | (val & mask);
 
-	switch (off) {
-	case PCI_COMMAND:
-		if (!(mask & 0xffff))
-			return;
-		e->command = new & CMD_WRITABLE;
+	if (pci_ioreq_header_write(&e->hdr, off, new, mask)) {
 		update_bars(e);
 		update_intx(e);
-		break;
-	case PCI_CACHE_LINE_SIZE:
-		e->cache_line = new;
-		e->latency = new >> 8;
-		break;
-	case PCI_BASE_ADDRESS_0 ... PCI_BASE_ADDRESS_5:
-		bar_write(e, (off - PCI_BASE_ADDRESS_0) / 4, new);
-		break;
-	case PCI_INTERRUPT_LINE:
-		e->irq_line = new;
-		break;
 	}
 }
 
@@ -363,9 +295,9 @@ static __u32 reg_read32(void *dev, unsigned int off)
 	case EMU_REG_CONFIG_COUNT:
 		return e->config_count;
 	case EMU_REG_BAR2_SIZE_LO:
-		return e->bar[2].size;
+		return e->hdr.bar[2].size;
 	case EMU_REG_BAR2_SIZE_HI:
-		return e->bar[2].size >> 32;
+		return e->hdr.bar[2].size >> 32;
 	case EMU_REG_SCRATCH64:
 		return e->scratch64;
 	case EMU_REG_SCRATCH64 + 4:
@@ -411,8 +343,8 @@ static bool is_crash(struct emu *e, const struct xen_pci_ioreq_request *r)
 {
 	return e->crash_enabled && r->kind == XEN_PCI_IOREQ_KIND_MMIO &&
 	       r->dir == XEN_PCI_IOREQ_DIR_WRITE && r->bar == 0 &&
-	       e->bar[0].mapped && r->size == 4 &&
-	       r->addr == e->bar[0].mapped_addr + EMU_REG_CRASH &&
+	       e->hdr.bar[0].mapped && r->size == 4 &&
+	       r->addr == e->hdr.bar[0].mapped_addr + EMU_REG_CRASH &&
 	       (__u32)r->data == EMU_CRASH_KEY;
 }
 
@@ -425,7 +357,7 @@ static bool serve_one(struct emu *e, const struct xen_pci_ioreq_request *r,
 		      __u64 *data)
 {
 	bool rd = r->dir == XEN_PCI_IOREQ_DIR_READ;
-	struct emu_bar *b;
+	struct pci_ioreq_bar *b;
 	__u64 off;
 
 	*data = 0;
@@ -452,9 +384,9 @@ static bool serve_one(struct emu *e, const struct xen_pci_ioreq_request *r,
 		}
 		return true;
 	case XEN_PCI_IOREQ_KIND_MMIO:
-		if (r->bar >= PCI_STD_NUM_BARS || !e->bar[r->bar].mapped)
+		if (r->bar >= PCI_STD_NUM_BARS || !e->hdr.bar[r->bar].mapped)
 			return false;
-		b = &e->bar[r->bar];
+		b = &e->hdr.bar[r->bar];
 		off = r->addr - b->mapped_addr;
 		if (r->addr < b->mapped_addr || off >= b->size ||
 		    off + r->size > b->size)
@@ -868,11 +800,13 @@ static void teardown(struct emu *e)
 		update_intx(e);
 	}
 	for (i = 0; i < PCI_STD_NUM_BARS && !e->gone; i++) {
-		if (!e->bar[i].mapped)
+		struct pci_ioreq_bar *b = &e->hdr.bar[i];
+
+		if (!b->mapped)
 			continue;
-		if (bar_mmio(e, false, i, e->bar[i].mapped_addr))
+		if (bar_mmio(e, false, i, b->mapped_addr))
 			transport_failed(e);
-		e->bar[i].mapped = false;
+		b->mapped = false;
 	}
 }
 
@@ -913,20 +847,17 @@ int main(int argc, char **argv)
 	unsigned long long bar2_size = EMU_BAR2_SIZE_DEFAULT;
 	bool server_xen = false;
 	struct emu e = { };
-	sigset_t sigs;
 	int opt, sfd, ret;
 
 	while ((opt = pci_ioreq_getopt(argc, argv, "m:McS:vh", own_opts,
 				       &tgt)) != -1) {
-		const char *bad = NULL;
-
 		switch (opt) {
 		case 'm':
 			if (!pci_ioreq_parse_uint(optarg, BAR2_SIZE_MAX, true,
 						  &bar2_size) ||
 			    bar2_size < BAR2_SIZE_MIN ||
 			    (bar2_size & (bar2_size - 1)))
-				bad = "bar2-size";
+				pci_ioreq_bad_arg("bar2-size");
 			break;
 		case 'M':
 			e.multifunction = true;
@@ -940,21 +871,11 @@ int main(int argc, char **argv)
 			else if (!strcmp(optarg, "xen"))
 				server_xen = true;
 			else
-				bad = "server (want kernel or xen)";
+				pci_ioreq_bad_arg("server (want kernel or xen)");
 			break;
-		case 'v':
-			e.verbose = true;
-			break;
-		case 'h':
-			print_usage(stdout);
-			return 0;
 		default:
-			print_usage(stderr);
-			return 2;
-		}
-		if (bad) {
-			say("invalid --%s: %s\n", bad, optarg);
-			return 2;
+			pci_ioreq_common_opt(opt, &e.verbose, print_usage);
+			break;
 		}
 	}
 	if (optind != argc || !pci_ioreq_target_done(&tgt)) {
@@ -963,8 +884,11 @@ int main(int argc, char **argv)
 	}
 
 	e.fn = tgt.fn;
-	e.bar[0].size = EMU_BAR0_SIZE;
-	e.bar[2].size = bar2_size;
+	e.hdr.bar[0].size = EMU_BAR0_SIZE;
+	e.hdr.bar[0].flags = PCI_BASE_ADDRESS_SPACE_MEMORY |
+			     PCI_BASE_ADDRESS_MEM_TYPE_32;
+	e.hdr.bar[2].size = bar2_size;
+	e.hdr.bar[2].flags = BAR2_FLAGS;
 	e.mem = mmap(NULL, bar2_size, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (e.mem == MAP_FAILED) {
@@ -972,12 +896,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGUSR1);
-	sfd = pci_ioreq_signalfd(&sigs, SFD_NONBLOCK);
+	sfd = pci_ioreq_loop_signalfd();
 	if (sfd < 0)
 		return 1;
 

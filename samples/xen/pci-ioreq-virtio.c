@@ -92,9 +92,6 @@
 #define CLASS_STORAGE_OTHER	0x018000	/* class code, prog-if 0 */
 #define CLASS_OTHERS		0xff0000
 
-#define CMD_WRITABLE		(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | \
-				 PCI_COMMAND_INTX_DISABLE)
-
 /* BAR 0: one page per structure. */
 #define BAR0_SIZE		0x4000
 #define COMMON_OFF		0x0000	/* must stay 0: see bar0_read32() */
@@ -218,11 +215,7 @@ struct vdev {
 	const char *name;
 
 	/* config space */
-	__u16 command;
-	__u8 cache_line, latency, irq_line;
-	__u32 bar0;			/* programmed address */
-	bool bar0_mapped;
-	__u64 bar0_mapped_addr;
+	struct pci_ioreq_header hdr;	/* BAR 0 only */
 	__u8 pcicfg_bar;		/* VIRTIO_PCI_CAP_PCI_CFG window */
 	__u32 pcicfg_off, pcicfg_len;
 
@@ -488,7 +481,7 @@ static void set_intx(struct vdev *v, bool level)
 /* The line follows the ISR: asserted on its first bit, like a level. */
 static void update_intx(struct vdev *v)
 {
-	bool level = v->isr && !(v->command & PCI_COMMAND_INTX_DISABLE);
+	bool level = v->isr && !(v->hdr.command & PCI_COMMAND_INTX_DISABLE);
 
 	if (level != v->intx_level)
 		set_intx(v, level);
@@ -522,16 +515,17 @@ static int kick_ioeventfd(struct vdev *v, struct vq *q, __u64 addr,
  */
 static void update_kicks(struct vdev *v)
 {
+	const struct pci_ioreq_bar *b = &v->hdr.bar[0];
 	unsigned int i;
 
 	for (i = 0; i < v->nr_queues && v->fast && !v->gone; i++) {
 		struct vq *q = &v->vq[i];
-		__u64 want = v->bar0_mapped ? v->bar0_mapped_addr + NOTIFY_OFF +
-					      i * NOTIFY_MULT : 0;
+		__u64 want = b->mapped ? b->mapped_addr + NOTIFY_OFF +
+					 i * NOTIFY_MULT : 0;
 
 		if (q->kick_addr == want)
 			continue;
-		if (q->kick_addr && v->bar0_mapped &&
+		if (q->kick_addr && b->mapped &&
 		    kick_ioeventfd(v, q, q->kick_addr, true))
 			ioctl_failed(v, "XEN_PCI_IOREQ_IOEVENTFD (remove)");
 		q->kick_addr = 0;
@@ -558,21 +552,22 @@ static int bar_mmio(struct vdev *v, unsigned long cmd, __u64 addr)
 
 static void update_bars(struct vdev *v)
 {
-	bool want = (v->command & PCI_COMMAND_MEMORY) && v->bar0;
+	struct pci_ioreq_bar *b = &v->hdr.bar[0];
+	bool want = (v->hdr.command & PCI_COMMAND_MEMORY) && b->addr;
 
 	if (v->gone)
 		return;
-	if (v->bar0_mapped && (!want || v->bar0_mapped_addr != v->bar0)) {
-		if (bar_mmio(v, XEN_PCI_IOREQ_REMOVE_MMIO, v->bar0_mapped_addr))
+	if (b->mapped && (!want || b->mapped_addr != b->addr)) {
+		if (bar_mmio(v, XEN_PCI_IOREQ_REMOVE_MMIO, b->mapped_addr))
 			ioctl_failed(v, "XEN_PCI_IOREQ_REMOVE_MMIO");
-		v->bar0_mapped = false;
+		b->mapped = false;
 	}
-	if (want && !v->bar0_mapped && !v->gone) {
-		if (bar_mmio(v, XEN_PCI_IOREQ_ADD_MMIO, v->bar0)) {
+	if (want && !b->mapped && !v->gone) {
+		if (bar_mmio(v, XEN_PCI_IOREQ_ADD_MMIO, b->addr)) {
 			ioctl_failed(v, "XEN_PCI_IOREQ_ADD_MMIO");
 		} else {
-			v->bar0_mapped = true;
-			v->bar0_mapped_addr = v->bar0;
+			b->mapped = true;
+			b->mapped_addr = b->addr;
 		}
 	}
 	update_kicks(v);
@@ -890,23 +885,22 @@ static __u32 cfg_read32(void *dev, unsigned int off)
 		return VIRTIO_VENDOR |
 		       (v->type == DEV_BLK ? VIRTIO_DEV_BLK : VIRTIO_DEV_RNG) << 16;
 	case PCI_COMMAND:
-		return v->command | (__u32)status << 16;
+		return v->hdr.command | (__u32)status << 16;
 	case PCI_CLASS_REVISION:
 		/* revision 1: a modern-only device */
 		return 1 | (v->type == DEV_BLK ? CLASS_STORAGE_OTHER :
 						 CLASS_OTHERS) << 8;
 	case PCI_CACHE_LINE_SIZE:
-		return v->cache_line | v->latency << 8 |
+		return v->hdr.cache_line | v->hdr.latency << 8 |
 		       PCI_HEADER_TYPE_NORMAL << 16;
-	case PCI_BASE_ADDRESS_0:
-		return v->bar0 | PCI_BASE_ADDRESS_SPACE_MEMORY |
-		       PCI_BASE_ADDRESS_MEM_TYPE_32;
+	case PCI_BASE_ADDRESS_0 ... PCI_BASE_ADDRESS_5:
+		return pci_ioreq_bar_read(&v->hdr, off);
 	case PCI_SUBSYSTEM_VENDOR_ID:
 		return VIRTIO_VENDOR | VIRTIO_SUBSYS_ID << 16;
 	case PCI_CAPABILITY_LIST:
 		return CAP_COMMON;
 	case PCI_INTERRUPT_LINE:
-		return v->irq_line | INTX_PIN << 8;
+		return v->hdr.irq_line | INTX_PIN << 8;
 	case CAP_COMMON ... CAP_COMMON + 15:
 		return cap_dword(VIRTIO_PCI_CAP_COMMON_CFG, CAP_ISR, 16,
 				 COMMON_OFF, COMMON_LEN, (off - CAP_COMMON) / 4);
@@ -957,25 +951,11 @@ static void cfg_write32(void *dev, unsigned int off, __u32 val, __u32 mask)
 	struct vdev *v = dev;
 	__u32 new = (cfg_read32(v, off) & ~mask) | (val & mask);
 
-	switch (off) {
-	case PCI_COMMAND:
-		if (!(mask & 0xffff))
-			return;
-		v->command = new & CMD_WRITABLE;
+	if (pci_ioreq_header_write(&v->hdr, off, new, mask)) {
 		update_bars(v);
 		update_intx(v);
-		break;
-	case PCI_CACHE_LINE_SIZE:
-		v->cache_line = new;
-		v->latency = new >> 8;
-		break;
-	case PCI_BASE_ADDRESS_0:
-		v->bar0 = new & ~(__u32)(BAR0_SIZE - 1);
-		update_bars(v);
-		break;
-	case PCI_INTERRUPT_LINE:
-		v->irq_line = new;
-		break;
+	}
+	switch (off) {
 	case CAP_PCICFG + 4:
 		v->pcicfg_bar = new;
 		break;
@@ -1436,10 +1416,10 @@ static bool serve_one(struct vdev *v, const struct xen_pci_ioreq_request *r,
 		return true;
 	}
 	if (r->kind != XEN_PCI_IOREQ_KIND_MMIO || r->bar != 0 ||
-	    !v->bar0_mapped)
+	    !v->hdr.bar[0].mapped)
 		return false;
-	off = r->addr - v->bar0_mapped_addr;
-	if (r->addr < v->bar0_mapped_addr || off >= BAR0_SIZE ||
+	off = r->addr - v->hdr.bar[0].mapped_addr;
+	if (r->addr < v->hdr.bar[0].mapped_addr || off >= BAR0_SIZE ||
 	    off + r->size > BAR0_SIZE)
 		return false;
 	v->st.mmio++;
@@ -1658,7 +1638,7 @@ static void teardown(struct vdev *v)
 
 	if (v->gone)
 		return;
-	v->command &= ~PCI_COMMAND_MEMORY;
+	v->hdr.command &= ~PCI_COMMAND_MEMORY;
 	update_bars(v);		/* the kernel drops the ioeventfds with it */
 	if (v->irqfd >= 0 && ioctl(v->be.fd, XEN_PCI_IOREQ_IRQFD, &irq))
 		ioctl_failed(v, "XEN_PCI_IOREQ_IRQFD (remove)");
@@ -1753,19 +1733,16 @@ int main(int argc, char **argv)
 	unsigned long long seed = 1;
 	struct vdev v = { .be.fd = -1, .disk_fd = -1, .irqfd = -1 };
 	const char *disk = NULL, *type = NULL, *serial = NULL;
-	sigset_t sigs;
 	unsigned int i;
 	int opt, sfd, ret = SERVE_ERROR;
 
 	while ((opt = pci_ioreq_getopt(argc, argv, "t:D:ri:S:Fgvh", own_opts,
 				       &tgt)) != -1) {
-		const char *bad = NULL;
-
 		switch (opt) {
 		case 't':
 			type = optarg;
 			if (strcmp(type, "blk") && strcmp(type, "rng"))
-				bad = "device";
+				pci_ioreq_bad_arg("device");
 			break;
 		case 'D':
 			disk = optarg;
@@ -1776,12 +1753,12 @@ int main(int argc, char **argv)
 		case 'i':
 			serial = optarg;
 			if (strlen(serial) > VIRTIO_BLK_ID_BYTES)
-				bad = "serial";
+				pci_ioreq_bad_arg("serial");
 			break;
 		case 'S':
 			if (!pci_ioreq_parse_uint(optarg, ULLONG_MAX, true,
 						  &seed))
-				bad = "seed";
+				pci_ioreq_bad_arg("seed");
 			break;
 		case 'F':
 			v.fast = true;
@@ -1789,19 +1766,9 @@ int main(int argc, char **argv)
 		case 'g':
 			v.grants = true;
 			break;
-		case 'v':
-			v.verbose = true;
-			break;
-		case 'h':
-			print_usage(stdout);
-			return 0;
 		default:
-			print_usage(stderr);
-			return 2;
-		}
-		if (bad) {
-			say("invalid --%s: %s\n", bad, optarg);
-			return 2;
+			pci_ioreq_common_opt(opt, &v.verbose, print_usage);
+			break;
 		}
 	}
 	if (optind != argc || !pci_ioreq_target_done(&tgt) || !type ||
@@ -1817,6 +1784,9 @@ int main(int argc, char **argv)
 	v.name = type;
 	v.type = strcmp(type, "blk") ? DEV_RNG : DEV_BLK;
 	v.fn = tgt.fn;
+	v.hdr.bar[0].size = BAR0_SIZE;
+	v.hdr.bar[0].flags = PCI_BASE_ADDRESS_SPACE_MEMORY |
+			     PCI_BASE_ADDRESS_MEM_TYPE_32;
 	v.nr_queues = 1;
 	v.features = 1ULL << VIRTIO_F_VERSION_1 |
 		     1ULL << VIRTIO_F_ACCESS_PLATFORM |
@@ -1844,12 +1814,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGUSR1);
-	sfd = pci_ioreq_signalfd(&sigs, SFD_NONBLOCK);
+	sfd = pci_ioreq_loop_signalfd();
 	if (sfd < 0)
 		return 1;
 

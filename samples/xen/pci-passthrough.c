@@ -818,27 +818,15 @@ int main(int argc, char **argv)
 
 	while ((opt = pci_ioreq_getopt(argc, argv, "H:vh", own_opts,
 				       &tgt)) != -1) {
-		const char *bad = NULL;
-
 		switch (opt) {
 		case 'H':
 			if (!valid_host_name(optarg))
-				bad = "host (want SSSS:BB:DD.F)";
+				pci_ioreq_bad_arg("host (want SSSS:BB:DD.F)");
 			p.host = optarg;
 			break;
-		case 'v':
-			p.verbose = true;
-			break;
-		case 'h':
-			print_usage(stdout);
-			return 0;
 		default:
-			print_usage(stderr);
-			return 2;
-		}
-		if (bad) {
-			say("invalid --%s: %s\n", bad, optarg);
-			return 2;
+			pci_ioreq_common_opt(opt, &p.verbose, print_usage);
+			break;
 		}
 	}
 	if (optind != argc || !pci_ioreq_target_done(&tgt) || !p.host) {
