@@ -92,15 +92,13 @@
 #define PROG			"pci-passthrough"
 
 #include "pci-ioreq-backend.h"
+#include "pci-resource.h"
 
-#define SYSFS_PCI		"/sys/bus/pci/devices"
+#define SYSFS_PCI		PCI_RES_SYSFS
 
 #define XEN_PAGE		4096ULL
 #define CFG_SIZE		256	/* conventional config space */
 #define MAX_CAPS		48
-
-/* struct resource flags, as sysfs prints them */
-#define RES_MEM			0x00000200ULL
 
 enum { SERVE_OK, SERVE_GONE, SERVE_ERROR };
 
@@ -522,39 +520,6 @@ static int event_loop(struct pt *p, int sfd)
 
 /* ---- checks of the host device ---- */
 
-static FILE *open_dev_file(const char *dev, const char *file)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), SYSFS_PCI "/%s/%s", dev, file);
-	return fopen(path, "re");
-}
-
-/* Memory resources 0-6 (BARs and ROM) of @dev, as sysfs prints them. */
-static int read_resources(const char *dev, __u64 start[7], __u64 end[7],
-			  __u64 flags[7])
-{
-	FILE *f = open_dev_file(dev, "resource");
-	unsigned int i;
-	int ret = 0;
-
-	if (!f)
-		return -1;
-	for (i = 0; i < 7; i++) {
-		unsigned long long s, e, fl;
-
-		if (fscanf(f, "%llx %llx %llx", &s, &e, &fl) != 3) {
-			ret = -1;
-			break;
-		}
-		start[i] = s;
-		end[i] = e;
-		flags[i] = fl;
-	}
-	fclose(f);
-	return ret;
-}
-
 /*
  * Devices with a backdoor to their own config space in a memory BAR: a
  * mirror of it, or an address/data window onto it. QEMU's VFIO traps these
@@ -601,46 +566,36 @@ static void refuse_host(struct pt *p)
 }
 
 /*
- * Every page of the BARs we pass must hold nothing of another device:
- * compare with the BARs and ROMs of every other device of dom0.
+ * Every page of the BARs we pass must hold nothing of another device (the
+ * device's own BARs may share pages: the guest gets them all).
  */
 static bool host_pages_exclusive(struct pt *p)
 {
-	DIR *d = opendir(SYSFS_PCI);
-	struct dirent *de;
+	struct pci_res who;
+	unsigned int i;
 	bool ok = true;
 
-	if (!d) {
-		say(SYSFS_PCI ": %s\n", strerror(errno));
-		return false;
-	}
-	while ((de = readdir(d))) {
-		__u64 s[7], e[7], fl[7];
-		unsigned int i, j;
+	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+		const struct pt_bar *b = &p->bar[i];
+		__u64 lo = b->host & ~(XEN_PAGE - 1);
+		int ret;
 
-		if (de->d_name[0] == '.' || !strcmp(de->d_name, p->host) ||
-		    read_resources(de->d_name, s, e, fl))
+		if (!b->present)
 			continue;
-		for (i = 0; i < PCI_STD_NUM_BARS; i++) {
-			const struct pt_bar *b = &p->bar[i];
-			__u64 lo = b->host & ~(XEN_PAGE - 1);
-			__u64 hi = lo + bar_pages(b) * XEN_PAGE - 1;
-
-			if (!b->present)
-				continue;
-			for (j = 0; j < 7; j++) {
-				if (!(fl[j] & RES_MEM) || !s[j] ||
-				    e[j] < lo || s[j] > hi)
-					continue;
-				say("%s BAR%u (%#llx) shares a page with %s %s%u (%#llx)\n",
-				    p->host, i, (unsigned long long)b->host,
-				    de->d_name, j == 6 ? "ROM" : "BAR",
-				    j == 6 ? 0 : j, (unsigned long long)s[j]);
-				ok = false;
-			}
-		}
+		ret = pci_res_page_sharer(p->host, -1, lo,
+					  lo + bar_pages(b) * XEN_PAGE - 1,
+					  XEN_PAGE, &who);
+		if (ret < 0)
+			say(SYSFS_PCI ": %s\n", strerror(-ret));
+		else if (ret)
+			say("%s BAR%u (%#llx) shares a page with %s %s%d (%#llx)\n",
+			    p->host, i, (unsigned long long)b->host, who.dev,
+			    who.index == PCI_RES_ROM ? "ROM" : "BAR",
+			    who.index == PCI_RES_ROM ? 0 : who.index,
+			    (unsigned long long)who.start);
+		if (ret)
+			ok = false;
 	}
-	closedir(d);
 	if (!ok)
 		refuse_host(p);
 	return ok;
@@ -658,7 +613,7 @@ static bool valid_host_name(const char *s)
 
 static int probe_host(struct pt *p)
 {
-	__u64 s[7], e[7], fl[7];
+	struct pci_res res[PCI_RES_NR];
 	char path[PATH_MAX], drv[PATH_MAX];
 	unsigned int i, c, n;
 	ssize_t len;
@@ -694,7 +649,7 @@ static int probe_host(struct pt *p)
 			return -1;
 		}
 	}
-	if (read_resources(p->host, s, e, fl)) {
+	if (pci_res_read(p->host, res)) {
 		say("%s: cannot read its resources\n", p->host);
 		return -1;
 	}
@@ -702,11 +657,11 @@ static int probe_host(struct pt *p)
 		struct pt_bar *b = &p->bar[i];
 		__u32 reg = host_read32(p, PCI_BASE_ADDRESS_0 + 4 * i);
 
-		if (b->upper || !(fl[i] & RES_MEM) || !s[i])
+		if (b->upper || !pci_res_is_mem(&res[i]))
 			continue;
 		b->present = true;
-		b->host = s[i];
-		b->size = e[i] - s[i] + 1;
+		b->host = res[i].start;
+		b->size = res[i].end - res[i].start + 1;
 		b->flags = reg & ~PCI_BASE_ADDRESS_MEM_MASK;
 		if ((reg & PCI_BASE_ADDRESS_MEM_TYPE_MASK) ==
 		    PCI_BASE_ADDRESS_MEM_TYPE_64 && i + 1 < PCI_STD_NUM_BARS)

@@ -28,7 +28,7 @@
 
 #include <linux/pci_regs.h>
 
-#include "ioreq_dev.h"
+#include "lib/pci_util.h"
 
 #define PROG		"ioreq_bench"
 #define KSFT_SKIP	4

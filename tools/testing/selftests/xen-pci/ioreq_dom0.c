@@ -46,9 +46,9 @@
 #include <xen/pci-ioreq.h>
 
 #include "../kselftest_harness.h"
-#include "ioreq_dev.h"
+#include "lib/ioreq_util.h"
+#include "lib/pci_util.h"
 
-#define DEV_PATH		"/dev/xen/pci-ioreq"
 #define CFG_ENV			"XEN_PCI_IOREQ_GUEST_CFG"
 #define NAME_PREFIX		"ioreq-selftest-"
 #define XL_TIMEOUT		60	/* seconds for one xl command */
@@ -57,14 +57,18 @@
 #define DOMID_SELF		0x7ff0
 #define DOMID_UNUSED		0x7fef	/* last ordinary domid: never handed out here */
 
-/* Guest layout of Arm guests (Xen's public arch-arm.h). */
-#define ECAM_BASE		0x10000000ULL
-#define ECAM_SIZE		0x10000000ULL
-#define MEM_BASE		0x23000000ULL
-#define MEM_SIZE		0x10000000ULL
-#define PREF_BASE		0x100000000ULL
-#define PREF_SIZE		0x100000000ULL
-#define INTX_BASE		44	/* the kernel's default INTx lines */
+/*
+ * The layout of a file bound without one: Xen's guest layout (its public
+ * arch-arm.h) and the kernel's default INTx lines. Only the tests of that
+ * default use it; the others read the layout from GET_INFO.
+ */
+#define DEFAULT_ECAM_BASE	0x10000000ULL
+#define DEFAULT_ECAM_SIZE	0x10000000ULL
+#define DEFAULT_MEM_BASE	0x23000000ULL
+#define DEFAULT_MEM_SIZE	0x10000000ULL
+#define DEFAULT_PREF_BASE	0x100000000ULL
+#define DEFAULT_PREF_SIZE	0x100000000ULL
+#define DEFAULT_INTX_BASE	44
 /* A flag of BIND that means nothing. */
 #define BIND_UNKNOWN_FLAG	(XEN_PCI_IOREQ_BIND_LAYOUT << 1)
 
@@ -79,62 +83,6 @@
 
 #define REQ_SIZE		sizeof(struct xen_pci_ioreq_request)
 #define RSP_SIZE		sizeof(struct xen_pci_ioreq_response)
-
-static const char *errname(int err)
-{
-	static char buf[16];
-
-	switch (err) {
-	case 0: return "success";
-	case EPERM: return "EPERM";
-	case ENOENT: return "ENOENT";
-	case ESRCH: return "ESRCH";
-	case EINTR: return "EINTR";
-	case EBADF: return "EBADF";
-	case EAGAIN: return "EAGAIN";
-	case ENOMEM: return "ENOMEM";
-	case EACCES: return "EACCES";
-	case EFAULT: return "EFAULT";
-	case EBUSY: return "EBUSY";
-	case EEXIST: return "EEXIST";
-	case ENODEV: return "ENODEV";
-	case EINVAL: return "EINVAL";
-	case ENOSPC: return "ENOSPC";
-	case ENOTTY: return "ENOTTY";
-	case E2BIG: return "E2BIG";
-	case ERANGE: return "ERANGE";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	}
-	snprintf(buf, sizeof(buf), "errno %d", err);
-	return buf;
-}
-
-/* Whether a call failed with @err; says what it did instead if not. */
-static bool failed_with(struct __test_metadata *_metadata, long ret, int err,
-			const char *call)
-{
-	int seen = ret == -1 ? errno : 0;
-
-	if (seen == err)
-		return true;
-	TH_LOG("%s: returned %ld (%s), expected -1 (%s)", call, ret,
-	       errname(seen), errname(err));
-	return false;
-}
-
-/* Whether a call succeeded; says how it failed if not. */
-static long succeeded(struct __test_metadata *_metadata, long ret,
-		      const char *call)
-{
-	if (ret)
-		TH_LOG("%s: returned %ld (%s)", call, ret, errname(errno));
-	return ret;
-}
-
-#define EXPECT_ERRNO(err, call) \
-	EXPECT_TRUE(failed_with(_metadata, (call), (err), #call))
-#define ASSERT_OK(call) \
-	ASSERT_EQ(0, succeeded(_metadata, (call), #call))
 
 /* ---- guests, through xl ---- */
 
@@ -365,16 +313,9 @@ static const char *no_guest_reason(void)
 
 /* ---- the device ---- */
 
-static int open_dev(bool nonblock)
-{
-	return open(DEV_PATH, O_RDWR | O_CLOEXEC | (nonblock ? O_NONBLOCK : 0));
-}
-
 static int bind_fd_flags(int fd, int domid, unsigned int flags)
 {
-	struct xen_pci_ioreq_bind b = { .domid = domid, .flags = flags };
-
-	return ioctl(fd, XEN_PCI_IOREQ_BIND, &b);
+	return _test_cmd_bind(fd, domid, flags, NULL);
 }
 
 /*
@@ -403,53 +344,20 @@ static int open_bound(int domid, bool nonblock)
 	return open_bound_flags(domid, nonblock, XEN_PCI_IOREQ_BIND_KEEP);
 }
 
-static struct xen_pci_ioreq_function mkfn(unsigned int bus, unsigned int slot,
-					  unsigned int func)
-{
-	struct xen_pci_ioreq_function fn = {
-		.bus = bus,
-		.devfn = slot << 3 | func,
-	};
-
-	return fn;
-}
-
-static int fn_ioctl(int fd, unsigned long cmd, struct xen_pci_ioreq_function fn)
-{
-	return ioctl(fd, cmd, &fn);
-}
-
-static int mmio_ioctl(int fd, unsigned long cmd,
-		      struct xen_pci_ioreq_function fn, unsigned int bar,
-		      __u64 addr, __u64 size)
-{
-	struct xen_pci_ioreq_mmio m = {
-		.fn = fn,
-		.bar = bar,
-		.addr = addr,
-		.size = size,
-	};
-
-	return ioctl(fd, cmd, &m);
-}
-
-static int intx_ioctl(int fd, struct xen_pci_ioreq_function fn,
-		      unsigned int pin, unsigned int level)
-{
-	struct xen_pci_ioreq_intx x = {
-		.fn = fn,
-		.pin = pin,
-		.level = level,
-	};
-
-	return ioctl(fd, XEN_PCI_IOREQ_SET_INTX, &x);
-}
-
 static int respond(int fd, __u64 id, __u64 data)
 {
 	struct xen_pci_ioreq_response r = { .id = id, .data = data };
 
 	return write(fd, &r, sizeof(r));
+}
+
+/* The layout of the root complex that @fd is bound to, as GET_INFO says. */
+static struct xen_pci_ioreq_layout layout_of(int fd)
+{
+	struct xen_pci_ioreq_info info = { 0 };
+
+	ioctl(fd, XEN_PCI_IOREQ_GET_INFO, &info);
+	return info.layout;
 }
 
 static bool ecam_mode(int fd)
@@ -523,13 +431,11 @@ TEST_F(unbound, everything_needs_bind)
 	struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
 
 	EXPECT_ERRNO(ERR_UNBOUND, ioctl(self->fd, XEN_PCI_IOREQ_GET_INFO, &info));
-	EXPECT_ERRNO(ERR_UNBOUND, fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
-	EXPECT_ERRNO(ERR_UNBOUND, fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, fn));
-	EXPECT_ERRNO(ERR_UNBOUND, mmio_ioctl(self->fd, XEN_PCI_IOREQ_ADD_MMIO,
-					     fn, 0, MEM_BASE, 0x1000));
-	EXPECT_ERRNO(ERR_UNBOUND, mmio_ioctl(self->fd, XEN_PCI_IOREQ_REMOVE_MMIO,
-					     fn, 0, MEM_BASE, 0x1000));
-	EXPECT_ERRNO(ERR_UNBOUND, intx_ioctl(self->fd, fn, 1, 1));
+	test_err_register(ERR_UNBOUND, self->fd, fn);
+	test_err_unregister(ERR_UNBOUND, self->fd, fn);
+	test_err_add_mmio(ERR_UNBOUND, self->fd, fn, 0, DEFAULT_MEM_BASE, 0x1000);
+	test_err_remove_mmio(ERR_UNBOUND, self->fd, fn, 0, DEFAULT_MEM_BASE, 0x1000);
+	test_err_set_intx(ERR_UNBOUND, self->fd, fn, 1, 1);
 	EXPECT_ERRNO(ERR_UNBOUND, read(self->fd, req, sizeof(req)));
 	EXPECT_ERRNO(ERR_UNBOUND, respond(self->fd, 1, 0));
 	/* Nothing to read. */
@@ -550,8 +456,7 @@ TEST_F(unbound, bind_refuses_bad_domains)
 	EXPECT_ERRNO(EINVAL, ioctl(self->fd, XEN_PCI_IOREQ_BIND, &b));
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, XEN_PCI_IOREQ_BIND, NULL));
 	/* None of that bound the file. */
-	EXPECT_ERRNO(ERR_UNBOUND, fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER,
-					   mkfn(0, 1, 0)));
+	test_err_register(ERR_UNBOUND, self->fd, mkfn(0, 1, 0));
 }
 
 /* ---- tests on the shared guest ---- */
@@ -561,6 +466,7 @@ FIXTURE(guest) {
 	int fd;		/* bound, non-blocking */
 	int fd2;	/* bound to the same guest */
 	bool ecam;
+	struct xen_pci_ioreq_layout lay;	/* as GET_INFO reports it */
 };
 
 FIXTURE_SETUP(guest)
@@ -581,6 +487,7 @@ FIXTURE_SETUP(guest)
 	self->fd2 = open_bound(self->domid, true);
 	ASSERT_LE(0, self->fd2);
 	self->ecam = ecam_mode(self->fd);
+	self->lay = layout_of(self->fd);
 }
 
 FIXTURE_TEARDOWN(guest)
@@ -681,13 +588,13 @@ TEST_F(guest, get_info)
 #endif
 	if (info.mode == XEN_PCI_IOREQ_MODE_ECAM) {
 		/* Bound without a layout: Xen's guest layout, our INTx. */
-		EXPECT_EQ(ECAM_BASE, info.layout.ecam.base);
-		EXPECT_EQ(ECAM_SIZE, info.layout.ecam.size);
-		EXPECT_EQ(MEM_BASE, info.layout.mem[0].base);
-		EXPECT_EQ(MEM_SIZE, info.layout.mem[0].size);
-		EXPECT_EQ(PREF_BASE, info.layout.mem[1].base);
-		EXPECT_EQ(PREF_SIZE, info.layout.mem[1].size);
-		EXPECT_EQ(INTX_BASE, info.layout.intx_base);
+		EXPECT_EQ(DEFAULT_ECAM_BASE, info.layout.ecam.base);
+		EXPECT_EQ(DEFAULT_ECAM_SIZE, info.layout.ecam.size);
+		EXPECT_EQ(DEFAULT_MEM_BASE, info.layout.mem[0].base);
+		EXPECT_EQ(DEFAULT_MEM_SIZE, info.layout.mem[0].size);
+		EXPECT_EQ(DEFAULT_PREF_BASE, info.layout.mem[1].base);
+		EXPECT_EQ(DEFAULT_PREF_SIZE, info.layout.mem[1].size);
+		EXPECT_EQ(DEFAULT_INTX_BASE, info.layout.intx_base);
 	} else {
 		EXPECT_EQ((__u32)XEN_PCI_IOREQ_MODE_PCI, info.mode);
 		for (i = 0; i < sizeof(info.layout); i++)
@@ -720,17 +627,6 @@ static const struct xen_pci_ioreq_layout other_layout = {
 	.intx_base = 48,
 };
 
-static int bind_layout(int fd, int domid, const struct xen_pci_ioreq_layout *l)
-{
-	struct xen_pci_ioreq_bind b = {
-		.domid = domid,
-		.flags = XEN_PCI_IOREQ_BIND_LAYOUT,
-		.layout = *l,
-	};
-
-	return ioctl(fd, XEN_PCI_IOREQ_BIND, &b);
-}
-
 /*
  * A backend names the root complex it serves at bind time: a second one of
  * the same guest gets a server of its own, GET_INFO reports it, and layouts
@@ -749,8 +645,7 @@ TEST_F(guest, layout_at_bind)
 	ASSERT_LE(0, fd);
 	if (!self->ecam) {
 		/* Xen decodes config cycles: nothing to place. */
-		EXPECT_ERRNO(EOPNOTSUPP, bind_layout(fd, self->domid,
-						     &other_layout));
+		test_err_bind_layout(EOPNOTSUPP, fd, self->domid, &other_layout);
 		close(fd);
 		return;
 	}
@@ -760,41 +655,41 @@ TEST_F(guest, layout_at_bind)
 	/* Layouts that cannot be served. */
 	bad = other_layout;
 	bad.ecam.size = 0;
-	EXPECT_ERRNO(EINVAL, bind_layout(fd, self->domid, &bad));
+	test_err_bind_layout(EINVAL, fd, self->domid, &bad);
 	bad.ecam.size = 257ULL << 20;		/* more than 256 buses */
-	EXPECT_ERRNO(EINVAL, bind_layout(fd, self->domid, &bad));
+	test_err_bind_layout(EINVAL, fd, self->domid, &bad);
 	bad = other_layout;
 	bad.ecam.base += 0x1000;		/* not on a bus boundary */
-	EXPECT_ERRNO(EINVAL, bind_layout(fd, self->domid, &bad));
+	test_err_bind_layout(EINVAL, fd, self->domid, &bad);
 	bad = other_layout;
 	bad.mem[0].size = 0x1800;		/* not whole pages */
-	EXPECT_ERRNO(EINVAL, bind_layout(fd, self->domid, &bad));
+	test_err_bind_layout(EINVAL, fd, self->domid, &bad);
 	bad = other_layout;
 	bad.mem[1].base = other_layout.ecam.base;	/* over ECAM */
-	EXPECT_ERRNO(EINVAL, bind_layout(fd, self->domid, &bad));
+	test_err_bind_layout(EINVAL, fd, self->domid, &bad);
 	bad = other_layout;
 	bad.intx_base = 31;			/* a PPI, not an SPI */
-	EXPECT_ERRNO(EINVAL, bind_layout(fd, self->domid, &bad));
+	test_err_bind_layout(EINVAL, fd, self->domid, &bad);
 	bad.intx_base = 1017;			/* INTD past the last SPI */
-	EXPECT_ERRNO(EINVAL, bind_layout(fd, self->domid, &bad));
+	test_err_bind_layout(EINVAL, fd, self->domid, &bad);
 	bad = other_layout;
 	bad.reserved = 1;
-	EXPECT_ERRNO(EINVAL, bind_layout(fd, self->domid, &bad));
+	test_err_bind_layout(EINVAL, fd, self->domid, &bad);
 	/* A layout without the flag is no layout: refused, not ignored. */
 	b.layout = other_layout;
 	EXPECT_ERRNO(EINVAL, ioctl(fd, XEN_PCI_IOREQ_BIND, &b));
 	/* In the way of the guest's default root complex (fd is bound). */
 	bad = other_layout;
-	bad.intx_base = INTX_BASE + 3;		/* shares its INTD line */
-	EXPECT_ERRNO(EBUSY, bind_layout(fd, self->domid, &bad));
+	bad.intx_base = self->lay.intx_base + 3;		/* shares its INTD line */
+	test_err_bind_layout(EBUSY, fd, self->domid, &bad);
 	bad = other_layout;
-	bad.mem[0].base = MEM_BASE + MEM_SIZE - 0x1000;
-	EXPECT_ERRNO(EBUSY, bind_layout(fd, self->domid, &bad));
+	bad.mem[0].base = self->lay.mem[0].base + self->lay.mem[0].size - 0x1000;
+	test_err_bind_layout(EBUSY, fd, self->domid, &bad);
 	EXPECT_EQ(-1, server_stat(dir, "ioservid"))
 		TH_LOG("a refused layout left a server behind");
 
 	/* A second root complex of the guest, with a server of its own. */
-	ASSERT_OK(bind_layout(fd, self->domid, &other_layout));
+	test_cmd_bind_layout(fd, self->domid, &other_layout);
 	ASSERT_OK(ioctl(fd, XEN_PCI_IOREQ_GET_INFO, &info));
 	EXPECT_EQ(0, memcmp(&other_layout, &info.layout, sizeof(info.layout)));
 	EXPECT_EQ(self->domid, info.domid);
@@ -802,27 +697,24 @@ TEST_F(guest, layout_at_bind)
 	EXPECT_NE(guest_stat(self->domid, "ioservid"),
 		  server_stat(dir, "ioservid"));
 	ASSERT_OK(ioctl(self->fd, XEN_PCI_IOREQ_GET_INFO, &info));
-	EXPECT_EQ(ECAM_BASE, info.layout.ecam.base);
+	EXPECT_EQ(self->lay.ecam.base, info.layout.ecam.base);
 
 	/* Its ECAM window is configuration space there, not a BAR. */
-	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 3, 0)));
-	EXPECT_ERRNO(ERR_ECAM, mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO,
-					  mkfn(0, 3, 0), 0,
-					  other_layout.ecam.base, 0x1000));
-	ASSERT_OK(mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, mkfn(0, 3, 0), 0,
-			     other_layout.mem[0].base, 0x1000));
+	test_cmd_register(fd, mkfn(0, 3, 0));
+	test_err_add_mmio(ERR_ECAM, fd, mkfn(0, 3, 0), 0, other_layout.ecam.base, 0x1000);
+	test_cmd_add_mmio(fd, mkfn(0, 3, 0), 0, other_layout.mem[0].base, 0x1000);
 	/* Functions are per root complex: 00:03.0 is free on the other. */
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 3, 0)));
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, mkfn(0, 3, 0)));
+	test_cmd_register(self->fd, mkfn(0, 3, 0));
+	test_cmd_unregister(self->fd, mkfn(0, 3, 0));
 
 	/* Sharing it takes the same layout. */
 	fd2 = open_dev(true);
 	ASSERT_LE(0, fd2);
 	l = other_layout;
 	l.intx_base = 52;
-	EXPECT_ERRNO(EBUSY, bind_layout(fd2, self->domid, &l));
-	ASSERT_OK(bind_layout(fd2, self->domid, &other_layout));
-	EXPECT_ERRNO(EBUSY, fn_ioctl(fd2, XEN_PCI_IOREQ_REGISTER, mkfn(0, 3, 0)));
+	test_err_bind_layout(EBUSY, fd2, self->domid, &l);
+	test_cmd_bind_layout(fd2, self->domid, &other_layout);
+	test_err_register(EBUSY, fd2, mkfn(0, 3, 0));
 	close(fd2);
 	EXPECT_LE(0, server_stat(dir, "ioservid"));
 
@@ -837,28 +729,28 @@ TEST_F(guest, register_unregister)
 	struct xen_pci_ioreq_function fn = mkfn(0, 1, 0);
 	struct xen_pci_ioreq_function other = mkfn(0, 1, 1);
 
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
-	EXPECT_ERRNO(EBUSY, fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
-	EXPECT_ERRNO(EBUSY, fn_ioctl(self->fd2, XEN_PCI_IOREQ_REGISTER, fn));
+	test_cmd_register(self->fd, fn);
+	test_err_register(EBUSY, self->fd, fn);
+	test_err_register(EBUSY, self->fd2, fn);
 	/* Only the file that registered a function can unregister it. */
-	EXPECT_ERRNO(ERR_NOT_OURS, fn_ioctl(self->fd2, XEN_PCI_IOREQ_UNREGISTER, fn));
-	EXPECT_ERRNO(ERR_NOT_OURS, fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, other));
+	test_err_unregister(ERR_NOT_OURS, self->fd2, fn);
+	test_err_unregister(ERR_NOT_OURS, self->fd, other);
 	/* Another function of the same device is another registration. */
-	ASSERT_OK(fn_ioctl(self->fd2, XEN_PCI_IOREQ_REGISTER, other));
-	ASSERT_OK(fn_ioctl(self->fd2, XEN_PCI_IOREQ_UNREGISTER, other));
+	test_cmd_register(self->fd2, other);
+	test_cmd_unregister(self->fd2, other);
 
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, fn));
-	EXPECT_ERRNO(ERR_NOT_OURS, fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, fn));
+	test_cmd_unregister(self->fd, fn);
+	test_err_unregister(ERR_NOT_OURS, self->fd, fn);
 	/* Free again, for anyone. */
-	ASSERT_OK(fn_ioctl(self->fd2, XEN_PCI_IOREQ_REGISTER, fn));
-	ASSERT_OK(fn_ioctl(self->fd2, XEN_PCI_IOREQ_UNREGISTER, fn));
+	test_cmd_register(self->fd2, fn);
+	test_cmd_unregister(self->fd2, fn);
 
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, NULL));
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, NULL));
 	/* An Arm guest has one PCI segment. */
 	if (self->ecam) {
 		fn.segment = 1;
-		EXPECT_ERRNO(EINVAL, fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
+		test_err_register(EINVAL, self->fd, fn);
 	}
 }
 
@@ -867,82 +759,73 @@ TEST_F(guest, mmio_ranges)
 	struct xen_pci_ioreq_function fn = mkfn(0, 2, 0);
 	struct xen_pci_ioreq_function fn2 = mkfn(0, 3, 0);
 	struct xen_pci_ioreq_function none = mkfn(0, 4, 0);
-	const unsigned long add = XEN_PCI_IOREQ_ADD_MMIO;
-	const unsigned long rm = XEN_PCI_IOREQ_REMOVE_MMIO;
-	__u64 a = MEM_BASE + 0x100000;
+	__u64 a = self->lay.mem[0].base + 0x100000;
 
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
-	ASSERT_OK(fn_ioctl(self->fd2, XEN_PCI_IOREQ_REGISTER, fn2));
+	test_cmd_register(self->fd, fn);
+	test_cmd_register(self->fd2, fn2);
 
 	/* Only for functions this file registered. */
-	EXPECT_ERRNO(ERR_NOT_OURS, mmio_ioctl(self->fd, add, none, 0, a, 0x1000));
-	EXPECT_ERRNO(ERR_NOT_OURS, mmio_ioctl(self->fd, add, fn2, 0, a, 0x1000));
+	test_err_add_mmio(ERR_NOT_OURS, self->fd, none, 0, a, 0x1000);
+	test_err_add_mmio(ERR_NOT_OURS, self->fd, fn2, 0, a, 0x1000);
 	/* Malformed ranges. */
-	EXPECT_ERRNO(EINVAL, mmio_ioctl(self->fd, add, fn, 0, a, 0));
-	EXPECT_ERRNO(EINVAL, mmio_ioctl(self->fd, add, fn, 0,
-					~0ULL - 0xfff, 0x2000));
-	EXPECT_ERRNO(EINVAL, mmio_ioctl(self->fd, add, fn, 0, 1ULL << 63,
-					1ULL << 63 | 1));
-	EXPECT_ERRNO(EINVAL, mmio_ioctl(self->fd, add, fn, 7, a, 0x1000));
-	EXPECT_ERRNO(EINVAL, mmio_ioctl(self->fd, add, fn, ~0U, a, 0x1000));
+	test_err_add_mmio(EINVAL, self->fd, fn, 0, a, 0);
+	test_err_add_mmio(EINVAL, self->fd, fn, 0, ~0ULL - 0xfff, 0x2000);
+	test_err_add_mmio(EINVAL, self->fd, fn, 0, 1ULL << 63, 1ULL << 63 | 1);
+	test_err_add_mmio(EINVAL, self->fd, fn, 7, a, 0x1000);
+	test_err_add_mmio(EINVAL, self->fd, fn, ~0U, a, 0x1000);
 	/* The kernel's own ECAM window is not a BAR. */
 	if (self->ecam) {
-		EXPECT_ERRNO(ERR_ECAM, mmio_ioctl(self->fd, add, fn, 0,
-						  ECAM_BASE, 0x1000));
-		EXPECT_ERRNO(ERR_ECAM, mmio_ioctl(self->fd, add, fn, 0,
-						  ECAM_BASE + 0x8000, 0x100));
-		EXPECT_ERRNO(ERR_ECAM, mmio_ioctl(self->fd, add, fn, 0,
-						  ECAM_BASE - 0x100, 0x200));
-		EXPECT_ERRNO(ERR_ECAM, mmio_ioctl(self->fd, add, fn, 0,
-						  ECAM_BASE + ECAM_SIZE - 0x10,
-						  0x100));
-		EXPECT_ERRNO(ERR_ECAM, mmio_ioctl(self->fd, add, fn, 0,
-						  ECAM_BASE - 0x1000,
-						  ECAM_SIZE + 0x2000));
+		__u64 ecam = self->lay.ecam.base, ecam_size = self->lay.ecam.size;
+
+		test_err_add_mmio(ERR_ECAM, self->fd, fn, 0, ecam, 0x1000);
+		test_err_add_mmio(ERR_ECAM, self->fd, fn, 0, ecam + 0x8000, 0x100);
+		test_err_add_mmio(ERR_ECAM, self->fd, fn, 0, ecam - 0x100, 0x200);
+		test_err_add_mmio(ERR_ECAM, self->fd, fn, 0, ecam + ecam_size - 0x10, 0x100);
+		test_err_add_mmio(ERR_ECAM, self->fd, fn, 0, ecam - 0x1000, ecam_size + 0x2000);
 	}
-	EXPECT_ERRNO(EFAULT, ioctl(self->fd, add, NULL));
-	EXPECT_ERRNO(EFAULT, ioctl(self->fd, rm, NULL));
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, XEN_PCI_IOREQ_ADD_MMIO, NULL));
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, XEN_PCI_IOREQ_REMOVE_MMIO, NULL));
 
 	/* A sub-page BAR, then overlaps from this file and another. */
-	ASSERT_OK(mmio_ioctl(self->fd, add, fn, 0, a, 0x100));
-	EXPECT_ERRNO(ERR_OVERLAP, mmio_ioctl(self->fd, add, fn, 0, a, 0x100));
-	EXPECT_ERRNO(ERR_OVERLAP, mmio_ioctl(self->fd, add, fn, 2, a + 0xff, 0x100));
-	EXPECT_ERRNO(ERR_OVERLAP, mmio_ioctl(self->fd2, add, fn2, 0, a - 0x80, 0x100));
+	test_cmd_add_mmio(self->fd, fn, 0, a, 0x100);
+	test_err_add_mmio(ERR_OVERLAP, self->fd, fn, 0, a, 0x100);
+	test_err_add_mmio(ERR_OVERLAP, self->fd, fn, 2, a + 0xff, 0x100);
+	test_err_add_mmio(ERR_OVERLAP, self->fd2, fn2, 0, a - 0x80, 0x100);
 	/* Adjacent ranges do not overlap. */
-	ASSERT_OK(mmio_ioctl(self->fd2, add, fn2, 0, a + 0x100, 0x100));
-	ASSERT_OK(mmio_ioctl(self->fd, add, fn, 2, a + 0x1000, 0x10000));
+	test_cmd_add_mmio(self->fd2, fn2, 0, a + 0x100, 0x100);
+	test_cmd_add_mmio(self->fd, fn, 2, a + 0x1000, 0x10000);
 
 	/* Removing takes exactly what was added, by whoever added it. */
-	EXPECT_ERRNO(ERR_NOT_OURS, mmio_ioctl(self->fd, rm, fn, 0, a, 0x80));
-	EXPECT_ERRNO(ERR_NOT_OURS, mmio_ioctl(self->fd, rm, fn, 0, a + 0x10, 0x100));
-	EXPECT_ERRNO(ERR_NOT_OURS, mmio_ioctl(self->fd, rm, fn, 0, a + 0x100, 0x100));
-	EXPECT_ERRNO(ERR_NOT_OURS, mmio_ioctl(self->fd2, rm, fn, 0, a, 0x100));
-	ASSERT_OK(mmio_ioctl(self->fd, rm, fn, 0, a, 0x100));
-	EXPECT_ERRNO(ERR_NOT_OURS, mmio_ioctl(self->fd, rm, fn, 0, a, 0x100));
+	test_err_remove_mmio(ERR_NOT_OURS, self->fd, fn, 0, a, 0x80);
+	test_err_remove_mmio(ERR_NOT_OURS, self->fd, fn, 0, a + 0x10, 0x100);
+	test_err_remove_mmio(ERR_NOT_OURS, self->fd, fn, 0, a + 0x100, 0x100);
+	test_err_remove_mmio(ERR_NOT_OURS, self->fd2, fn, 0, a, 0x100);
+	test_cmd_remove_mmio(self->fd, fn, 0, a, 0x100);
+	test_err_remove_mmio(ERR_NOT_OURS, self->fd, fn, 0, a, 0x100);
 	/* A BAR moves: gone from the old place, routed at the new one. */
-	ASSERT_OK(mmio_ioctl(self->fd, add, fn, 0, a + 0x200000, 0x100));
-	ASSERT_OK(mmio_ioctl(self->fd, rm, fn, 0, a + 0x200000, 0x100));
-	ASSERT_OK(mmio_ioctl(self->fd, add, fn, 0, a, 0x100));
-	ASSERT_OK(mmio_ioctl(self->fd, rm, fn, 0, a, 0x100));
-	ASSERT_OK(mmio_ioctl(self->fd, rm, fn, 2, a + 0x1000, 0x10000));
-	ASSERT_OK(mmio_ioctl(self->fd2, rm, fn2, 0, a + 0x100, 0x100));
+	test_cmd_add_mmio(self->fd, fn, 0, a + 0x200000, 0x100);
+	test_cmd_remove_mmio(self->fd, fn, 0, a + 0x200000, 0x100);
+	test_cmd_add_mmio(self->fd, fn, 0, a, 0x100);
+	test_cmd_remove_mmio(self->fd, fn, 0, a, 0x100);
+	test_cmd_remove_mmio(self->fd, fn, 2, a + 0x1000, 0x10000);
+	test_cmd_remove_mmio(self->fd2, fn2, 0, a + 0x100, 0x100);
 }
 
 TEST_F(guest, intx)
 {
 	struct xen_pci_ioreq_function fn = mkfn(0, 5, 0);
 
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
-	ASSERT_OK(intx_ioctl(self->fd, fn, 1, 1));
-	ASSERT_OK(intx_ioctl(self->fd, fn, 1, 0));
-	ASSERT_OK(intx_ioctl(self->fd, fn, 4, 1));
-	ASSERT_OK(intx_ioctl(self->fd, fn, 4, 0));
-	EXPECT_ERRNO(EINVAL, intx_ioctl(self->fd, fn, 0, 1));
-	EXPECT_ERRNO(EINVAL, intx_ioctl(self->fd, fn, 5, 1));
-	EXPECT_ERRNO(EINVAL, intx_ioctl(self->fd, fn, 0xff, 0));
-	EXPECT_ERRNO(EINVAL, intx_ioctl(self->fd, fn, 1, 2));
-	EXPECT_ERRNO(ERR_NOT_OURS, intx_ioctl(self->fd2, fn, 1, 1));
-	EXPECT_ERRNO(ERR_NOT_OURS, intx_ioctl(self->fd, mkfn(0, 6, 0), 1, 1));
+	test_cmd_register(self->fd, fn);
+	test_cmd_set_intx(self->fd, fn, 1, 1);
+	test_cmd_set_intx(self->fd, fn, 1, 0);
+	test_cmd_set_intx(self->fd, fn, 4, 1);
+	test_cmd_set_intx(self->fd, fn, 4, 0);
+	test_err_set_intx(EINVAL, self->fd, fn, 0, 1);
+	test_err_set_intx(EINVAL, self->fd, fn, 5, 1);
+	test_err_set_intx(EINVAL, self->fd, fn, 0xff, 0);
+	test_err_set_intx(EINVAL, self->fd, fn, 1, 2);
+	test_err_set_intx(ERR_NOT_OURS, self->fd2, fn, 1, 1);
+	test_err_set_intx(ERR_NOT_OURS, self->fd, mkfn(0, 6, 0), 1, 1);
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, XEN_PCI_IOREQ_SET_INTX, NULL));
 }
 
@@ -1020,7 +903,7 @@ TEST_F(guest, reserved_fields_and_flags)
 {
 	struct xen_pci_ioreq_function fn = mkfn(0, 7, 0), bad_fn;
 	struct xen_pci_ioreq_mmio mmio = {
-		.fn = fn, .addr = MEM_BASE + 0x300000, .size = 0x1000,
+		.fn = fn, .addr = self->lay.mem[0].base + 0x300000, .size = 0x1000,
 	}, bad_mmio;
 	struct xen_pci_ioreq_intx intx = { .fn = fn, .pin = 1 }, bad_intx;
 	struct xen_pci_ioreq_response rsp = { .id = 1 }, bad_rsp;
@@ -1043,7 +926,7 @@ TEST_F(guest, reserved_fields_and_flags)
 	/* The refused BINDs left the file unbound, no REGISTER registered. */
 	ASSERT_OK(bind_fd(fd, self->domid));
 	close(fd);
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
+	test_cmd_register(self->fd, fn);
 
 	for (how = 0; how < 2; how++) {
 		for (i = 0; i < 2; i++) {
@@ -1078,8 +961,8 @@ TEST_F(guest, reserved_fields_and_flags)
 		ASSERT_OK(ioctl(self->fd, XEN_PCI_IOREQ_REMOVE_MMIO, &mmio));
 	}
 	/* The refused UNREGISTERs left the function registered. */
-	EXPECT_ERRNO(EBUSY, fn_ioctl(self->fd2, XEN_PCI_IOREQ_REGISTER, fn));
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, fn));
+	test_err_register(EBUSY, self->fd2, fn);
+	test_cmd_unregister(self->fd, fn);
 }
 
 TEST_F(guest, read_errors)
@@ -1087,7 +970,7 @@ TEST_F(guest, read_errors)
 	struct xen_pci_ioreq_request req[4];
 	int fd;
 
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 8, 0)));
+	test_cmd_register(self->fd, mkfn(0, 8, 0));
 	/* Too short for one record: refused, even when nothing is pending. */
 	EXPECT_ERRNO(EINVAL, read(self->fd, req, 1));
 	EXPECT_ERRNO(EINVAL, read(self->fd, req, REQ_SIZE - 1));
@@ -1119,7 +1002,7 @@ TEST_F(guest, blocking_read_interruptible)
 
 	fd = open_bound(self->domid, false);
 	ASSERT_LE(0, fd);
-	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 9, 0)));
+	test_cmd_register(fd, mkfn(0, 9, 0));
 	ASSERT_OK(sigaction(SIGALRM, &sa, NULL));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	alarm(1);
@@ -1137,7 +1020,7 @@ TEST_F(guest, poll_idle)
 	struct epoll_event ev = { .events = EPOLLIN };
 	int ep;
 
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 10, 0)));
+	test_cmd_register(self->fd, mkfn(0, 10, 0));
 	/* Nothing to read, and the guest is there: no POLLIN, no POLLHUP. */
 	ASSERT_LE(0, poll(&pfd, 1, 0));
 	EXPECT_EQ(0, pfd.revents & (POLLIN | POLLHUP | POLLERR));
@@ -1154,7 +1037,7 @@ TEST_F(guest, write_errors)
 		{ .id = 0x12345678 }, { .id = 0x12345679 },
 	};
 
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 11, 0)));
+	test_cmd_register(self->fd, mkfn(0, 11, 0));
 	/* No request was ever read: every id is unknown. */
 	EXPECT_ERRNO(EINVAL, respond(self->fd, 0, 0));
 	EXPECT_ERRNO(EINVAL, respond(self->fd, 1, 0));
@@ -1170,36 +1053,33 @@ TEST_F(guest, write_errors)
 TEST_F(guest, close_releases)
 {
 	struct xen_pci_ioreq_function fn = mkfn(0, 12, 0);
-	__u64 a = MEM_BASE + 0x400000;
+	__u64 a = self->lay.mem[0].base + 0x400000;
 
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
-	ASSERT_OK(mmio_ioctl(self->fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0, a, 0x100));
-	ASSERT_OK(mmio_ioctl(self->fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 2,
-			     a + 0x10000, 0x10000));
-	ASSERT_OK(intx_ioctl(self->fd, fn, 1, 1));
+	test_cmd_register(self->fd, fn);
+	test_cmd_add_mmio(self->fd, fn, 0, a, 0x100);
+	test_cmd_add_mmio(self->fd, fn, 2, a + 0x10000, 0x10000);
+	test_cmd_set_intx(self->fd, fn, 1, 1);
 	close(self->fd);
 	self->fd = -1;
 
-	ASSERT_OK(fn_ioctl(self->fd2, XEN_PCI_IOREQ_REGISTER, fn));
-	ASSERT_OK(mmio_ioctl(self->fd2, XEN_PCI_IOREQ_ADD_MMIO, fn, 0, a, 0x100));
-	ASSERT_OK(mmio_ioctl(self->fd2, XEN_PCI_IOREQ_ADD_MMIO, fn, 2,
-			     a + 0x10000, 0x10000));
-	ASSERT_OK(intx_ioctl(self->fd2, fn, 1, 0));
+	test_cmd_register(self->fd2, fn);
+	test_cmd_add_mmio(self->fd2, fn, 0, a, 0x100);
+	test_cmd_add_mmio(self->fd2, fn, 2, a + 0x10000, 0x10000);
+	test_cmd_set_intx(self->fd2, fn, 1, 0);
 }
 
 /* Unregistering a function releases its ranges too. */
 TEST_F(guest, unregister_releases_ranges)
 {
 	struct xen_pci_ioreq_function fn = mkfn(0, 13, 0);
-	__u64 a = MEM_BASE + 0x500000;
+	__u64 a = self->lay.mem[0].base + 0x500000;
 
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
-	ASSERT_OK(mmio_ioctl(self->fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0, a, 0x100));
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, fn));
-	EXPECT_ERRNO(ERR_NOT_OURS, mmio_ioctl(self->fd, XEN_PCI_IOREQ_REMOVE_MMIO,
-					      fn, 0, a, 0x100));
-	ASSERT_OK(fn_ioctl(self->fd2, XEN_PCI_IOREQ_REGISTER, fn));
-	ASSERT_OK(mmio_ioctl(self->fd2, XEN_PCI_IOREQ_ADD_MMIO, fn, 0, a, 0x100));
+	test_cmd_register(self->fd, fn);
+	test_cmd_add_mmio(self->fd, fn, 0, a, 0x100);
+	test_cmd_unregister(self->fd, fn);
+	test_err_remove_mmio(ERR_NOT_OURS, self->fd, fn, 0, a, 0x100);
+	test_cmd_register(self->fd2, fn);
+	test_cmd_add_mmio(self->fd2, fn, 0, a, 0x100);
 }
 
 /*
@@ -1218,15 +1098,15 @@ TEST_F(guest, ranges_do_not_leak)
 		for (i = 0; i < nr_fn; i++) {
 			struct xen_pci_ioreq_function fn = mkfn(1, i / 8, i % 8);
 
-			ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, fn))
+			test_cmd_register(fd, fn)
 				TH_LOG("round %u, function %u", r, i);
-			ASSERT_OK(mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0,
-					     MEM_BASE + 0x800000 + i * 0x1000,
-					     0x1000))
+			test_cmd_add_mmio(fd, fn, 0,
+					  self->lay.mem[0].base + 0x800000 + i * 0x1000,
+					  0x1000)
 				TH_LOG("round %u, function %u", r, i);
 			/* Every other round, unregister before closing. */
 			if (r & 1)
-				ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_UNREGISTER, fn));
+				test_cmd_unregister(fd, fn);
 		}
 		close(fd);
 	}
@@ -1241,6 +1121,7 @@ struct fuzz {
 	int domid;
 	int fd[2];
 	bool bound[2];
+	struct xen_pci_ioreq_layout lay;
 	unsigned char *bad;	/* an inaccessible page after an accessible one */
 	unsigned long long calls, successes, unexpected;
 	unsigned int errs[160];
@@ -1294,10 +1175,10 @@ static struct xen_pci_ioreq_function fuzz_fn(struct fuzz *z)
 static __u64 fuzz_addr(struct fuzz *z)
 {
 	switch (below(z, 6)) {
-	case 0: return ECAM_BASE + below(z, ECAM_SIZE);
+	case 0: return z->lay.ecam.base + below(z, z->lay.ecam.size);
 	case 1: return rnd(z);
 	case 2: return 0x100000000ULL + (below(z, 1 << 20) << 12);
-	default: return MEM_BASE + (below(z, 1 << 16) << 8);
+	default: return z->lay.mem[0].base + (below(z, 1 << 16) << 8);
 	}
 }
 
@@ -1521,7 +1402,7 @@ TEST_F_TIMEOUT(guest, fuzz, FUZZ_SECONDS + 60)
 	struct xen_pci_ioreq_request req;
 	unsigned long long seed = 0x58454e2d50434921ULL, iters = 120000, n;
 	struct timespec t0, t;
-	struct fuzz z = { .domid = self->domid };
+	struct fuzz z = { .domid = self->domid, .lay = self->lay };
 	unsigned char *pages;
 	unsigned int i;
 	long page = sysconf(_SC_PAGESIZE);
@@ -1598,19 +1479,34 @@ TEST_F_TIMEOUT(guest, fuzz, FUZZ_SECONDS + 60)
 	/* All released: a clean backend works. */
 	fd = open_bound(self->domid, true);
 	ASSERT_LE(0, fd);
-	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, fn));
-	ASSERT_OK(mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0,
-			     MEM_BASE + 0xff00000, 0x1000));
-	ASSERT_OK(intx_ioctl(fd, fn, 1, 1));
-	ASSERT_OK(intx_ioctl(fd, fn, 1, 0));
-	ASSERT_OK(mmio_ioctl(fd, XEN_PCI_IOREQ_REMOVE_MMIO, fn, 0,
-			     MEM_BASE + 0xff00000, 0x1000));
-	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_UNREGISTER, fn));
+	test_cmd_register(fd, fn);
+	test_cmd_add_mmio(fd, fn, 0, self->lay.mem[0].base + 0xff00000, 0x1000);
+	test_cmd_set_intx(fd, fn, 1, 1);
+	test_cmd_set_intx(fd, fn, 1, 0);
+	test_cmd_remove_mmio(fd, fn, 0, self->lay.mem[0].base + 0xff00000, 0x1000);
+	test_cmd_unregister(fd, fn);
 	EXPECT_ERRNO(EAGAIN, read(fd, &req, sizeof(req)));
 	close(fd);
 }
 
 /* ---- tests with a guest of their own ---- */
+
+/*
+ * A destroyed guest vanishes from xl's list and can no longer be bound:
+ * nothing of ours holds the dead domain.
+ */
+static void expect_domain_gone(struct __test_metadata *_metadata, int domid)
+{
+	int fd;
+
+	EXPECT_TRUE(wait_domain_gone(domid))
+		TH_LOG("domain %d still listed %d s after xl destroy", domid,
+		       GONE_TIMEOUT);
+	fd = open_dev(true);
+	ASSERT_LE(0, fd);
+	EXPECT_ERRNO(ESRCH, bind_fd(fd, domid));
+	close(fd);
+}
 
 FIXTURE(fresh) {
 	struct guest guest;
@@ -1649,16 +1545,18 @@ TEST_F_TIMEOUT(fresh, guest_destroyed_under_live_fds, 90)
 	int domid = self->guest.domid;
 	int fd, fd2, ep, status, i;
 	struct pollfd pfd;
+	__u64 mem;
 	pid_t reader, w;
 
 	fd = open_bound(domid, true);
 	ASSERT_LE(0, fd);
 	fd2 = open_bound(domid, false);
 	ASSERT_LE(0, fd2);
-	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, fn));
-	ASSERT_OK(mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0, MEM_BASE, 0x100));
-	ASSERT_OK(intx_ioctl(fd, fn, 1, 1));
-	ASSERT_OK(fn_ioctl(fd2, XEN_PCI_IOREQ_REGISTER, mkfn(0, 3, 0)));
+	test_cmd_register(fd, fn);
+	mem = layout_of(fd).mem[0].base;
+	test_cmd_add_mmio(fd, fn, 0, mem, 0x100);
+	test_cmd_set_intx(fd, fn, 1, 1);
+	test_cmd_register(fd2, mkfn(0, 3, 0));
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	ASSERT_LE(0, ep);
 	ASSERT_OK(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
@@ -1704,22 +1602,15 @@ TEST_F_TIMEOUT(fresh, guest_destroyed_under_live_fds, 90)
 	alarm(0);
 	EXPECT_ERRNO(ENODEV, respond(fd, 1, 0));
 	EXPECT_ERRNO(ENODEV, ioctl(fd, XEN_PCI_IOREQ_GET_INFO, &info));
-	EXPECT_ERRNO(ENODEV, fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 4, 0)));
-	EXPECT_ERRNO(ENODEV, mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 2,
-					MEM_BASE + 0x10000, 0x1000));
-	EXPECT_ERRNO(ENODEV, intx_ioctl(fd, fn, 1, 0));
+	test_err_register(ENODEV, fd, mkfn(0, 4, 0));
+	test_err_add_mmio(ENODEV, fd, fn, 2, mem + 0x10000, 0x1000);
+	test_err_set_intx(ENODEV, fd, fn, 1, 0);
 	close(ep);
 	close(fd);
 	close(fd2);
 
 	/* Nothing keeps the dead domain around, and it cannot be bound. */
-	EXPECT_TRUE(wait_domain_gone(domid))
-		TH_LOG("domain %d still listed %d s after xl destroy", domid,
-		       GONE_TIMEOUT);
-	fd = open_dev(true);
-	ASSERT_LE(0, fd);
-	EXPECT_ERRNO(ESRCH, bind_fd(fd, domid));
-	close(fd);
+	expect_domain_gone(_metadata, domid);
 }
 
 /*
@@ -1737,7 +1628,7 @@ TEST_F_TIMEOUT(fresh, epoll_added_before_bind, 60)
 	ASSERT_LE(0, ep);
 	ASSERT_OK(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
 	ASSERT_OK(bind_fd(fd, self->guest.domid));
-	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 5, 0)));
+	test_cmd_register(fd, mkfn(0, 5, 0));
 	/* Bound and idle: nothing to report (an unbound file said EPOLLERR). */
 	n = epoll_wait(ep, &ev, 1, 0);
 	EXPECT_EQ(0, n) TH_LOG("events %#x", ev.events);
@@ -1770,10 +1661,10 @@ TEST_F_TIMEOUT(fresh, xen_range_limit, 60)
 	fd = open_bound(self->guest.domid, true);
 	ASSERT_LE(0, fd);
 	want = ecam_mode(fd) ? 256 - 3 : 256;
-	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, fn));
+	test_cmd_register(fd, fn);
 	for (n = 0; n < 300; n++) {
-		if (mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, n % 6,
-			       OUTSIDE_BASE + n * OUTSIDE_STRIDE, 0x1000)) {
+		if (_test_cmd_mmio(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, n % 6,
+				   OUTSIDE_BASE + n * OUTSIDE_STRIDE, 0x1000)) {
 			err = errno;
 			break;
 		}
@@ -1781,15 +1672,15 @@ TEST_F_TIMEOUT(fresh, xen_range_limit, 60)
 	EXPECT_EQ(want, n);
 	EXPECT_EQ(ENOSPC, err) TH_LOG("range %u: %s", n, errname(err));
 	/* One released, one more fits. */
-	ASSERT_OK(mmio_ioctl(fd, XEN_PCI_IOREQ_REMOVE_MMIO, fn, 0,
-			     OUTSIDE_BASE, 0x1000));
-	ASSERT_OK(mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0,
-			     OUTSIDE_BASE, 0x1000));
+	test_cmd_remove_mmio(fd, fn, 0, OUTSIDE_BASE, 0x1000);
+	test_cmd_add_mmio(fd, fn, 0, OUTSIDE_BASE, 0x1000);
 	if (ecam_mode(fd)) {
 		/* Inside a window: up to 256 ranges in all. */
 		for (inside = 0; n + inside < 300; inside++) {
-			if (mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0,
-				       MEM_BASE + inside * OUTSIDE_STRIDE, 0x1000)) {
+			if (_test_cmd_mmio(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0,
+					   layout_of(fd).mem[0].base +
+					   inside * OUTSIDE_STRIDE,
+					   0x1000)) {
 				err = errno;
 				break;
 			}
@@ -1801,10 +1692,9 @@ TEST_F_TIMEOUT(fresh, xen_range_limit, 60)
 	close(fd);
 	fd = open_bound(self->guest.domid, true);
 	ASSERT_LE(0, fd);
-	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, fn));
+	test_cmd_register(fd, fn);
 	for (n = 0; n < want; n++)
-		ASSERT_OK(mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0,
-				     OUTSIDE_BASE + n * OUTSIDE_STRIDE, 0x1000))
+		test_cmd_add_mmio(fd, fn, 0, OUTSIDE_BASE + n * OUTSIDE_STRIDE, 0x1000)
 			TH_LOG("range %u after close", n);
 	close(fd);
 }
@@ -1841,7 +1731,7 @@ TEST_F_TIMEOUT(fresh, module_held_while_guests_live, 90)
 		SKIP(return, "%s is built in", MODULE_NAME);
 	fd = open_bound(self->guest.domid, true);
 	ASSERT_LE(0, fd);
-	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 7, 0)));
+	test_cmd_register(fd, mkfn(0, 7, 0));
 	close(fd);
 
 	/* This guest's server and the shared guest's, without any file. */
@@ -1883,14 +1773,14 @@ TEST_F_TIMEOUT(fresh, functions_are_per_guest, 60)
 	EXPECT_EQ(shared_guest.domid, a.domid);
 	EXPECT_EQ(self->guest.domid, b.domid);
 
-	ASSERT_OK(fn_ioctl(fda, XEN_PCI_IOREQ_REGISTER, fn));
-	ASSERT_OK(fn_ioctl(fdb, XEN_PCI_IOREQ_REGISTER, fn));
-	ASSERT_OK(mmio_ioctl(fda, XEN_PCI_IOREQ_ADD_MMIO, fn, 0, MEM_BASE, 0x100));
-	ASSERT_OK(mmio_ioctl(fdb, XEN_PCI_IOREQ_ADD_MMIO, fn, 0, MEM_BASE, 0x100));
-	ASSERT_OK(intx_ioctl(fda, fn, 1, 1));
-	ASSERT_OK(intx_ioctl(fdb, fn, 1, 1));
-	ASSERT_OK(intx_ioctl(fda, fn, 1, 0));
-	ASSERT_OK(intx_ioctl(fdb, fn, 1, 0));
+	test_cmd_register(fda, fn);
+	test_cmd_register(fdb, fn);
+	test_cmd_add_mmio(fda, fn, 0, a.layout.mem[0].base, 0x100);
+	test_cmd_add_mmio(fdb, fn, 0, b.layout.mem[0].base, 0x100);
+	test_cmd_set_intx(fda, fn, 1, 1);
+	test_cmd_set_intx(fdb, fn, 1, 1);
+	test_cmd_set_intx(fda, fn, 1, 0);
+	test_cmd_set_intx(fdb, fn, 1, 0);
 	close(fda);
 	close(fdb);
 }
@@ -2001,13 +1891,7 @@ TEST_F_TIMEOUT(fresh, dead_guest_not_reused, 60)
 	close(fd);
 	sysfs_write(FAIL_WATCH "/probability", "0");
 	sysfs_write(FAIL_WATCH "/times", "1");
-	EXPECT_TRUE(wait_domain_gone(domid))
-		TH_LOG("domain %d still listed %d s after xl destroy", domid,
-		       GONE_TIMEOUT);
-	fd = open_dev(true);
-	ASSERT_LE(0, fd);
-	EXPECT_ERRNO(ESRCH, bind_fd(fd, domid));
-	close(fd);
+	expect_domain_gone(_metadata, domid);
 }
 
 /*
@@ -2027,8 +1911,8 @@ TEST_F_TIMEOUT(fresh, server_goes_with_last_file, 60)
 	ASSERT_LE(0, fd);
 	fd2 = open_bound_flags(domid, true, 0);
 	ASSERT_LE(0, fd2);
-	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, fn));
-	ASSERT_OK(mmio_ioctl(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0, MEM_BASE, 0x100));
+	test_cmd_register(fd, fn);
+	test_cmd_add_mmio(fd, fn, 0, layout_of(fd).mem[0].base, 0x100);
 	ioservid = guest_stat(domid, "ioservid");
 	ASSERT_LE(0, ioservid) TH_LOG("no debugfs statistics of the guest");
 	EXPECT_EQ(vcpus, server_irqs(domid));
@@ -2087,9 +1971,7 @@ TEST_F_TIMEOUT(fresh, keep_outlives_files_until_guest_dies, 90)
 	EXPECT_EQ(-1, guest_stat(domid, "ioservid"))
 		TH_LOG("the kept server outlived its guest");
 	EXPECT_EQ(0, server_irqs(domid));
-	EXPECT_TRUE(wait_domain_gone(domid))
-		TH_LOG("domain %d still listed %d s after xl destroy", domid,
-		       GONE_TIMEOUT);
+	expect_domain_gone(_metadata, domid);
 }
 
 /*
@@ -2126,9 +2008,7 @@ TEST_F_TIMEOUT(fresh, dead_guest_reaped_without_watch, 90)
 	       gone ? "gone" : "still there", i * 250);
 	EXPECT_TRUE(gone) TH_LOG("the reaper did not find the dead guest");
 	EXPECT_EQ(0, server_irqs(domid));
-	EXPECT_TRUE(wait_domain_gone(domid))
-		TH_LOG("domain %d still a zombie %d s after xl destroy", domid,
-		       GONE_TIMEOUT);
+	expect_domain_gone(_metadata, domid);
 }
 
 /* ---- a guest that runs ---- */
@@ -2138,27 +2018,6 @@ TEST_F_TIMEOUT(fresh, dead_guest_reaped_without_watch, 90)
 #define QUIET_MS		5000	/* no request for so long: enumeration is over */
 
 /* ---- ioeventfd and irqfd ---- */
-
-static int ioeventfd_ioctl(int fd, struct xen_pci_ioreq_function fn, int efd,
-			   __u32 flags, __u64 addr, __u32 size, __u64 data)
-{
-	struct xen_pci_ioreq_ioeventfd a = {
-		.fn = fn, .fd = efd, .flags = flags, .addr = addr,
-		.size = size, .data = data,
-	};
-
-	return ioctl(fd, XEN_PCI_IOREQ_IOEVENTFD, &a);
-}
-
-static int irqfd_ioctl(int fd, struct xen_pci_ioreq_function fn, int efd,
-		       __u32 flags, __u8 pin)
-{
-	struct xen_pci_ioreq_irqfd a = {
-		.fn = fn, .fd = efd, .flags = flags, .pin = pin,
-	};
-
-	return ioctl(fd, XEN_PCI_IOREQ_IRQFD, &a);
-}
 
 #define ROUND_TIMEOUT		30	/* seconds for each step of a round */
 
@@ -2185,8 +2044,7 @@ static bool stat_grows(int domid, const char *name, long long than)
 TEST_F(guest, ioeventfd_rules)
 {
 	struct xen_pci_ioreq_function fn = mkfn(0, 9, 0), fn2 = mkfn(0, 10, 0);
-	const unsigned long add = XEN_PCI_IOREQ_ADD_MMIO;
-	__u64 a = MEM_BASE + 0x400000;
+	__u64 a = self->lay.mem[0].base + 0x400000;
 	int e1 = eventfd(0, EFD_CLOEXEC), e2 = eventfd(0, EFD_CLOEXEC);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	struct xen_pci_ioreq_ioeventfd bad;
@@ -2195,23 +2053,22 @@ TEST_F(guest, ioeventfd_rules)
 	ASSERT_LE(0, e1);
 	ASSERT_LE(0, e2);
 	ASSERT_LE(0, null);
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
-	ASSERT_OK(fn_ioctl(self->fd2, XEN_PCI_IOREQ_REGISTER, fn2));
-	ASSERT_OK(mmio_ioctl(self->fd, add, fn, 0, a, 0x100));
+	test_cmd_register(self->fd, fn);
+	test_cmd_register(self->fd2, fn2);
+	test_cmd_add_mmio(self->fd, fn, 0, a, 0x100);
 
 	/* Inside a range of the function, of a size an access has */
-	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, e1, 0, a + 0x100, 4, 0));
-	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, e1, 0, a + 0xfe, 4, 0));
-	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, e1, 0, a - 4, 4, 0));
-	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, e1, 0, a, 3, 0));
-	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, e1, 0, a, 0, 0));
-	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, e1, 0, a, 16, 0));
+	test_err_ioeventfd(EINVAL, self->fd, fn, e1, 0, a + 0x100, 4, 0);
+	test_err_ioeventfd(EINVAL, self->fd, fn, e1, 0, a + 0xfe, 4, 0);
+	test_err_ioeventfd(EINVAL, self->fd, fn, e1, 0, a - 4, 4, 0);
+	test_err_ioeventfd(EINVAL, self->fd, fn, e1, 0, a, 3, 0);
+	test_err_ioeventfd(EINVAL, self->fd, fn, e1, 0, a, 0, 0);
+	test_err_ioeventfd(EINVAL, self->fd, fn, e1, 0, a, 16, 0);
 	/* data only with DATAMATCH, and no wider than the access */
-	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, e1, 0, a, 4, 1));
-	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, e1, IOEVENTFD_DM, a,
-					     2, 0x10000));
+	test_err_ioeventfd(EINVAL, self->fd, fn, e1, 0, a, 4, 1);
+	test_err_ioeventfd(EINVAL, self->fd, fn, e1, IOEVENTFD_DM, a, 2, 0x10000);
 	/* Unknown flags, reserved fields */
-	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, e1, 4, a, 4, 0));
+	test_err_ioeventfd(EINVAL, self->fd, fn, e1, 4, a, 4, 0);
 	for (i = 0; i < 2; i++) {
 		bad = (struct xen_pci_ioreq_ioeventfd){
 			.fn = fn, .fd = e1, .addr = a, .size = 4,
@@ -2223,50 +2080,43 @@ TEST_F(guest, ioeventfd_rules)
 		EXPECT_ERRNO(EINVAL, ioctl(self->fd, XEN_PCI_IOREQ_IOEVENTFD, &bad));
 	}
 	/* An eventfd, open */
-	EXPECT_ERRNO(EINVAL, ioeventfd_ioctl(self->fd, fn, null, 0, a, 4, 0));
-	EXPECT_ERRNO(EBADF, ioeventfd_ioctl(self->fd, fn, -1, 0, a, 4, 0));
+	test_err_ioeventfd(EINVAL, self->fd, fn, null, 0, a, 4, 0);
+	test_err_ioeventfd(EBADF, self->fd, fn, -1, 0, a, 4, 0);
 	/* Functions of this file only */
-	EXPECT_ERRNO(ERR_NOT_OURS, ioeventfd_ioctl(self->fd, fn2, e1, 0, a, 4, 0));
-	EXPECT_ERRNO(ERR_NOT_OURS, ioeventfd_ioctl(self->fd2, fn, e1, 0, a, 4, 0));
+	test_err_ioeventfd(ERR_NOT_OURS, self->fd, fn2, e1, 0, a, 4, 0);
+	test_err_ioeventfd(ERR_NOT_OURS, self->fd2, fn, e1, 0, a, 4, 0);
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, XEN_PCI_IOREQ_IOEVENTFD, NULL));
 
 	/* Two that could match one write collide */
-	ASSERT_OK(ioeventfd_ioctl(self->fd, fn, e1, 0, a + 0x10, 4, 0));
-	EXPECT_ERRNO(EEXIST, ioeventfd_ioctl(self->fd, fn, e2, 0, a + 0x10, 4, 0));
-	EXPECT_ERRNO(EEXIST, ioeventfd_ioctl(self->fd, fn, e2, IOEVENTFD_DM,
-					     a + 0x10, 4, 7));
-	ASSERT_OK(ioeventfd_ioctl(self->fd, fn, e2, 0, a + 0x10, 2, 0));
-	ASSERT_OK(ioeventfd_ioctl(self->fd, fn, e1, IOEVENTFD_DM, a + 0x20, 4, 1));
-	ASSERT_OK(ioeventfd_ioctl(self->fd, fn, e2, IOEVENTFD_DM, a + 0x20, 4, 2));
-	EXPECT_ERRNO(EEXIST, ioeventfd_ioctl(self->fd, fn, e2, 0, a + 0x20, 4, 0));
+	test_cmd_ioeventfd(self->fd, fn, e1, 0, a + 0x10, 4, 0);
+	test_err_ioeventfd(EEXIST, self->fd, fn, e2, 0, a + 0x10, 4, 0);
+	test_err_ioeventfd(EEXIST, self->fd, fn, e2, IOEVENTFD_DM, a + 0x10, 4, 7);
+	test_cmd_ioeventfd(self->fd, fn, e2, 0, a + 0x10, 2, 0);
+	test_cmd_ioeventfd(self->fd, fn, e1, IOEVENTFD_DM, a + 0x20, 4, 1);
+	test_cmd_ioeventfd(self->fd, fn, e2, IOEVENTFD_DM, a + 0x20, 4, 2);
+	test_err_ioeventfd(EEXIST, self->fd, fn, e2, 0, a + 0x20, 4, 0);
 
 	/* Removing takes the same arguments and eventfd */
-	EXPECT_ERRNO(ENOENT, ioeventfd_ioctl(self->fd, fn, e2, IOEVENTFD_DEL,
-					     a + 0x10, 4, 0));
-	EXPECT_ERRNO(ENOENT, ioeventfd_ioctl(self->fd, fn, e1, IOEVENTFD_DEL | IOEVENTFD_DM,
-					     a + 0x20, 4, 2));
-	ASSERT_OK(ioeventfd_ioctl(self->fd, fn, e1, IOEVENTFD_DEL, a + 0x10, 4, 0));
-	EXPECT_ERRNO(ENOENT, ioeventfd_ioctl(self->fd, fn, e1, IOEVENTFD_DEL,
-					     a + 0x10, 4, 0));
-	ASSERT_OK(ioeventfd_ioctl(self->fd, fn, e1, 0, a + 0x10, 4, 0));
+	test_err_ioeventfd(ENOENT, self->fd, fn, e2, IOEVENTFD_DEL, a + 0x10, 4, 0);
+	test_err_ioeventfd(ENOENT, self->fd, fn, e1, IOEVENTFD_DEL | IOEVENTFD_DM, a + 0x20, 4, 2);
+	test_cmd_ioeventfd(self->fd, fn, e1, IOEVENTFD_DEL, a + 0x10, 4, 0);
+	test_err_ioeventfd(ENOENT, self->fd, fn, e1, IOEVENTFD_DEL, a + 0x10, 4, 0);
+	test_cmd_ioeventfd(self->fd, fn, e1, 0, a + 0x10, 4, 0);
 
 	/* Gone with the BAR range ... */
-	ASSERT_OK(mmio_ioctl(self->fd, XEN_PCI_IOREQ_REMOVE_MMIO, fn, 0, a, 0x100));
-	ASSERT_OK(mmio_ioctl(self->fd, add, fn, 0, a, 0x100));
-	EXPECT_ERRNO(ENOENT, ioeventfd_ioctl(self->fd, fn, e1, IOEVENTFD_DEL,
-					     a + 0x10, 4, 0));
-	EXPECT_ERRNO(ENOENT, ioeventfd_ioctl(self->fd, fn, e2, IOEVENTFD_DEL | IOEVENTFD_DM,
-					     a + 0x20, 4, 2));
+	test_cmd_remove_mmio(self->fd, fn, 0, a, 0x100);
+	test_cmd_add_mmio(self->fd, fn, 0, a, 0x100);
+	test_err_ioeventfd(ENOENT, self->fd, fn, e1, IOEVENTFD_DEL, a + 0x10, 4, 0);
+	test_err_ioeventfd(ENOENT, self->fd, fn, e2, IOEVENTFD_DEL | IOEVENTFD_DM, a + 0x20, 4, 2);
 	/* ... and with the function */
-	ASSERT_OK(ioeventfd_ioctl(self->fd, fn, e1, 0, a + 0x10, 4, 0));
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, fn));
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
-	ASSERT_OK(mmio_ioctl(self->fd, add, fn, 0, a, 0x100));
-	EXPECT_ERRNO(ENOENT, ioeventfd_ioctl(self->fd, fn, e1, IOEVENTFD_DEL,
-					     a + 0x10, 4, 0));
-	ASSERT_OK(ioeventfd_ioctl(self->fd, fn, e1, 0, a + 0x10, 4, 0));
-	ASSERT_OK(mmio_ioctl(self->fd, XEN_PCI_IOREQ_REMOVE_MMIO, fn, 0, a, 0x100));
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, fn));
+	test_cmd_ioeventfd(self->fd, fn, e1, 0, a + 0x10, 4, 0);
+	test_cmd_unregister(self->fd, fn);
+	test_cmd_register(self->fd, fn);
+	test_cmd_add_mmio(self->fd, fn, 0, a, 0x100);
+	test_err_ioeventfd(ENOENT, self->fd, fn, e1, IOEVENTFD_DEL, a + 0x10, 4, 0);
+	test_cmd_ioeventfd(self->fd, fn, e1, 0, a + 0x10, 4, 0);
+	test_cmd_remove_mmio(self->fd, fn, 0, a, 0x100);
+	test_cmd_unregister(self->fd, fn);
 	close(e1);
 	close(e2);
 	close(null);
@@ -2292,19 +2142,19 @@ TEST_F(guest, irqfd)
 	ASSERT_LE(0, null);
 	if (guest_stat(self->domid, "irqfds") < 0)
 		SKIP(goto out, "no debugfs statistics of guest %d", self->domid);
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
-	ASSERT_OK(fn_ioctl(self->fd2, XEN_PCI_IOREQ_REGISTER, fn2));
+	test_cmd_register(self->fd, fn);
+	test_cmd_register(self->fd2, fn2);
 
-	EXPECT_ERRNO(EINVAL, irqfd_ioctl(self->fd, fn, e1, 0, 0));
-	EXPECT_ERRNO(EINVAL, irqfd_ioctl(self->fd, fn, e1, 0, 5));
-	EXPECT_ERRNO(EINVAL, irqfd_ioctl(self->fd, fn, e1, 2, 1));
-	EXPECT_ERRNO(EINVAL, irqfd_ioctl(self->fd, fn, null, 0, 1));
-	EXPECT_ERRNO(EBADF, irqfd_ioctl(self->fd, fn, -1, 0, 1));
+	test_err_irqfd(EINVAL, self->fd, fn, e1, 0, 0);
+	test_err_irqfd(EINVAL, self->fd, fn, e1, 0, 5);
+	test_err_irqfd(EINVAL, self->fd, fn, e1, 2, 1);
+	test_err_irqfd(EINVAL, self->fd, fn, null, 0, 1);
+	test_err_irqfd(EBADF, self->fd, fn, -1, 0, 1);
 	/* Root bus only */
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, mkfn(1, 11, 0)));
-	EXPECT_ERRNO(EINVAL, irqfd_ioctl(self->fd, mkfn(1, 11, 0), e1, 0, 1));
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, mkfn(1, 11, 0)));
-	EXPECT_ERRNO(ERR_NOT_OURS, irqfd_ioctl(self->fd, fn2, e1, 0, 1));
+	test_cmd_register(self->fd, mkfn(1, 11, 0));
+	test_err_irqfd(EINVAL, self->fd, mkfn(1, 11, 0), e1, 0, 1);
+	test_cmd_unregister(self->fd, mkfn(1, 11, 0));
+	test_err_irqfd(ERR_NOT_OURS, self->fd, fn2, e1, 0, 1);
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, XEN_PCI_IOREQ_IRQFD, NULL));
 	for (i = 0; i < 2; i++) {
 		bad = (struct xen_pci_ioreq_irqfd){ .fn = fn, .fd = e1, .pin = 1 };
@@ -2315,10 +2165,10 @@ TEST_F(guest, irqfd)
 		EXPECT_ERRNO(EINVAL, ioctl(self->fd, XEN_PCI_IOREQ_IRQFD, &bad));
 	}
 
-	ASSERT_OK(irqfd_ioctl(self->fd, fn, e1, 0, 1));
-	EXPECT_ERRNO(EEXIST, irqfd_ioctl(self->fd, fn, e1, 0, 1));
-	EXPECT_ERRNO(EBUSY, irqfd_ioctl(self->fd, fn, e1, 0, 2));
-	EXPECT_ERRNO(ENOENT, irqfd_ioctl(self->fd, fn, e2, del, 1));
+	test_cmd_irqfd(self->fd, fn, e1, 0, 1);
+	test_err_irqfd(EEXIST, self->fd, fn, e1, 0, 1);
+	test_err_irqfd(EBUSY, self->fd, fn, e1, 0, 2);
+	test_err_irqfd(ENOENT, self->fd, fn, e2, del, 1);
 	EXPECT_EQ(1, guest_stat(self->domid, "irqfds"));
 
 	/* Each signal asserts the pin once */
@@ -2334,10 +2184,10 @@ TEST_F(guest, irqfd)
 	fcntl(e1, F_SETFL, O_NONBLOCK);
 	EXPECT_ERRNO(EAGAIN, read(e1, &one, 8));
 	one = 1;
-	ASSERT_OK(intx_ioctl(self->fd, fn, 1, 0));
+	test_cmd_set_intx(self->fd, fn, 1, 0);
 
 	/* Removed: signals assert nothing */
-	ASSERT_OK(irqfd_ioctl(self->fd, fn, e1, del, 1));
+	test_cmd_irqfd(self->fd, fn, e1, del, 1);
 	EXPECT_EQ(0, guest_stat(self->domid, "irqfds"));
 	signals = guest_stat(self->domid, "irqfd_signals");
 	asserted = guest_stat(self->domid, "irqfd_asserted");
@@ -2347,17 +2197,17 @@ TEST_F(guest, irqfd)
 	EXPECT_EQ(asserted, guest_stat(self->domid, "irqfd_asserted"));
 
 	/* Signalled before it was added: asserts at once */
-	ASSERT_OK(irqfd_ioctl(self->fd, fn, e1, 0, 4));
+	test_cmd_irqfd(self->fd, fn, e1, 0, 4);
 	EXPECT_TRUE(stat_grows(self->domid, "irqfd_asserted", asserted));
-	ASSERT_OK(intx_ioctl(self->fd, fn, 4, 0));
+	test_cmd_set_intx(self->fd, fn, 4, 0);
 
 	/* Gone with the function, and with the file */
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, fn));
+	test_cmd_unregister(self->fd, fn);
 	EXPECT_EQ(0, guest_stat(self->domid, "irqfds"));
 	fd3 = open_bound(self->domid, true);
 	ASSERT_LE(0, fd3);
-	ASSERT_OK(fn_ioctl(fd3, XEN_PCI_IOREQ_REGISTER, fn));
-	ASSERT_OK(irqfd_ioctl(fd3, fn, e2, 0, 2));
+	test_cmd_register(fd3, fn);
+	test_cmd_irqfd(fd3, fn, e2, 0, 2);
 	EXPECT_EQ(1, guest_stat(self->domid, "irqfds"));
 	close(fd3);
 	EXPECT_EQ(0, guest_stat(self->domid, "irqfds"));
@@ -2411,14 +2261,14 @@ TEST_F(guest, irqfd_deassert_cancels_signal)
 	ASSERT_LE(0, e);
 	if (guest_stat(self->domid, "irqfds") < 0)
 		SKIP(goto out, "no debugfs statistics of guest %d", self->domid);
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_REGISTER, fn));
-	ASSERT_OK(irqfd_ioctl(self->fd, fn, e, 0, 1));
+	test_cmd_register(self->fd, fn);
+	test_cmd_irqfd(self->fd, fn, e, 0, 1);
 	signals = guest_stat(self->domid, "irqfd_signals");
 	asserted = guest_stat(self->domid, "irqfd_asserted");
 	cancelled = guest_stat(self->domid, "irqfd_cancelled");
 	for (i = 0; i < 20; i++) {
 		ASSERT_EQ(8, write(e, &one, 8));
-		ASSERT_OK(intx_ioctl(self->fd, fn, 1, 0));
+		test_cmd_set_intx(self->fd, fn, 1, 0);
 		/* Time for a stale assertion to land */
 		usleep(20000);
 		late += fn_intx(self->domid, fn) != 0;
@@ -2435,7 +2285,7 @@ TEST_F(guest, irqfd_deassert_cancels_signal)
 	for (i = 0; i < 100 && fn_intx(self->domid, fn) != 1; i++)
 		usleep(10000);
 	EXPECT_EQ(1, fn_intx(self->domid, fn));
-	ASSERT_OK(fn_ioctl(self->fd, XEN_PCI_IOREQ_UNREGISTER, fn));
+	test_cmd_unregister(self->fd, fn);
 out:
 	close(e);
 }
@@ -2609,7 +2459,7 @@ TEST_F_TIMEOUT(running, tracepoints, 240)
 	fd = open_bound(domid, true);
 	ASSERT_LE(0, fd);
 	tiny_fn_init(&t);
-	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, fn));
+	test_cmd_register(fd, fn);
 	ASSERT_EQ(0, tracefs_write(TRACEFS "/trace", ""));
 	ASSERT_EQ(0, tracefs_write(TRACE_EVENTS "/enable", "1"));
 
@@ -2654,8 +2504,8 @@ TEST_F_TIMEOUT(running, enumeration, 240)
 	if (!ecam_mode(fd))
 		SKIP(return, "Xen decodes config cycles itself: no line to resample");
 	tiny_fn_init(&t);
-	ASSERT_OK(fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, fn));
-	ASSERT_OK(intx_ioctl(fd, fn, 1, 1));
+	test_cmd_register(fd, fn);
+	test_cmd_set_intx(fd, fn, 1, 1);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	ASSERT_LE(0, ep);
 	ASSERT_OK(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
@@ -2709,7 +2559,7 @@ static void doomed_backend(int domid, unsigned int answer, int done)
 	if (fd < 0)
 		_exit(10);
 	/* The last one's registration goes when its file is released. */
-	for (i = 0; fn_ioctl(fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 0, 0)); i++) {
+	for (i = 0; _test_cmd_function(fd, XEN_PCI_IOREQ_REGISTER, mkfn(0, 0, 0)); i++) {
 		if (errno != EBUSY || i == 100)
 			_exit(11);
 		usleep(10000);
@@ -2904,12 +2754,11 @@ TEST_F_TIMEOUT(churn, guests_destroyed_under_live_fds, 300)
 		pfd[1].fd = open_bound(domid, false);
 		ASSERT_LE(0, pfd[0].fd);
 		ASSERT_LE(0, pfd[1].fd);
-		ASSERT_OK(fn_ioctl(pfd[0].fd, XEN_PCI_IOREQ_REGISTER, fn));
-		ASSERT_OK(mmio_ioctl(pfd[0].fd, XEN_PCI_IOREQ_ADD_MMIO, fn, 0,
-				     MEM_BASE, 0x1000));
-		ASSERT_OK(intx_ioctl(pfd[0].fd, fn, 1, 1));
-		ASSERT_OK(fn_ioctl(pfd[1].fd, XEN_PCI_IOREQ_REGISTER,
-				   mkfn(0, 3, 0)));
+		test_cmd_register(pfd[0].fd, fn);
+		test_cmd_add_mmio(pfd[0].fd, fn, 0, layout_of(pfd[0].fd).mem[0].base,
+				  0x1000);
+		test_cmd_set_intx(pfd[0].fd, fn, 1, 1);
+		test_cmd_register(pfd[1].fd, mkfn(0, 3, 0));
 		ASSERT_OK(guest_destroy(&g));
 		ASSERT_EQ(2, poll(pfd, 2, GONE_TIMEOUT * 1000));
 		hups += !!(pfd[0].revents & POLLHUP) + !!(pfd[1].revents & POLLHUP);

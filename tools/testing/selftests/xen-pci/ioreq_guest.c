@@ -27,7 +27,7 @@
 
 #include <linux/pci_regs.h>
 
-#include "ioreq_dev.h"
+#include "lib/pci_util.h"
 #include "../kselftest_harness.h"
 
 #define UIO_DRIVER		"uio_pci_generic"
@@ -789,7 +789,7 @@ TEST_F_TIMEOUT(shared_line, intx_storm, 240)
 	for (i = 0; i < n; i++) {
 		int ret;
 
-		snprintf(fns[i].bdf, sizeof(fns[i].bdf), "%s", bdfs[i]);
+		memcpy(fns[i].bdf, bdfs[i], sizeof(fns[i].bdf));
 		fns[i].cfg = -1;
 		fns[i].uio = -1;
 		ret = bind_uio(fns[i].bdf, &fns[i].irq);

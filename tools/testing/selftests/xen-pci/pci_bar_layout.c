@@ -32,6 +32,7 @@
 #include <linux/types.h>
 
 #include "../kselftest_harness.h"
+#include "lib/pci_util.h"
 
 #define SYSFS_PCI	"/sys/bus/pci/devices"
 
@@ -284,47 +285,24 @@ TEST_F(bars, page_aligned)
 			       bar_name(&self->l.unassigned[i]));
 }
 
-static int cmp_start(const void *a, const void *b)
-{
-	const struct bar *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
 TEST_F(bars, page_exclusive)
 {
-	struct bar *sorted;
+	struct pci_res who;
 	int i;
 
 	if (!self->l.nr)
 		SKIP(return, NO_BARS);
 
-	sorted = calloc(self->l.nr, sizeof(*sorted));
-	ASSERT_NE(NULL, sorted);
-	memcpy(sorted, self->l.bar, self->l.nr * sizeof(*sorted));
-	qsort(sorted, self->l.nr, sizeof(*sorted), cmp_start);
+	for (i = 0; i < self->l.nr; i++) {
+		struct bar *b = &self->l.bar[i];
 
-	for (i = 1; i < self->l.nr; i++) {
-		struct bar *p = &sorted[i - 1], *b = &sorted[i];
-		unsigned long long last_page = (p->start + p->size - 1) /
-					       self->page;
-
-		EXPECT_LT(last_page, b->start / self->page)
-			TH_LOG("%s %s [0x%llx+0x%llx] and %s %s [0x%llx+0x%llx] share a page",
-			       p->dev, bar_name(p), p->start, p->size,
-			       b->dev, bar_name(b), b->start, b->size);
+		EXPECT_EQ(0, pci_res_page_sharer(b->dev, b->idx, b->start,
+						 b->start + b->size - 1,
+						 self->page, &who))
+			TH_LOG("%s %s [0x%llx+0x%llx] shares a page with %s resource %d at 0x%llx",
+			       b->dev, bar_name(b), b->start, b->size, who.dev,
+			       who.index, (unsigned long long)who.start);
 	}
-	free(sorted);
-}
-
-static int cfg_read(int fd, int off, void *val, size_t len)
-{
-	return pread(fd, val, len, off) == (ssize_t)len ? 0 : -1;
-}
-
-static int cfg_write(int fd, int off, const void *val, size_t len)
-{
-	return pwrite(fd, val, len, off) == (ssize_t)len ? 0 : -1;
 }
 
 /*
@@ -335,7 +313,7 @@ static int size_from_config(int fd, const struct bar *b, __u64 *size)
 {
 	__u32 lo, hi = 0, lo_mask, hi_mask = 0, ones = 0xffffffff;
 	int rom = b->idx == ROM_IDX, is64 = 0, ret = -1, off;
-	__u16 cmd, cmd_off;
+	__u32 cmd, cmd_off;
 	__u64 mask;
 
 	if (rom)
@@ -343,39 +321,39 @@ static int size_from_config(int fd, const struct bar *b, __u64 *size)
 	else
 		off = CFG_BAR0 + 4 * b->idx;
 
-	if (cfg_read(fd, CFG_COMMAND, &cmd, 2) || cfg_read(fd, off, &lo, 4))
+	if (cfg_read(fd, CFG_COMMAND, 2, &cmd) || cfg_read(fd, off, 4, &lo))
 		return -1;
 	if (!rom && (lo & CFG_BAR_MEM_TYPE_64)) {
 		is64 = 1;
-		if (b->idx + 1 >= NR_STD_BARS || cfg_read(fd, off + 4, &hi, 4))
+		if (b->idx + 1 >= NR_STD_BARS || cfg_read(fd, off + 4, 4, &hi))
 			return -1;
 	}
 
 	cmd_off = cmd & ~CFG_COMMAND_MEMORY;
-	if (cfg_write(fd, CFG_COMMAND, &cmd_off, 2))
+	if (cfg_write(fd, CFG_COMMAND, 2, cmd_off))
 		return -1;
 
 	if (rom) {
 		__u32 rom_ones = CFG_ROM_MASK;
 
-		if (cfg_write(fd, off, &rom_ones, 4) ||
-		    cfg_read(fd, off, &lo_mask, 4))
+		if (cfg_write(fd, off, 4, rom_ones) ||
+		    cfg_read(fd, off, 4, &lo_mask))
 			goto restore;
 	} else {
-		if (cfg_write(fd, off, &ones, 4) ||
-		    cfg_read(fd, off, &lo_mask, 4))
+		if (cfg_write(fd, off, 4, ones) ||
+		    cfg_read(fd, off, 4, &lo_mask))
 			goto restore;
-		if (is64 && (cfg_write(fd, off + 4, &ones, 4) ||
-			     cfg_read(fd, off + 4, &hi_mask, 4)))
+		if (is64 && (cfg_write(fd, off + 4, 4, ones) ||
+			     cfg_read(fd, off + 4, 4, &hi_mask)))
 			goto restore;
 	}
 	ret = 0;
 
 restore:
 	if (is64)
-		cfg_write(fd, off + 4, &hi, 4);
-	cfg_write(fd, off, &lo, 4);
-	cfg_write(fd, CFG_COMMAND, &cmd, 2);
+		cfg_write(fd, off + 4, 4, hi);
+	cfg_write(fd, off, 4, lo);
+	cfg_write(fd, CFG_COMMAND, 2, cmd);
 	if (ret)
 		return ret;
 
@@ -428,12 +406,6 @@ TEST_F(bars, true_size)
 		checked++;
 	}
 	ksft_print_msg("sized %d BAR(s) through config space\n", checked);
-}
-
-/* One 32-bit load from a mapped BAR, never merged nor elided. */
-static __u32 mmio_read32(const __u8 *p)
-{
-	return __atomic_load_n((const __u32 *)p, __ATOMIC_RELAXED);
 }
 
 /* Whether every word read from a mapped BAR is all ones. */

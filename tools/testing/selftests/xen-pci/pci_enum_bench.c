@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ioreq_dev.h"
+#include "lib/pci_util.h"
 
 #define PROG		"pci_enum_bench"
 #define MAX_BARS	256

@@ -39,6 +39,7 @@
 #include <linux/types.h>
 
 #include "../kselftest_harness.h"
+#include "lib/pci_util.h"
 
 #define SYSFS_PCI	"/sys/bus/pci/devices"
 #define SYSFS_BUSES	"/sys/class/pci_bus"
@@ -68,19 +69,6 @@ struct bus {
 	struct fn fn[MAX_FN];
 	int nr_fn;
 };
-
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	n = n == (ssize_t)strlen(s) ? 0 : -errno;
-	close(fd);
-	return n;
-}
 
 static int read_res(const char *fn, struct res *res)
 {
@@ -278,42 +266,6 @@ static int wait_fns(struct bus *b, int want)
 	return n;
 }
 
-/* Whether an assigned memory resource of any function shares a page with @r. */
-static bool shares_page(const char *self, int idx, const struct res *r,
-			long page, char *who, size_t len)
-{
-	struct dirent **list;
-	bool shared = false;
-	int n, i, j;
-
-	n = scandir(SYSFS_PCI, &list, NULL, alphasort);
-	if (n < 0)
-		return false;
-	for (i = 0; i < n; i++) {
-		struct res res[NR_RES];
-
-		if (!shared && list[i]->d_name[0] != '.' &&
-		    !read_res(list[i]->d_name, res)) {
-			for (j = 0; j < NR_RES && !shared; j++) {
-				if (!strcmp(list[i]->d_name, self) && j == idx)
-					continue;
-				if (!is_mem(&res[j]) || !res[j].start)
-					continue;
-				if (res[j].start / page <= r->end / page &&
-				    r->start / page <= res[j].end / page) {
-					shared = true;
-					snprintf(who, len, "%s BAR%d [0x%llx-0x%llx]",
-						 list[i]->d_name, j,
-						 res[j].start, res[j].end);
-				}
-			}
-		}
-		free(list[i]);
-	}
-	free(list);
-	return shared;
-}
-
 /*
  * Check BAR @j of function @is against what it was before (@was): returns
  * 1 if there was a memory BAR to check.
@@ -323,7 +275,7 @@ static int check_bar(struct __test_metadata *const _metadata, int cycle,
 		     bool excl, long page)
 {
 	const struct res *a = &was->res[j], *b = &is->res[j];
-	char who[NAME_MAX + 64];
+	struct pci_res who;
 
 	if (!is_mem(a))
 		return 0;
@@ -347,9 +299,11 @@ static int check_bar(struct __test_metadata *const _metadata, int cycle,
 			TH_LOG("cycle %d: %s BAR%d at 0x%llx is not page aligned",
 			       cycle, is->name, j, b->start);
 	if (excl)
-		EXPECT_FALSE(shares_page(is->name, j, b, page, who, sizeof(who)))
-			TH_LOG("cycle %d: %s BAR%d [0x%llx-0x%llx] shares a page with %s",
-			       cycle, is->name, j, b->start, b->end, who);
+		EXPECT_EQ(0, pci_res_page_sharer(is->name, j, b->start, b->end,
+						 page, &who))
+			TH_LOG("cycle %d: %s BAR%d [0x%llx-0x%llx] shares a page with %s res %d",
+			       cycle, is->name, j, b->start, b->end, who.dev,
+			       who.index);
 	return 1;
 }
 
@@ -372,7 +326,7 @@ FIXTURE_TEARDOWN(bridge)
 	/* Whatever happened, bring the functions back. */
 	snprintf(path, sizeof(path), SYSFS_BUSES "/%s/rescan", self->b.name);
 	if (self->b.nr_fn)
-		write_str(path, "1");
+		sysfs_write(path, "1");
 }
 
 TEST_F(bridge, rescan_keeps_bars)
@@ -380,7 +334,8 @@ TEST_F(bridge, rescan_keeps_bars)
 	int cycle, i, j, checked = 0;
 	bool excl[MAX_FN][NR_RES] = {};
 	struct bus now = self->b;
-	char who[NAME_MAX + 64], path[PATH_MAX];
+	char path[PATH_MAX];
+	struct pci_res who;
 
 	for (i = 0; i < self->b.nr_fn; i++)
 		for (j = 0; j < NR_RES; j++) {
@@ -389,8 +344,9 @@ TEST_F(bridge, rescan_keeps_bars)
 			if (!is_mem(r))
 				continue;
 			excl[i][j] = r->start &&
-				     !shares_page(self->b.fn[i].name, j, r,
-						  self->page, who, sizeof(who));
+				     !pci_res_page_sharer(self->b.fn[i].name, j,
+							  r->start, r->end,
+							  self->page, &who);
 			ksft_print_msg("before: %s BAR%d [0x%llx-0x%llx] flags 0x%llx%s\n",
 				       self->b.fn[i].name, j, r->start, r->end,
 				       r->flags, excl[i][j] ? ", pages of its own" : "");
@@ -400,7 +356,7 @@ TEST_F(bridge, rescan_keeps_bars)
 		for (i = self->b.nr_fn - 1; i >= 0; i--) {
 			snprintf(path, sizeof(path), SYSFS_PCI "/%s/remove",
 				 self->b.fn[i].name);
-			ASSERT_EQ(0, write_str(path, "1"))
+			ASSERT_EQ(0, sysfs_write(path, "1"))
 				TH_LOG("%s: remove: %s", self->b.fn[i].name,
 				       strerror(errno));
 		}
@@ -408,7 +364,7 @@ TEST_F(bridge, rescan_keeps_bars)
 			TH_LOG("bus %s: functions still there after removal",
 			       now.name);
 		snprintf(path, sizeof(path), SYSFS_BUSES "/%s/rescan", now.name);
-		ASSERT_EQ(0, write_str(path, "1"))
+		ASSERT_EQ(0, sysfs_write(path, "1"))
 			TH_LOG("bus %s: rescan: %s", now.name, strerror(errno));
 		ASSERT_EQ(self->b.nr_fn, wait_fns(&now, self->b.nr_fn))
 			TH_LOG("bus %s: %d of %d functions back after the rescan",

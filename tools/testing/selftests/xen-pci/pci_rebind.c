@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
+#include "lib/pci_util.h"
 
 #define SYSFS_PCI	"/sys/bus/pci/devices"
 #define DRIVER		"pcie-xen-vpci"
@@ -37,18 +38,6 @@ struct bar {
 	char dev[NAME_MAX + 1];
 	int idx;
 };
-
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -errno;
-}
 
 static int count_devices(void)
 {
@@ -108,7 +97,8 @@ static int check_layout(struct __test_metadata *_metadata, int *nr_bars)
 {
 	static struct bar bars[MAX_BARS];
 	unsigned long long page = sysconf(_SC_PAGESIZE);
-	int n = read_bars(bars), bad = 0, i, j;
+	int n = read_bars(bars), bad = 0, i;
+	struct pci_res who;
 
 	*nr_bars = n;
 	for (i = 0; i < n; i++) {
@@ -117,14 +107,11 @@ static int check_layout(struct __test_metadata *_metadata, int *nr_bars)
 			       bars[i].dev, bars[i].idx, bars[i].start);
 			bad++;
 		}
-		for (j = i + 1; j < n; j++) {
-			if (bars[i].start / page <= bars[j].end / page &&
-			    bars[j].start / page <= bars[i].end / page) {
-				TH_LOG("%s BAR %d and %s BAR %d share a page",
-				       bars[i].dev, bars[i].idx,
-				       bars[j].dev, bars[j].idx);
-				bad++;
-			}
+		if (pci_res_page_sharer(bars[i].dev, bars[i].idx, bars[i].start,
+					bars[i].end, page, &who)) {
+			TH_LOG("%s BAR %d shares a page with %s resource %d",
+			       bars[i].dev, bars[i].idx, who.dev, who.index);
+			bad++;
 		}
 	}
 	return bad;
@@ -214,7 +201,7 @@ static void expect_restored(struct __test_metadata *_metadata,
 
 TEST_F(host, rescan)
 {
-	ASSERT_EQ(0, write_str("/sys/bus/pci/rescan", "1"));
+	ASSERT_EQ(0, sysfs_write("/sys/bus/pci/rescan", "1"));
 	expect_restored(_metadata, self->nr_devices, self->nr_bars);
 }
 
@@ -237,21 +224,21 @@ TEST_F(host, remove_rescan)
 	TH_LOG("removing %s", victim);
 
 	snprintf(path, sizeof(path), SYSFS_PCI "/%s/remove", victim);
-	ASSERT_EQ(0, write_str(path, "1"));
+	ASSERT_EQ(0, sysfs_write(path, "1"));
 	snprintf(path, sizeof(path), SYSFS_PCI "/%s", victim);
 	ASSERT_NE(0, stat(path, &st));
 	ASSERT_EQ(self->nr_devices - 1, count_devices());
 
-	ASSERT_EQ(0, write_str("/sys/bus/pci/rescan", "1"));
+	ASSERT_EQ(0, sysfs_write("/sys/bus/pci/rescan", "1"));
 	ASSERT_EQ(0, stat(path, &st));
 	expect_restored(_metadata, self->nr_devices, self->nr_bars);
 }
 
 TEST_F(host, unbind_bind)
 {
-	ASSERT_EQ(0, write_str(DRIVER_DIR "/unbind", self->platdev));
+	ASSERT_EQ(0, sysfs_write(DRIVER_DIR "/unbind", self->platdev));
 	EXPECT_EQ(0, count_devices());
-	ASSERT_EQ(0, write_str(DRIVER_DIR "/bind", self->platdev));
+	ASSERT_EQ(0, sysfs_write(DRIVER_DIR "/bind", self->platdev));
 	expect_restored(_metadata, self->nr_devices, self->nr_bars);
 }
 

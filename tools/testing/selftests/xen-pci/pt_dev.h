@@ -29,7 +29,7 @@
 #ifndef _XEN_PCI_PT_DEV_H
 #define _XEN_PCI_PT_DEV_H
 
-#include "ioreq_dev.h"
+#include "lib/pci_util.h"
 
 #define PT_IVSHMEM_VENDOR	0x1af4U
 #define PT_IVSHMEM_DEVICE	0x1110U
@@ -113,45 +113,7 @@ static inline void pt_read_mac(const __u8 *bar1, __u8 mac[6])
 }
 
 #define PT_PAGE			4096ULL
-#define PT_RES_MEM		0x200ULL	/* IORESOURCE_MEM, as sysfs shows it */
-
-/*
- * Does a memory BAR or ROM of a device other than @bdf touch a page of the
- * BAR of @bdf at @start, @size bytes? Names it in @who. (A device's own BARs
- * may share pages: passing the device gives nothing away.)
- */
-static inline bool pt_page_shared(const char *bdf, __u64 start, __u64 size,
-				  char *who, size_t len)
-{
-	__u64 lo = start & ~(PT_PAGE - 1);
-	__u64 hi = ((start + size + PT_PAGE - 1) & ~(PT_PAGE - 1)) - 1;
-	struct dirent *e;
-	bool shared = false;
-	DIR *d;
-
-	d = opendir(SYSFS_PCI_DEVICES);
-	if (!d)
-		return true;
-	while (!shared && (e = readdir(d))) {
-		__u64 s = 0, sz = 0, fl = 0;
-		int i;
-
-		if (e->d_name[0] == '.')
-			continue;
-		for (i = 0; i <= 6 && !shared; i++) {
-			if (!strcmp(e->d_name, bdf) ||
-			    dev_resource(e->d_name, i, &s, &sz, &fl) ||
-			    !(fl & PT_RES_MEM) || !sz || s + sz - 1 < lo ||
-			    s > hi)
-				continue;
-			snprintf(who, len, "%s resource %d at %#llx", e->d_name,
-				 i, (unsigned long long)s);
-			shared = true;
-		}
-	}
-	closedir(d);
-	return shared;
-}
+#define PT_RES_MEM		PCI_RES_MEM
 
 /*
  * Check that each memory BAR of the two devices starts a page and shares
@@ -169,7 +131,7 @@ static inline unsigned int pt_check_bar_pages(struct __test_metadata *_metadata,
 
 		for (i = 0; i < 6; i++) {
 			__u64 s = 0, sz = 0, fl = 0;
-			char who[320];
+			struct pci_res who;
 
 			if (dev_resource(dev, i, &s, &sz, &fl) ||
 			    !(fl & PT_RES_MEM) || !sz)
@@ -180,10 +142,12 @@ static inline unsigned int pt_check_bar_pages(struct __test_metadata *_metadata,
 			EXPECT_EQ(0ULL, s % PT_PAGE)
 				TH_LOG("%s BAR%d at %#llx is not page-aligned",
 				       dev, i, (unsigned long long)s);
-			EXPECT_FALSE(pt_page_shared(dev, s, sz, who,
-						    sizeof(who)))
-				TH_LOG("%s BAR%d shares a page with %s",
-				       dev, i, who);
+			/* A device's own BARs may share pages. */
+			EXPECT_EQ(0, pci_res_page_sharer(dev, -1, s, s + sz - 1,
+							 PT_PAGE, &who))
+				TH_LOG("%s BAR%d shares a page with %s resource %d at %#llx",
+				       dev, i, who.dev, who.index,
+				       (unsigned long long)who.start);
 		}
 	}
 	return n;

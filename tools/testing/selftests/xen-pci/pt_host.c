@@ -88,12 +88,13 @@ static bool bars_share_pages(const char *bdf)
 
 	for (i = 0; i < 6; i++) {
 		__u64 s = 0, sz = 0, fl = 0;
-		char who[320];
+		struct pci_res who;
 
 		if (dev_resource(bdf, i, &s, &sz, &fl) ||
 		    !(fl & PT_RES_MEM) || !sz)
 			continue;
-		if (s % PT_PAGE || pt_page_shared(bdf, s, sz, who, sizeof(who)))
+		if (s % PT_PAGE ||
+		    pci_res_page_sharer(bdf, -1, s, s + sz - 1, PT_PAGE, &who))
 			return true;
 	}
 	return false;

@@ -48,7 +48,7 @@
 #include <xen/gntalloc.h>
 
 #include "../kselftest_harness.h"
-#include "ioreq_dev.h"
+#include "lib/pci_util.h"
 #include "../../../../samples/xen/pci-ioreq-virtio.h"
 
 #define NO_VIRTIO	"no virtio-blk or virtio-rng function in this guest"

@@ -27,7 +27,7 @@
 #include <glob.h>
 
 #include "../kselftest_harness.h"
-#include "ioreq_dev.h"
+#include "lib/pci_util.h"
 #include "../../../../samples/xen/pci-ioreq-virtio.h"
 
 #define LINE_MAX_LEN	4096

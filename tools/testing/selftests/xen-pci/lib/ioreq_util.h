@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The /dev/xen/pci-ioreq half of the xen-pci selftest library
+ * (lib/ioreq_util.c). As in the iommufd selftests, each command comes as a
+ * pair of macros for a test: test_cmd_<cmd>() asserts that it succeeds,
+ * test_err_<cmd>(errno, ...) that it fails with that errno. The
+ * _test_cmd_<cmd>() functions under them return what ioctl() returns.
+ * The macros need kselftest_harness.h, included first.
+ */
+
+#ifndef _XEN_PCI_SELFTEST_IOREQ_UTIL_H
+#define _XEN_PCI_SELFTEST_IOREQ_UTIL_H
+
+#include <errno.h>
+#include <stdbool.h>
+
+#include <linux/types.h>
+#include <xen/pci-ioreq.h>
+
+#define DEV_PATH		"/dev/xen/pci-ioreq"
+
+const char *errname(int err);
+
+int open_dev(bool nonblock);
+struct xen_pci_ioreq_function mkfn(unsigned int bus, unsigned int slot,
+				   unsigned int func);
+
+int _test_cmd_bind(int fd, int domid, unsigned int flags,
+		   const struct xen_pci_ioreq_layout *layout);
+int _test_cmd_function(int fd, unsigned long cmd,
+		       struct xen_pci_ioreq_function fn);
+int _test_cmd_mmio(int fd, unsigned long cmd, struct xen_pci_ioreq_function fn,
+		   unsigned int bar, __u64 addr, __u64 size);
+int _test_cmd_set_intx(int fd, struct xen_pci_ioreq_function fn,
+		       unsigned int pin, unsigned int level);
+int _test_cmd_ioeventfd(int fd, struct xen_pci_ioreq_function fn, int efd,
+			__u32 flags, __u64 addr, __u32 size, __u64 data);
+int _test_cmd_irqfd(int fd, struct xen_pci_ioreq_function fn, int efd,
+		    __u32 flags, __u8 pin);
+
+/* The test macros, for the programs that include kselftest_harness.h. */
+#ifdef __KSELFTEST_HARNESS_H
+
+/* @cmd fails with @expected_errno (iommufd's meaning), and says how not. */
+#define EXPECT_ERRNO(expected_errno, cmd)					\
+	({									\
+		int __want = (expected_errno);					\
+		long __ret = (cmd);						\
+		int __err = errno;						\
+										\
+		ASSERT_EQ(-1, __ret)						\
+			TH_LOG("%s: succeeded, expected %s", #cmd,		\
+			       errname(__want));				\
+		EXPECT_EQ(__want, __err)					\
+			TH_LOG("%s: %s, expected %s", #cmd, errname(__err),	\
+			       errname(__want));				\
+	})
+
+/* Whether a call succeeded; says how it failed if not. */
+static inline long succeeded(struct __test_metadata *_metadata, long ret,
+			     const char *call)
+{
+	if (ret)
+		TH_LOG("%s: returned %ld (%s)", call, ret, errname(errno));
+	return ret;
+}
+
+/* @cmd returns 0; a TH_LOG() may follow, as after ASSERT_EQ(). */
+#define ASSERT_OK(cmd) ASSERT_EQ(0, succeeded(_metadata, (cmd), #cmd))
+
+#define test_cmd_bind(fd, domid, flags)						\
+	ASSERT_OK(_test_cmd_bind(fd, domid, flags, NULL))
+#define test_err_bind(_errno, fd, domid, flags)					\
+	EXPECT_ERRNO(_errno, _test_cmd_bind(fd, domid, flags, NULL))
+#define test_cmd_bind_layout(fd, domid, layout)					\
+	ASSERT_OK(_test_cmd_bind(fd, domid, XEN_PCI_IOREQ_BIND_LAYOUT, layout))
+#define test_err_bind_layout(_errno, fd, domid, layout)				\
+	EXPECT_ERRNO(_errno, _test_cmd_bind(fd, domid,				\
+					    XEN_PCI_IOREQ_BIND_LAYOUT, layout))
+
+#define test_cmd_register(fd, fn)						\
+	ASSERT_OK(_test_cmd_function(fd, XEN_PCI_IOREQ_REGISTER, fn))
+#define test_err_register(_errno, fd, fn)					\
+	EXPECT_ERRNO(_errno, _test_cmd_function(fd, XEN_PCI_IOREQ_REGISTER, fn))
+#define test_cmd_unregister(fd, fn)						\
+	ASSERT_OK(_test_cmd_function(fd, XEN_PCI_IOREQ_UNREGISTER, fn))
+#define test_err_unregister(_errno, fd, fn)					\
+	EXPECT_ERRNO(_errno, _test_cmd_function(fd, XEN_PCI_IOREQ_UNREGISTER, fn))
+
+#define test_cmd_add_mmio(fd, fn, bar, addr, size)				\
+	ASSERT_OK(_test_cmd_mmio(fd, XEN_PCI_IOREQ_ADD_MMIO, fn, bar, addr, size))
+#define test_err_add_mmio(_errno, fd, fn, bar, addr, size)			\
+	EXPECT_ERRNO(_errno, _test_cmd_mmio(fd, XEN_PCI_IOREQ_ADD_MMIO, fn,	\
+					    bar, addr, size))
+#define test_cmd_remove_mmio(fd, fn, bar, addr, size)				\
+	ASSERT_OK(_test_cmd_mmio(fd, XEN_PCI_IOREQ_REMOVE_MMIO, fn, bar, addr,	\
+				 size))
+#define test_err_remove_mmio(_errno, fd, fn, bar, addr, size)			\
+	EXPECT_ERRNO(_errno, _test_cmd_mmio(fd, XEN_PCI_IOREQ_REMOVE_MMIO, fn,	\
+					    bar, addr, size))
+
+#define test_cmd_set_intx(fd, fn, pin, level)					\
+	ASSERT_OK(_test_cmd_set_intx(fd, fn, pin, level))
+#define test_err_set_intx(_errno, fd, fn, pin, level)				\
+	EXPECT_ERRNO(_errno, _test_cmd_set_intx(fd, fn, pin, level))
+
+#define test_cmd_ioeventfd(fd, fn, efd, flags, addr, size, data)		\
+	ASSERT_OK(_test_cmd_ioeventfd(fd, fn, efd, flags, addr, size, data))
+#define test_err_ioeventfd(_errno, fd, fn, efd, flags, addr, size, data)	\
+	EXPECT_ERRNO(_errno, _test_cmd_ioeventfd(fd, fn, efd, flags, addr,	\
+						 size, data))
+
+#define test_cmd_irqfd(fd, fn, efd, flags, pin)					\
+	ASSERT_OK(_test_cmd_irqfd(fd, fn, efd, flags, pin))
+#define test_err_irqfd(_errno, fd, fn, efd, flags, pin)				\
+	EXPECT_ERRNO(_errno, _test_cmd_irqfd(fd, fn, efd, flags, pin))
+
+#endif /* __KSELFTEST_HARNESS_H */
+
+#endif /* _XEN_PCI_SELFTEST_IOREQ_UTIL_H */
