@@ -1512,21 +1512,58 @@ FIXTURE(fresh) {
 	struct guest guest;
 };
 
-FIXTURE_SETUP(fresh)
+/* A guest of a test's own, named with @suffix; skips without guests. */
+static void fresh_guest_create(struct __test_metadata *_metadata,
+			       struct guest *g, const char *suffix)
 {
 	const char *why = no_guest_reason();
 	char err[1024];
 
-	self->guest.domid = -1;
+	g->domid = -1;
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_LT(0, shared_guest.domid) TH_LOG("%s", shared_error);
-	ASSERT_OK(guest_create(&self->guest, getenv(CFG_ENV), "-fresh", NULL,
-			       err, sizeof(err)))
+	ASSERT_OK(guest_create(g, getenv(CFG_ENV), suffix, NULL, err,
+			       sizeof(err)))
 		TH_LOG("%s", err);
 }
 
+FIXTURE_SETUP(fresh)
+{
+	fresh_guest_create(_metadata, &self->guest, "-fresh");
+}
+
 FIXTURE_TEARDOWN_PARENT(fresh)
+{
+	guest_destroy(&self->guest);
+}
+
+/*
+ * A fresh guest for the death of a guest under live files, once for each
+ * lifetime of its server: kept until the guest dies, or the files'.
+ */
+FIXTURE(dying) {
+	struct guest guest;
+};
+
+FIXTURE_VARIANT(dying) {
+	unsigned int bind_flags;
+};
+
+FIXTURE_VARIANT_ADD(dying, kept) {
+	.bind_flags = XEN_PCI_IOREQ_BIND_KEEP,
+};
+
+FIXTURE_VARIANT_ADD(dying, per_file) {
+	.bind_flags = 0,
+};
+
+FIXTURE_SETUP(dying)
+{
+	fresh_guest_create(_metadata, &self->guest, "-dying");
+}
+
+FIXTURE_TEARDOWN_PARENT(dying)
 {
 	guest_destroy(&self->guest);
 }
@@ -1536,7 +1573,7 @@ FIXTURE_TEARDOWN_PARENT(fresh)
  * wakes up with -ENODEV, everything else fails with -ENODEV, and once the
  * files are closed nothing holds the dead domain.
  */
-TEST_F_TIMEOUT(fresh, guest_destroyed_under_live_fds, 90)
+TEST_F_TIMEOUT(dying, guest_destroyed_under_live_fds, 90)
 {
 	struct xen_pci_ioreq_function fn = mkfn(0, 2, 0);
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -1548,9 +1585,9 @@ TEST_F_TIMEOUT(fresh, guest_destroyed_under_live_fds, 90)
 	__u64 mem;
 	pid_t reader, w;
 
-	fd = open_bound(domid, true);
+	fd = open_bound_flags(domid, true, variant->bind_flags);
 	ASSERT_LE(0, fd);
-	fd2 = open_bound(domid, false);
+	fd2 = open_bound_flags(domid, false, variant->bind_flags);
 	ASSERT_LE(0, fd2);
 	test_cmd_register(fd, fn);
 	mem = layout_of(fd).mem[0].base;
