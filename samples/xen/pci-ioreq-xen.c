@@ -206,23 +206,25 @@ static bool xen_overlaps(__u64 addr, __u64 size,
 	       w->base <= addr + (size - 1);
 }
 
-/*
- * Where a BAR range lies: inside a memory window, whose claim routes it to
- * us already (1); outside all windows, where it needs a range of its own in
- * Xen (0); or in the ECAM window or across a window's edge, where no BAR
- * can be (-1).
- */
-static int xen_bar_place(struct xen_transport *xt, __u64 addr, __u64 size)
+/* Where a BAR range lies. */
+enum xen_bar_place {
+	BAR_IN_WINDOW,	/* in a memory window, whose claim routes it to us */
+	BAR_OUTSIDE,	/* outside all windows: a range of its own in Xen */
+	BAR_NOWHERE,	/* in the ECAM window or across a window's edge */
+};
+
+static enum xen_bar_place xen_bar_place(struct xen_transport *xt,
+					__u64 addr, __u64 size)
 {
 	unsigned int i;
 
 	for (i = 0; i < NR_WINDOWS; i++) {
 		if (i != WIN_ECAM && xen_inside(addr, size, &xt->win[i]))
-			return 1;
+			return BAR_IN_WINDOW;
 		if (xen_overlaps(addr, size, &xt->win[i]))
-			return -1;
+			return BAR_NOWHERE;
 	}
-	return 0;
+	return BAR_OUTSIDE;
 }
 
 /* Set the level of INTx pin @pin of the function. */
@@ -455,8 +457,9 @@ static int xen_add_mmio(struct pci_ioreq_transport *t,
 {
 	struct xen_transport *xt = to_xen(t);
 	struct xen_range *r = NULL;
+	enum xen_bar_place place;
 	unsigned int i;
-	int place, err;
+	int err;
 
 	if (!xen_own_fn(xt, &mmio->fn))
 		return -1;
@@ -465,18 +468,18 @@ static int xen_add_mmio(struct pci_ioreq_transport *t,
 			r = &xt->range[i];
 	place = xen_bar_place(xt, mmio->addr, mmio->size);
 	if (!r || !mmio->size || mmio->addr > ~0ULL - (mmio->size - 1) ||
-	    place < 0) {
+	    place == BAR_NOWHERE) {
 		say("BAR %u at %#llx, %#llx bytes: %s\n", mmio->bar,
 		    (unsigned long long)mmio->addr,
 		    (unsigned long long)mmio->size,
-		    !r ? "too many ranges" : place < 0 ?
+		    !r ? "too many ranges" : place == BAR_NOWHERE ?
 		    "in the ECAM window or across a window's edge" :
 		    "not a range");
 		errno = r ? EINVAL : ENOSPC;
 		return -1;
 	}
 	/* Inside a memory window, routing it is ours alone. */
-	if (!place && xen_map(xt, mmio->addr, mmio->size)) {
+	if (place == BAR_OUTSIDE && xen_map(xt, mmio->addr, mmio->size)) {
 		err = errno;
 		if (!xen_gone(err))
 			say("BAR %u at %#llx: map_io_range_to_ioreq_server: %s\n",
@@ -486,7 +489,7 @@ static int xen_add_mmio(struct pci_ioreq_transport *t,
 		return -1;
 	}
 	r->used = true;
-	r->own = !place;
+	r->own = place == BAR_OUTSIDE;
 	r->bar = mmio->bar;
 	r->addr = mmio->addr;
 	r->size = mmio->size;

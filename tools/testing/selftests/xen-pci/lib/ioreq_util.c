@@ -4,39 +4,23 @@
  * command, returning what ioctl() returns.
  */
 
+#define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "ioreq_util.h"
 
-/* The name of an errno value, for messages. */
+/* The name of an errno value, for messages ("EINVAL"). */
 const char *errname(int err)
 {
 	static char buf[16];
+	const char *name = err ? strerrorname_np(err) : "success";
 
-	switch (err) {
-	case 0: return "success";
-	case EPERM: return "EPERM";
-	case ENOENT: return "ENOENT";
-	case ESRCH: return "ESRCH";
-	case EINTR: return "EINTR";
-	case EBADF: return "EBADF";
-	case EAGAIN: return "EAGAIN";
-	case ENOMEM: return "ENOMEM";
-	case EACCES: return "EACCES";
-	case EFAULT: return "EFAULT";
-	case EBUSY: return "EBUSY";
-	case EEXIST: return "EEXIST";
-	case ENODEV: return "ENODEV";
-	case EINVAL: return "EINVAL";
-	case ENOSPC: return "ENOSPC";
-	case ENOTTY: return "ENOTTY";
-	case E2BIG: return "E2BIG";
-	case ERANGE: return "ERANGE";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	}
+	if (name)
+		return name;
 	snprintf(buf, sizeof(buf), "errno %d", err);
 	return buf;
 }

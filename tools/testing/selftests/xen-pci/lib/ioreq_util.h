@@ -68,10 +68,6 @@ static inline long succeeded(struct __test_metadata *_metadata, long ret,
 /* @cmd returns 0; a TH_LOG() may follow, as after ASSERT_EQ(). */
 #define ASSERT_OK(cmd) ASSERT_EQ(0, succeeded(_metadata, (cmd), #cmd))
 
-#define test_cmd_bind(fd, domid, flags)						\
-	ASSERT_OK(_test_cmd_bind(fd, domid, flags, NULL))
-#define test_err_bind(_errno, fd, domid, flags)					\
-	EXPECT_ERRNO(_errno, _test_cmd_bind(fd, domid, flags, NULL))
 #define test_cmd_bind_layout(fd, domid, layout)					\
 	ASSERT_OK(_test_cmd_bind(fd, domid, XEN_PCI_IOREQ_BIND_LAYOUT, layout))
 #define test_err_bind_layout(_errno, fd, domid, layout)				\
