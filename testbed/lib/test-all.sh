@@ -200,6 +200,12 @@ emu_missing() {
 	run_xen demo-selftest "xenpci.mode=demo xenpci.guests=domu-demo xenpci.break=emu" >/dev/null
 	demo_check demo-selftest
 }
+# A guest that does not finish in time: the run says so, and the guest's
+# kernel shows where it was (sysrq through xenstore) before it is destroyed.
+guest_hangs() {
+	run_xen hang-selftest "xenpci.mode=demo xenpci.guests=domu-demo xenpci.guest_limit=1" \
+		--total-limit 240
+}
 # A kernel leak reaches the results: kmemleak's own test module.
 kmemleak_fires() {
 	BARE_NAME=bare-selftest BARE_APPEND="xenpci.break=kmemleak xenpci.tests=none" \
@@ -211,5 +217,6 @@ selftest xen-qemu-dies 'xen-selftest/console.*never booted' xen_dies
 selftest kunit-module-missing 'bare-selftest/need:.*pcie-xen-vpci' kunit_missing
 selftest emulated-function-missing 'demo-selftest/domU-shows-its-PCI-bus.*missing' emu_missing
 selftest kmemleak-fires 'bare-selftest/kernel_reports.*kmemleak' kmemleak_fires
+selftest domu-hangs 'hang-selftest/stage:domu-demo-run.*blocked tasks' guest_hangs
 
 summary
