@@ -17,6 +17,7 @@
 #define PCI_RES_NR		7	/* BARs 0-5, then the ROM */
 #define PCI_RES_ROM		6
 #define PCI_RES_MEM		0x200ULL	/* IORESOURCE_MEM */
+#define PCI_RES_MEM_64		0x100000ULL	/* IORESOURCE_MEM_64 */
 #define PCI_RES_DEV_LEN		16	/* "0000:00:00.0" and its NUL */
 
 /**

@@ -37,10 +37,7 @@
 #define SYSFS_PCI	"/sys/bus/pci/devices"
 
 /* struct resource flags, as sysfs prints them (not in the UAPI) */
-#define RES_IO		0x00000100
-#define RES_MEM		0x00000200
 #define RES_PREFETCH	0x00002000
-#define RES_MEM_64	0x00100000
 
 #define NR_STD_BARS	6
 #define ROM_IDX		6
@@ -89,7 +86,7 @@ static const char *bar_kind(const struct bar *b)
 {
 	if (b->idx == ROM_IDX)
 		return "rom";
-	if (b->flags & RES_MEM_64)
+	if (b->flags & PCI_RES_MEM_64)
 		return b->flags & RES_PREFETCH ? "mem64-pref" : "mem64";
 	return b->flags & RES_PREFETCH ? "mem32-pref" : "mem32";
 }
@@ -127,54 +124,40 @@ static int dev_is_bridge(const char *dev)
 
 static void add_dev(struct layout *l, const char *dev)
 {
-	unsigned long long start, end, flags;
-	int idx = 0, bridge = dev_is_bridge(dev), vf = dev_has(dev, "physfn");
-	char line[128];
-	FILE *f;
-	int fd;
+	int idx, bridge = dev_is_bridge(dev), vf = dev_has(dev, "physfn");
+	struct pci_res res[PCI_RES_NR];
 
-	fd = dev_file(dev, "resource", O_RDONLY);
-	if (fd < 0)
+	if (pci_res_read(dev, res))
 		return;
-	f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return;
-	}
-
-	while (idx <= ROM_IDX && fgets(line, sizeof(line), f)) {
+	for (idx = 0; idx <= ROM_IDX; idx++) {
+		const struct pci_res *r = &res[idx];
 		struct bar *b;
 
-		if (sscanf(line, "%llx %llx %llx", &start, &end, &flags) != 3)
-			break;
-		if (!(flags & RES_MEM) || (!start && !end)) {
-			idx++;
+		if (!(r->flags & PCI_RES_MEM) || (!r->start && !r->end))
 			continue;
-		}
-		if (!start) {
+		if (!r->start) {
 			/* memory BAR that was left unassigned */
 			b = realloc(l->unassigned, (l->nr_unassigned + 1) * sizeof(*b));
 			if (!b)
-				break;
+				return;
 			l->unassigned = b;
 			b = &l->unassigned[l->nr_unassigned++];
 		} else {
 			b = realloc(l->bar, (l->nr + 1) * sizeof(*b));
 			if (!b)
-				break;
+				return;
 			l->bar = b;
 			b = &l->bar[l->nr++];
 		}
 		memset(b, 0, sizeof(*b));
 		snprintf(b->dev, sizeof(b->dev), "%s", dev);
-		b->idx = idx++;
-		b->start = start;
-		b->size = end - start + 1;
-		b->flags = flags;
+		b->idx = idx;
+		b->start = r->start;
+		b->size = r->end - r->start + 1;
+		b->flags = r->flags;
 		b->vf = vf;
 		b->bridge = bridge;
 	}
-	fclose(f);
 }
 
 FIXTURE_SETUP(bars)

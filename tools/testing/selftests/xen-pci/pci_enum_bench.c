@@ -36,13 +36,6 @@
 
 #define PROG		"pci_enum_bench"
 #define MAX_BARS	256
-#define IORESOURCE_MEM	0x00000200
-
-struct bar {
-	char bdf[EMU_BDF_LEN];
-	int idx;
-	unsigned long long start, end;	/* inclusive */
-};
 
 static double now(void)
 {
@@ -65,44 +58,30 @@ static void copy_name(char *dst, size_t len, const char *src)
 
 static int bar_cmp(const void *a, const void *b)
 {
-	const struct bar *x = a, *y = b;
+	const struct pci_res *x = a, *y = b;
 
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
 /* The assigned memory BARs (and ROMs) of every function, by address. */
-static int read_bars(struct bar *bars, int max)
+static int read_bars(struct pci_res *bars, int max)
 {
-	unsigned long long start, end, flags;
-	char path[PATH_MAX], line[128];
 	struct dirent *d;
-	int n = 0, i;
 	DIR *dir;
-	FILE *f;
+	int n = 0;
 
 	dir = opendir(SYSFS_PCI_DEVICES);
 	if (!dir)
 		return -1;
 	while ((d = readdir(dir))) {
-		if (d->d_name[0] == '.')
+		struct pci_res res[PCI_RES_NR];
+		int i;
+
+		if (d->d_name[0] == '.' || pci_res_read(d->d_name, res))
 			continue;
-		snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/resource",
-			 d->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		/* Lines 0-5 are the BARs, 6 the ROM; bridge windows follow. */
-		for (i = 0; i <= 6 && fgets(line, sizeof(line), f); i++) {
-			if (sscanf(line, "%llx %llx %llx", &start, &end, &flags) != 3 ||
-			    !(flags & IORESOURCE_MEM) || !end || n == max)
-				continue;
-			copy_name(bars[n].bdf, sizeof(bars[n].bdf), d->d_name);
-			bars[n].idx = i;
-			bars[n].start = start;
-			bars[n].end = end;
-			n++;
-		}
-		fclose(f);
+		for (i = 0; i < PCI_RES_NR && n < max; i++)
+			if (pci_res_is_mem(&res[i]))
+				bars[n++] = res[i];
 	}
 	closedir(dir);
 	qsort(bars, n, sizeof(*bars), bar_cmp);
@@ -110,15 +89,15 @@ static int read_bars(struct bar *bars, int max)
 }
 
 /* Prints the placement; returns whether two BARs share a page. */
-static bool window_use(const struct bar *bars, int n, unsigned long page)
+static bool window_use(const struct pci_res *bars, int n, unsigned long page)
 {
 	unsigned long long used = 0, want = 0, last_page = ~0ULL, size, p0, p1;
 	int i;
 
 	for (i = 0; i < n; i++) {
 		size = bars[i].end - bars[i].start + 1;
-		printf(PROG ": bar %s %d %#llx %#llx\n", bars[i].bdf,
-		       bars[i].idx, bars[i].start, size);
+		printf(PROG ": bar %s %d %#llx %#llx\n", bars[i].dev,
+		       bars[i].index, bars[i].start, size);
 		want += size > page ? size : page;
 		p0 = bars[i].start / page;
 		p1 = bars[i].end / page;
@@ -192,7 +171,7 @@ static int enumerate_once(void)
 int main(int argc, char **argv)
 {
 	unsigned long page = sysconf(_SC_PAGESIZE);
-	static struct bar bars[MAX_BARS];
+	static struct pci_res bars[MAX_BARS];
 	double secs = 2, t0, t;
 	unsigned long long ops;
 	char drv[64] = "";

@@ -43,25 +43,18 @@
 
 #define SYSFS_PCI	"/sys/bus/pci/devices"
 #define SYSFS_BUSES	"/sys/class/pci_bus"
-#define RES_MEM		0x00000200	/* IORESOURCE_MEM, as sysfs prints it */
-#define RES_MEM_64	0x00100000	/* IORESOURCE_MEM_64 */
 #define CFG_COMMAND	0x04
 #define CFG_COMMAND_MEMORY 0x2
 #define CFG_HEADER_TYPE	0x0e
 #define CFG_BAR0	0x10
 #define NR_STD_BARS	6
-#define NR_RES		7		/* six standard BARs and the ROM */
 #define MAX_FN		32
 #define CYCLES		2
 #define WAIT_MS		20000
 
-struct res {
-	unsigned long long start, end, flags;
-};
-
 struct fn {
 	char name[NAME_MAX + 1];
-	struct res res[NR_RES];
+	struct pci_res res[PCI_RES_NR];
 };
 
 struct bus {
@@ -70,33 +63,13 @@ struct bus {
 	int nr_fn;
 };
 
-static int read_res(const char *fn, struct res *res)
+/* A memory resource, assigned or not (then its start is 0). */
+static bool is_mem(const struct pci_res *r)
 {
-	char path[PATH_MAX], line[128];
-	int i = 0;
-	FILE *f;
-
-	memset(res, 0, NR_RES * sizeof(*res));
-	snprintf(path, sizeof(path), SYSFS_PCI "/%s/resource", fn);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (i < NR_RES && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx %llx %llx", &res[i].start, &res[i].end,
-			   &res[i].flags) != 3)
-			break;
-		i++;
-	}
-	fclose(f);
-	return i == NR_RES ? 0 : -1;
+	return (r->flags & PCI_RES_MEM) && (r->start || r->end);
 }
 
-static bool is_mem(const struct res *r)
-{
-	return (r->flags & RES_MEM) && (r->start || r->end);
-}
-
-static unsigned long long res_size(const struct res *r)
+static unsigned long long res_size(const struct pci_res *r)
 {
 	return r->end - r->start + 1;
 }
@@ -140,7 +113,7 @@ static int scan_fns(struct bus *b)
 
 			bridge |= is_bridge(d);
 			snprintf(f->name, sizeof(f->name), "%s", d);
-			if (!read_res(d, f->res))
+			if (!pci_res_read(d, f->res))
 				b->nr_fn++;
 		}
 		free(list[i]);
@@ -200,12 +173,12 @@ static bool has_unfit_bar(const struct bus *b)
 
 	for (i = 0; i < b->nr_fn; i++)
 		for (j = 0; j < NR_STD_BARS; j++) {
-			const struct res *r = &b->fn[i].res[j];
+			const struct pci_res *r = &b->fn[i].res[j];
 
 			if (r->flags)
 				continue;
 			/* the upper half of a 64-bit BAR has no resource */
-			if (j && (b->fn[i].res[j - 1].flags & RES_MEM_64))
+			if (j && (b->fn[i].res[j - 1].flags & PCI_RES_MEM_64))
 				continue;
 			if (bar_implemented(b->fn[i].name, j))
 				return true;
@@ -274,7 +247,7 @@ static int check_bar(struct __test_metadata *const _metadata, int cycle,
 		     const struct fn *was, const struct fn *is, int j,
 		     bool excl, long page)
 {
-	const struct res *a = &was->res[j], *b = &is->res[j];
+	const struct pci_res *a = &was->res[j], *b = &is->res[j];
 	struct pci_res who;
 
 	if (!is_mem(a))
@@ -332,14 +305,14 @@ FIXTURE_TEARDOWN(bridge)
 TEST_F(bridge, rescan_keeps_bars)
 {
 	int cycle, i, j, checked = 0;
-	bool excl[MAX_FN][NR_RES] = {};
+	bool excl[MAX_FN][PCI_RES_NR] = {};
 	struct bus now = self->b;
 	char path[PATH_MAX];
 	struct pci_res who;
 
 	for (i = 0; i < self->b.nr_fn; i++)
-		for (j = 0; j < NR_RES; j++) {
-			const struct res *r = &self->b.fn[i].res[j];
+		for (j = 0; j < PCI_RES_NR; j++) {
+			const struct pci_res *r = &self->b.fn[i].res[j];
 
 			if (!is_mem(r))
 				continue;
@@ -372,7 +345,7 @@ TEST_F(bridge, rescan_keeps_bars)
 
 		for (i = 0; i < self->b.nr_fn; i++) {
 			ASSERT_STREQ(self->b.fn[i].name, now.fn[i].name);
-			for (j = 0; j < NR_RES; j++)
+			for (j = 0; j < PCI_RES_NR; j++)
 				checked += check_bar(_metadata, cycle,
 						     &self->b.fn[i], &now.fn[i],
 						     j, excl[i][j], self->page);

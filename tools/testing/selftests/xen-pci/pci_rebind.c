@@ -30,14 +30,7 @@
 #define SYSFS_PCI	"/sys/bus/pci/devices"
 #define DRIVER		"pcie-xen-vpci"
 #define DRIVER_DIR	"/sys/bus/platform/drivers/" DRIVER
-#define RES_MEM		0x00000200	/* IORESOURCE_MEM, as sysfs prints it */
 #define MAX_BARS	512
-
-struct bar {
-	unsigned long long start, end;
-	char dev[NAME_MAX + 1];
-	int idx;
-};
 
 static int count_devices(void)
 {
@@ -54,8 +47,8 @@ static int count_devices(void)
 	return n;
 }
 
-/* Read every assigned memory BAR; returns how many, or -1. */
-static int read_bars(struct bar *bars)
+/* Read every assigned memory BAR and ROM; returns how many, or -1. */
+static int read_bars(struct pci_res *bars)
 {
 	struct dirent *e;
 	DIR *d = opendir(SYSFS_PCI);
@@ -64,29 +57,14 @@ static int read_bars(struct bar *bars)
 	if (!d)
 		return -1;
 	while ((e = readdir(d))) {
-		unsigned long long s, end, fl;
-		char path[PATH_MAX];
-		int idx = 0;
-		FILE *f;
+		struct pci_res res[PCI_RES_NR];
+		int i;
 
-		if (e->d_name[0] == '.')
+		if (e->d_name[0] == '.' || pci_res_read(e->d_name, res))
 			continue;
-		snprintf(path, sizeof(path), SYSFS_PCI "/%s/resource", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		/* standard BARs 0-5 and the ROM (6) */
-		while (idx < 7 && fscanf(f, "%llx %llx %llx", &s, &end, &fl) == 3) {
-			if ((fl & RES_MEM) && s && n < MAX_BARS) {
-				bars[n].start = s;
-				bars[n].end = end;
-				bars[n].idx = idx;
-				snprintf(bars[n].dev, sizeof(bars[n].dev), "%s", e->d_name);
-				n++;
-			}
-			idx++;
-		}
-		fclose(f);
+		for (i = 0; i < PCI_RES_NR && n < MAX_BARS; i++)
+			if (pci_res_is_mem(&res[i]))
+				bars[n++] = res[i];
 	}
 	closedir(d);
 	return n;
@@ -95,7 +73,7 @@ static int read_bars(struct bar *bars)
 /* Number of layout violations: unaligned BARs and pairs sharing a page. */
 static int check_layout(struct __test_metadata *_metadata, int *nr_bars)
 {
-	static struct bar bars[MAX_BARS];
+	static struct pci_res bars[MAX_BARS];
 	unsigned long long page = sysconf(_SC_PAGESIZE);
 	int n = read_bars(bars), bad = 0, i;
 	struct pci_res who;
@@ -104,13 +82,13 @@ static int check_layout(struct __test_metadata *_metadata, int *nr_bars)
 	for (i = 0; i < n; i++) {
 		if (bars[i].start % page) {
 			TH_LOG("%s BAR %d at %#llx is not page aligned",
-			       bars[i].dev, bars[i].idx, bars[i].start);
+			       bars[i].dev, bars[i].index, bars[i].start);
 			bad++;
 		}
-		if (pci_res_page_sharer(bars[i].dev, bars[i].idx, bars[i].start,
+		if (pci_res_page_sharer(bars[i].dev, bars[i].index, bars[i].start,
 					bars[i].end, page, &who)) {
 			TH_LOG("%s BAR %d shares a page with %s resource %d",
-			       bars[i].dev, bars[i].idx, who.dev, who.index);
+			       bars[i].dev, bars[i].index, who.dev, who.index);
 			bad++;
 		}
 	}
@@ -208,9 +186,9 @@ TEST_F(host, rescan)
 /* Remove the last function that has a sub-page BAR, then rescan. */
 TEST_F(host, remove_rescan)
 {
-	static struct bar bars[MAX_BARS];
+	static struct pci_res bars[MAX_BARS];
 	unsigned long long page = sysconf(_SC_PAGESIZE);
-	char path[PATH_MAX], victim[NAME_MAX + 1] = "";
+	char path[PATH_MAX], victim[PCI_RES_DEV_LEN] = "";
 	struct stat st;
 	int n, i;
 
@@ -218,7 +196,7 @@ TEST_F(host, remove_rescan)
 	for (i = 0; i < n; i++)
 		if (bars[i].end - bars[i].start + 1 < page &&
 		    strcmp(bars[i].dev, victim) > 0)
-			snprintf(victim, sizeof(victim), "%s", bars[i].dev);
+			memcpy(victim, bars[i].dev, sizeof(victim));
 	if (!victim[0])
 		SKIP(return, "no function with a sub-page BAR");
 	TH_LOG("removing %s", victim);
