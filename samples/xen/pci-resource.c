@@ -57,6 +57,36 @@ bool pci_res_is_mem(const struct pci_res *r)
 }
 
 /**
+ * pci_res_all_mem() - every assigned memory resource of every function
+ * @res: filled with them, in sysfs directory order
+ * @max: room in @res
+ *
+ * Return: how many were found (at most @max), or a negative errno.
+ */
+int pci_res_all_mem(struct pci_res *res, int max)
+{
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	d = opendir(PCI_RES_SYSFS);
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		struct pci_res fn[PCI_RES_NR];
+		int i;
+
+		if (e->d_name[0] == '.' || pci_res_read(e->d_name, fn))
+			continue;
+		for (i = 0; i < PCI_RES_NR && n < max; i++)
+			if (pci_res_is_mem(&fn[i]))
+				res[n++] = fn[i];
+	}
+	closedir(d);
+	return n;
+}
+
+/**
  * pci_res_page_sharer() - find a resource that shares a page with a range
  * @bdf: the function that the range belongs to
  * @index: the resource of @bdf that the range is, or -1 to skip every

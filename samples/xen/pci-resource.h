@@ -38,6 +38,7 @@ struct pci_res {
 
 int pci_res_read(const char *bdf, struct pci_res res[PCI_RES_NR]);
 bool pci_res_is_mem(const struct pci_res *r);
+int pci_res_all_mem(struct pci_res *res, int max);
 int pci_res_page_sharer(const char *bdf, int index, __u64 start, __u64 end,
 			__u64 page, struct pci_res *who);
 

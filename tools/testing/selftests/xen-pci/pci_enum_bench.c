@@ -66,25 +66,10 @@ static int bar_cmp(const void *a, const void *b)
 /* The assigned memory BARs (and ROMs) of every function, by address. */
 static int read_bars(struct pci_res *bars, int max)
 {
-	struct dirent *d;
-	DIR *dir;
-	int n = 0;
+	int n = pci_res_all_mem(bars, max);
 
-	dir = opendir(SYSFS_PCI_DEVICES);
-	if (!dir)
-		return -1;
-	while ((d = readdir(dir))) {
-		struct pci_res res[PCI_RES_NR];
-		int i;
-
-		if (d->d_name[0] == '.' || pci_res_read(d->d_name, res))
-			continue;
-		for (i = 0; i < PCI_RES_NR && n < max; i++)
-			if (pci_res_is_mem(&res[i]))
-				bars[n++] = res[i];
-	}
-	closedir(dir);
-	qsort(bars, n, sizeof(*bars), bar_cmp);
+	if (n > 0)
+		qsort(bars, n, sizeof(*bars), bar_cmp);
 	return n;
 }
 

@@ -47,35 +47,12 @@ static int count_devices(void)
 	return n;
 }
 
-/* Read every assigned memory BAR and ROM; returns how many, or -1. */
-static int read_bars(struct pci_res *bars)
-{
-	struct dirent *e;
-	DIR *d = opendir(SYSFS_PCI);
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d))) {
-		struct pci_res res[PCI_RES_NR];
-		int i;
-
-		if (e->d_name[0] == '.' || pci_res_read(e->d_name, res))
-			continue;
-		for (i = 0; i < PCI_RES_NR && n < MAX_BARS; i++)
-			if (pci_res_is_mem(&res[i]))
-				bars[n++] = res[i];
-	}
-	closedir(d);
-	return n;
-}
-
 /* Number of layout violations: unaligned BARs and pairs sharing a page. */
 static int check_layout(struct __test_metadata *_metadata, int *nr_bars)
 {
 	static struct pci_res bars[MAX_BARS];
 	unsigned long long page = sysconf(_SC_PAGESIZE);
-	int n = read_bars(bars), bad = 0, i;
+	int n = pci_res_all_mem(bars, MAX_BARS), bad = 0, i;
 	struct pci_res who;
 
 	*nr_bars = n;
@@ -192,7 +169,7 @@ TEST_F(host, remove_rescan)
 	struct stat st;
 	int n, i;
 
-	n = read_bars(bars);
+	n = pci_res_all_mem(bars, MAX_BARS);
 	for (i = 0; i < n; i++)
 		if (bars[i].end - bars[i].start + 1 < page &&
 		    strcmp(bars[i].dev, victim) > 0)
