@@ -56,6 +56,50 @@ bool pci_res_is_mem(const struct pci_res *r)
 	return (r->flags & PCI_RES_MEM) && r->start && r->end > r->start;
 }
 
+/*
+ * Call @fn on every assigned memory resource of every function, in sysfs
+ * directory order, until it returns non-zero. Returns that value, 0, or a
+ * negative errno.
+ */
+static int pci_res_walk(int (*fn)(const struct pci_res *r, void *arg),
+			void *arg)
+{
+	struct dirent *e;
+	int ret = 0;
+	DIR *d;
+
+	d = opendir(PCI_RES_SYSFS);
+	if (!d)
+		return -errno;
+	while (!ret && (e = readdir(d))) {
+		struct pci_res res[PCI_RES_NR];
+		int i;
+
+		if (e->d_name[0] == '.' || pci_res_read(e->d_name, res))
+			continue;
+		for (i = 0; i < PCI_RES_NR && !ret; i++)
+			if (pci_res_is_mem(&res[i]))
+				ret = fn(&res[i], arg);
+	}
+	closedir(d);
+	return ret;
+}
+
+struct pci_res_list {
+	struct pci_res *res;
+	int n, max;
+};
+
+static int list_add(const struct pci_res *r, void *arg)
+{
+	struct pci_res_list *l = arg;
+
+	if (l->n == l->max)
+		return 1;
+	l->res[l->n++] = *r;
+	return 0;
+}
+
 /**
  * pci_res_all_mem() - every assigned memory resource of every function
  * @res: filled with them, in sysfs directory order
@@ -65,25 +109,30 @@ bool pci_res_is_mem(const struct pci_res *r)
  */
 int pci_res_all_mem(struct pci_res *res, int max)
 {
-	struct dirent *e;
-	int n = 0;
-	DIR *d;
+	struct pci_res_list l = { .res = res, .max = max };
+	int ret = pci_res_walk(list_add, &l);
 
-	d = opendir(PCI_RES_SYSFS);
-	if (!d)
-		return -errno;
-	while ((e = readdir(d))) {
-		struct pci_res fn[PCI_RES_NR];
-		int i;
+	return ret < 0 ? ret : l.n;
+}
 
-		if (e->d_name[0] == '.' || pci_res_read(e->d_name, fn))
-			continue;
-		for (i = 0; i < PCI_RES_NR && n < max; i++)
-			if (pci_res_is_mem(&fn[i]))
-				res[n++] = fn[i];
-	}
-	closedir(d);
-	return n;
+struct pci_res_range {
+	const char *bdf;
+	int index;
+	__u64 start, end, page;
+	struct pci_res *who;
+};
+
+static int shares_page(const struct pci_res *r, void *arg)
+{
+	const struct pci_res_range *q = arg;
+
+	if (!strcmp(r->dev, q->bdf) && (q->index < 0 || q->index == r->index))
+		return 0;
+	if (r->start / q->page > q->end / q->page ||
+	    q->start / q->page > r->end / q->page)
+		return 0;
+	*q->who = *r;
+	return 1;
 }
 
 /**
@@ -105,32 +154,10 @@ int pci_res_all_mem(struct pci_res *res, int max)
 int pci_res_page_sharer(const char *bdf, int index, __u64 start, __u64 end,
 			__u64 page, struct pci_res *who)
 {
-	struct dirent *e;
-	int found = 0;
-	DIR *d;
+	struct pci_res_range q = {
+		.bdf = bdf, .index = index, .start = start, .end = end,
+		.page = page, .who = who,
+	};
 
-	d = opendir(PCI_RES_SYSFS);
-	if (!d)
-		return -errno;
-	while (!found && (e = readdir(d))) {
-		struct pci_res res[PCI_RES_NR];
-		bool self = !strcmp(e->d_name, bdf);
-		int i;
-
-		if (e->d_name[0] == '.' || pci_res_read(e->d_name, res))
-			continue;
-		for (i = 0; i < PCI_RES_NR && !found; i++) {
-			const struct pci_res *r = &res[i];
-
-			if (!pci_res_is_mem(r) || (self && (index < 0 || index == i)))
-				continue;
-			if (r->start / page > end / page ||
-			    start / page > r->end / page)
-				continue;
-			*who = *r;
-			found = 1;
-		}
-	}
-	closedir(d);
-	return found;
+	return pci_res_walk(shares_page, &q);
 }
