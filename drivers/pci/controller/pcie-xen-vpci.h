@@ -11,6 +11,7 @@
 #include <linux/kconfig.h>
 #include <linux/of.h>
 #include <linux/of_address.h>
+#include <linux/sizes.h>
 #include <linux/types.h>
 
 #include <xen/xen.h>
@@ -72,10 +73,33 @@ enum xen_vpci_bar_state {
 	XEN_VPCI_BAR_PINNED,
 };
 
+/*
+ * MSI: vector n of a root complex with "msi-ranges" is SPI base + n of the
+ * guest's GIC, edge rising. A device signals it by writing n to the doorbell,
+ * the second "reg" region ("msi"), a 4 KiB page inside the non-prefetchable
+ * memory window. Xen's GIC numbers SPIs up to interrupt ID 1019 (SPI 987).
+ */
+#define XEN_VPCI_MSI_DOORBELL_SIZE	SZ_4K
+#define XEN_VPCI_GIC_SPI_MAX		987
+
+struct irq_fwspec;
+struct msi_msg;
+struct of_phandle_args;
+
 #if IS_ENABLED(CONFIG_KUNIT)
 enum xen_vpci_bar_state xen_vpci_page_align_bar(struct resource *res);
 unsigned long xen_vpci_page_align_bars(struct resource *res, unsigned int nr,
 				       unsigned long *pinned);
+int xen_vpci_msi_check_range(const struct of_phandle_args *spec, u32 nvecs);
+int xen_vpci_msi_check_doorbell(const struct resource *db,
+				const struct resource *win);
+int xen_vpci_msi_alloc_vecs(unsigned long *used, u32 nvecs, unsigned int nr);
+void xen_vpci_msi_free_vecs(unsigned long *used, unsigned long first,
+			    unsigned int nr);
+void xen_vpci_msi_spec(const struct irq_fwspec *base, unsigned long vec,
+		       struct irq_fwspec *spec);
+void xen_vpci_msi_message(u64 doorbell, unsigned long vec,
+			  struct msi_msg *msg);
 #endif
 
 #endif /* _PCIE_XEN_VPCI_H */

@@ -7,7 +7,8 @@
  *
  * The test machine describes what to expect in its device tree:
  * - top-level nodes named xen-vpci-bad-<case>, <case> being one of noreg,
- *   noranges, smallecam, nomem;
+ *   noranges, smallecam, nomem, and for the MSI controller msinoranges,
+ *   msilevel, msinodoorbell, msidoorbell;
  * - /chosen/xenpci-test,nofit = "<pci device> <bar>": the BAR that cannot
  *   fit.
  * Without them the tests are skipped. Kernel messages are read from
@@ -38,6 +39,10 @@ static const struct {
 	{ "noranges", "missing \"ranges\"" },
 	{ "smallecam", "too small for bus-range" },
 	{ "nomem", "no non-prefetchable memory window" },
+	{ "msinoranges", "invalid \"msi-ranges\"" },
+	{ "msilevel", "\"msi-ranges\" must be one range of GIC SPIs" },
+	{ "msinodoorbell", "needs the doorbell" },
+	{ "msidoorbell", "is not a 4 KiB page of a non-prefetchable memory window" },
 };
 
 /* Whether the kernel log has a line containing both strings. */
