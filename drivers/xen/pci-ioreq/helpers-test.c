@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests of the decoders of the xen-pci-ioreq driver: ECAM and
- * IOREQ_TYPE_PCI_CONFIG decoding, the INTx lines, and the BAR range table.
+ * KUnit tests of the decoders of the xen-pci-ioreq driver (helpers.h): ECAM
+ * and IOREQ_TYPE_PCI_CONFIG decoding, the INTx lines, and the BAR range
+ * table. Built as the module xen-pci-ioreq-test, suite "xen-pci-ioreq",
+ * which the test bed's guests load by those names.
  */
 
 #include <kunit/test.h>
@@ -9,7 +11,7 @@
 #include <linux/kernel.h>
 #include <linux/pci.h>
 
-#include "xen-pci-ioreq.h"
+#include "helpers.h"
 
 #define BASE	GUEST_VPCI_ECAM_BASE
 #define LEN	GUEST_VPCI_ECAM_SIZE

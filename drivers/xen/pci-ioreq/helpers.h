@@ -3,11 +3,12 @@
  * Pure helpers of the xen-pci-ioreq driver: decoding guest accesses to
  * functions and registers, the INTx lines, and the table of BAR ranges.
  * They touch no state of their own, so the KUnit suite in
- * xen-pci-ioreq-test.c can check them in isolation.
+ * helpers-test.c can check them in isolation; the driver includes them
+ * through xpi.h.
  */
 
-#ifndef _XEN_PCI_IOREQ_H
-#define _XEN_PCI_IOREQ_H
+#ifndef _XEN_PCI_IOREQ_HELPERS_H
+#define _XEN_PCI_IOREQ_HELPERS_H
 
 #include <linux/align.h>
 #include <linux/bits.h>
@@ -340,4 +341,4 @@ static inline bool xpi_range_overlaps(const struct xpi_range *r,
 	return i && r[i - 1].last >= start;
 }
 
-#endif /* _XEN_PCI_IOREQ_H */
+#endif /* _XEN_PCI_IOREQ_HELPERS_H */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Tracepoints of the xen-pci-ioreq driver: each guest access it is handed,
- * where it went, and each completion.
+ * where it went, and each completion. Used by the request path, ioreq.c,
+ * which defines them (CREATE_TRACE_POINTS); its Makefile line gives it
+ * -I$(src) so that define_trace.h finds this file.
  */
 
 #undef TRACE_SYSTEM
@@ -86,5 +88,5 @@ TRACE_EVENT(xen_pci_ioreq_complete,
 #undef TRACE_INCLUDE_PATH
 #define TRACE_INCLUDE_PATH .
 #undef TRACE_INCLUDE_FILE
-#define TRACE_INCLUDE_FILE xen_pci_ioreq_trace
+#define TRACE_INCLUDE_FILE trace
 #include <trace/define_trace.h>

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * irqfds: eventfds whose signals assert an INTx pin of a function. The
+ * eventfd's wakeup takes the count and queues the guest's irqfd work,
+ * which asserts the pins through intx.c. Each irqfd belongs to one
+ * function and goes with it or with the guest. The IRQFD ioctl of dev.c
+ * assigns and deassigns them; intx.c cancels signals a deassertion
+ * overtook; fn.c and guest.c drop them.
+ *
+ * Locking: the guest's irqfd list is under its mutex, which the callers
+ * hold and the work takes. The wakeup runs with the eventfd's wait queue
+ * lock held and takes none of ours.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/eventfd.h>
+#include <linux/fs.h>
+#include <linux/list.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "xpi.h"
+
+/**
+ * struct xpi_irqfd - an eventfd whose signals assert an INTx pin
+ * @node: entry in the guest's @irqfds
+ * @guest: the guest
+ * @fn: the function whose pin it asserts
+ * @ctx: the eventfd
+ * @wait: our entry in the eventfd's wait queue
+ * @pt: adds @wait to it
+ * @pending: signalled since the guest's irqfd work last looked
+ * @pin: the pin, 1 to 4
+ */
+struct xpi_irqfd {
+	struct list_head node;
+	struct xpi_guest *guest;
+	struct xpi_fn *fn;
+	struct eventfd_ctx *ctx;
+	wait_queue_entry_t wait;
+	poll_table pt;
+	atomic_t pending;
+	u8 pin;
+};
+
+/*
+ * Called by the eventfd, with its wait queue's lock held: take the count
+ * and leave the assertion to the guest's work, which may sleep.
+ */
+static int xpi_irqfd_wakeup(wait_queue_entry_t *wait, unsigned int mode,
+			    int sync, void *key)
+{
+	struct xpi_irqfd *q = container_of(wait, struct xpi_irqfd, wait);
+	u64 cnt;
+
+	if (key_to_poll(key) & EPOLLIN) {
+		eventfd_ctx_do_read(q->ctx, &cnt);
+		atomic_set(&q->pending, 1);
+		atomic64_inc(&q->guest->irqfd_signals);
+		schedule_work(&q->guest->irqfd_work);
+	}
+	return 0;
+}
+
+static void xpi_irqfd_ptable(struct file *file, wait_queue_head_t *wqh,
+			     poll_table *pt)
+{
+	struct xpi_irqfd *q = container_of(pt, struct xpi_irqfd, pt);
+
+	add_wait_queue_priority(wqh, &q->wait);
+}
+
+void xpi_irqfd_work(struct work_struct *work)
+{
+	struct xpi_guest *g = container_of(work, struct xpi_guest, irqfd_work);
+	struct xpi_irqfd *q;
+
+	mutex_lock(&g->mutex);
+	if (!g->dead) {
+		list_for_each_entry(q, &g->irqfds, node) {
+			if (!atomic_xchg(&q->pending, 0))
+				continue;
+			if (!xpi_set_intx(g, q->fn, q->pin, 1))
+				atomic64_inc(&g->irqfd_asserted);
+		}
+	}
+	mutex_unlock(&g->mutex);
+}
+
+static void xpi_irqfd_free(struct xpi_guest *g, struct xpi_irqfd *q)
+{
+	u64 cnt;
+
+	lockdep_assert_held(&g->mutex);
+	/* After this, the eventfd no longer calls us. */
+	eventfd_ctx_remove_wait_queue(q->ctx, &q->wait, &cnt);
+	list_del(&q->node);
+	WRITE_ONCE(g->nr_irqfds, g->nr_irqfds - 1);
+	eventfd_ctx_put(q->ctx);
+	kfree(q);
+}
+
+/*
+ * The backend deasserts @pin of @fn: a signal of its irqfd that came before
+ * and that the guest's work has not turned into an assertion yet is for the
+ * condition now handled, and must not assert the pin after the deassertion
+ * (which would leave the line asserted with nothing to service). A signal
+ * that comes after this asserts as usual.
+ */
+void xpi_irqfd_cancel(struct xpi_guest *g, struct xpi_fn *fn, u8 pin)
+{
+	struct xpi_irqfd *q;
+
+	lockdep_assert_held(&g->mutex);
+	list_for_each_entry(q, &g->irqfds, node)
+		if (q->fn == fn && q->pin == pin &&
+		    atomic_xchg(&q->pending, 0))
+			atomic64_inc(&g->irqfd_cancelled);
+}
+
+/* Drop the irqfds of @fn, or all of the guest's if @fn is NULL. */
+void xpi_irqfd_drop(struct xpi_guest *g, struct xpi_fn *fn)
+{
+	struct xpi_irqfd *q, *tmp;
+
+	list_for_each_entry_safe(q, tmp, &g->irqfds, node)
+		if (!fn || q->fn == fn)
+			xpi_irqfd_free(g, q);
+}
+
+/* Assert @pin of @fn on each signal of @ctx, the eventfd of @file. */
+int xpi_irqfd_assign(struct xpi_guest *g, struct xpi_fn *fn,
+		     struct file *file, struct eventfd_ctx *ctx, u8 pin)
+{
+	struct xpi_irqfd *q;
+	__poll_t events;
+
+	list_for_each_entry(q, &g->irqfds, node)
+		/* One eventfd, one pin: its count is ours to take. */
+		if (q->ctx == ctx)
+			return q->fn == fn && q->pin == pin ? -EEXIST : -EBUSY;
+	if (g->nr_irqfds >= XPI_MAX_IRQFDS)
+		return -ENOSPC;
+	q = kzalloc(sizeof(*q), GFP_KERNEL_ACCOUNT);
+	if (!q)
+		return -ENOMEM;
+	q->guest = g;
+	q->fn = fn;
+	q->pin = pin;
+	q->ctx = ctx;
+	init_waitqueue_func_entry(&q->wait, xpi_irqfd_wakeup);
+	init_poll_funcptr(&q->pt, xpi_irqfd_ptable);
+	list_add_tail(&q->node, &g->irqfds);
+	WRITE_ONCE(g->nr_irqfds, g->nr_irqfds + 1);
+	/* Signalled already: assert now. */
+	events = vfs_poll(file, &q->pt);
+	if (events & EPOLLIN) {
+		atomic_set(&q->pending, 1);
+		schedule_work(&g->irqfd_work);
+	}
+	return 0;
+}
+
+int xpi_irqfd_deassign(struct xpi_guest *g, struct xpi_fn *fn,
+		       struct eventfd_ctx *ctx, u8 pin)
+{
+	struct xpi_irqfd *q;
+
+	list_for_each_entry(q, &g->irqfds, node) {
+		if (q->ctx == ctx && q->fn == fn && q->pin == pin) {
+			xpi_irqfd_free(g, q);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
