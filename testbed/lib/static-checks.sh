@@ -54,8 +54,13 @@ build_objs() {	# ARCH BUILDDIR CROSS
 		make -s -C "$SRC" O="$bd" ARCH="$arch" CROSS_COMPILE="$cross" C=2 W=1 \
 			"$o" > "$W/obj.log" 2>&1
 		local rc=$?
-		# Only diagnostics about our own file count.
-		grep -E "^$(echo "${o%.o}" | sed 's/[.]/[.]/g')\.[ch]:|error" "$W/obj.log" > "$W/obj.ours" || true
+		# Only diagnostics about our own files count: the object's source
+		# and every file of ours beside it (a driver's private headers).
+		local mine
+		mine=$(echo "$KFILES" | grep -E "^$(dirname "$o")/[^/]+\.[ch]$" |
+			sed 's/[.]/[.]/g' | paste -sd'|')
+		grep -E "^(${mine:-$(echo "${o%.o}" | sed 's/[.]/[.]/g')\.c}):|error" \
+			"$W/obj.log" > "$W/obj.ours" || true
 		if [ $rc -ne 0 ] || [ -s "$W/obj.ours" ] || [ ! -e "$bd/$o" ]; then
 			res FAIL "sparse-W1/$arch/$o" "$(head -c 600 "$W/obj.ours" "$W/obj.log" | tr '\n' ' ')"
 		else
