@@ -110,6 +110,10 @@ static int xpi_stats_show(struct seq_file *m, void *unused)
 			   g->layout.mem[0].base, g->layout.mem[0].size,
 			   g->layout.mem[1].base, g->layout.mem[1].size,
 			   g->layout.intx_base);
+	if (xpi_ecam_mode() && g->layout.msi_count)
+		seq_printf(m, "msi: %u vectors from interrupt %u, doorbell %#llx\n",
+			   g->layout.msi_count, g->layout.msi_base,
+			   g->layout.msi_doorbell);
 	seq_printf(m, "requests_config: %llu\nrequests_mmio: %llu\n",
 		   snap->stats.config, snap->stats.mmio);
 	seq_printf(m, "requests_other: %llu\n", snap->stats.other);
@@ -132,6 +136,12 @@ static int xpi_stats_show(struct seq_file *m, void *unused)
 		   atomic64_read(&g->irqfd_asserted));
 	seq_printf(m, "irqfd_cancelled: %lld\n",
 		   atomic64_read(&g->irqfd_cancelled));
+	seq_printf(m, "msi_sent: %lld\nmsi_unsupported: %lld\n",
+		   atomic64_read(&g->msi_sent),
+		   atomic64_read(&g->msi_unsupported));
+	seq_printf(m, "msi_bad_address: %lld\nmsi_bad_vector: %lld\n",
+		   atomic64_read(&g->msi_bad_address),
+		   atomic64_read(&g->msi_bad_vector));
 	for (i = 0; i < snap->nr_fns; i++) {
 		seq_puts(m, "function ");
 		xpi_seq_sbdf(m, snap->fns[i].sbdf);

@@ -251,6 +251,20 @@ static long xpi_ioctl_set_intx(struct xpi_file *f, void __user *udata)
 	return xpi_intx(g, f, &in);
 }
 
+static long xpi_ioctl_msi(struct xpi_file *f, void __user *udata)
+{
+	struct xen_pci_ioreq_msi in;
+
+	if (copy_from_user(&in, udata, sizeof(in)))
+		return -EFAULT;
+	if (in.flags || in.reserved)
+		return -EINVAL;
+	CLASS(xpi_locked_guest, g)(f);
+	if (IS_ERR(g))
+		return PTR_ERR(g);
+	return xpi_msi(g, f, &in);
+}
+
 static long xpi_ioctl_ioeventfd(struct xpi_file *f, void __user *udata)
 {
 	struct xen_pci_ioreq_ioeventfd a;
@@ -353,6 +367,8 @@ static long xpi_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		return xpi_ioctl_ioeventfd(f, udata);
 	case XEN_PCI_IOREQ_IRQFD:
 		return xpi_ioctl_irqfd(f, udata);
+	case XEN_PCI_IOREQ_MSI:
+		return xpi_ioctl_msi(f, udata);
 	default:
 		return -ENOTTY;
 	}

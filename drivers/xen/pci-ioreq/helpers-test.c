@@ -308,6 +308,109 @@ static void layout_conflict(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, xpi_layouts_conflict(&a, &b));
 }
 
+/* A root complex with MSI: 32 vectors, the doorbell in its 32-bit window. */
+static const struct xen_pci_ioreq_layout msi_layout = {
+	.ecam = { 0x10000000, 0x10000000 },
+	.mem = { { 0x23000000, 0x10000000 } },
+	.intx_base = 44,
+	.msi_base = 48,
+	.msi_doorbell = 0x32fff000,
+	.msi_count = 32,
+};
+
+static void layout_msi(struct kunit *test)
+{
+	struct xen_pci_ioreq_layout l = msi_layout;
+
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), 0);
+	l.msi_doorbell = 0x23000000;		/* the first page: fine too */
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), 0);
+	l.msi_doorbell = 0x23000800;		/* not page aligned */
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+	l.msi_doorbell = 0x33000000;		/* right after the window */
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+	l.msi_doorbell = 0x22fff000;		/* right before it */
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+	l.msi_doorbell = 0;			/* vectors without a doorbell */
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+
+	l = msi_layout;
+	l.msi_base = 46;			/* over INTC and INTD */
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+	l.msi_base = 12;			/* SGIs and PPIs */
+	l.msi_count = 20;
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+	l.msi_base = 32;			/* up to INTA, apart from it */
+	l.msi_count = 12;
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), 0);
+	l.msi_base = XPI_GIC_LAST_SPI;		/* the last SPI alone */
+	l.msi_count = 1;
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), 0);
+	l.msi_count = 2;			/* one past it */
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+	l.msi_base = 48;
+	l.msi_count = U32_MAX;			/* no wrap-around */
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+
+	/* No MSI: every MSI field 0. */
+	l = msi_layout;
+	l.msi_count = 0;
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+	l.msi_base = 0;
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), -EINVAL);
+	l.msi_doorbell = 0;
+	KUNIT_EXPECT_EQ(test, xpi_layout_check(&l, SZ_4K), 0);
+}
+
+/* A message raises its vector's SPI, or is refused with the reason. */
+static void msi_message(struct kunit *test)
+{
+	struct xen_pci_ioreq_layout l = msi_layout;
+	u32 intid = 0;
+
+	KUNIT_EXPECT_EQ(test, xpi_msi_intid(&l, 0x32fff000, 0, &intid), 0);
+	KUNIT_EXPECT_EQ(test, intid, 48U);
+	KUNIT_EXPECT_EQ(test, xpi_msi_intid(&l, 0x32fff000, 31, &intid), 0);
+	KUNIT_EXPECT_EQ(test, intid, 79U);
+	KUNIT_EXPECT_EQ(test, xpi_msi_intid(&l, 0x32fff000, 32, &intid), -ERANGE);
+	KUNIT_EXPECT_EQ(test, xpi_msi_intid(&l, 0x32fff000, U32_MAX, &intid),
+			-ERANGE);
+	KUNIT_EXPECT_EQ(test, xpi_msi_intid(&l, 0x32fff004, 0, &intid), -EINVAL);
+	KUNIT_EXPECT_EQ(test, xpi_msi_intid(&l, 0, 0, &intid), -EINVAL);
+	KUNIT_EXPECT_EQ(test, intid, 79U);	/* untouched when refused */
+	l.msi_count = 0;
+	l.msi_base = 0;
+	l.msi_doorbell = 0;
+	KUNIT_EXPECT_EQ(test, xpi_msi_intid(&l, 0, 0, &intid), -EOPNOTSUPP);
+}
+
+/* Root complexes of one guest: MSI vectors apart from all other lines. */
+static void layout_conflict_msi(struct kunit *test)
+{
+	struct xen_pci_ioreq_layout b = {
+		.ecam = { 0xf100000000ULL, 0x1000000 },
+		.mem = { { 0x34000000, 0x4000000 } },
+		.intx_base = 96,
+		.msi_base = 100,
+		.msi_doorbell = 0x34000000,
+		.msi_count = 16,
+	};
+
+	KUNIT_EXPECT_FALSE(test, xpi_layouts_conflict(&msi_layout, &b));
+	b.msi_base = 79;			/* a's last vector */
+	KUNIT_EXPECT_TRUE(test, xpi_layouts_conflict(&msi_layout, &b));
+	KUNIT_EXPECT_TRUE(test, xpi_layouts_conflict(&b, &msi_layout));
+	b.msi_base = 80;
+	KUNIT_EXPECT_FALSE(test, xpi_layouts_conflict(&msi_layout, &b));
+	b.intx_base = 60;			/* b's INTx on a's vectors */
+	KUNIT_EXPECT_TRUE(test, xpi_layouts_conflict(&msi_layout, &b));
+	KUNIT_EXPECT_TRUE(test, xpi_layouts_conflict(&b, &msi_layout));
+	b.intx_base = 96;
+	b.msi_base = 40;			/* b's vectors on a's INTx */
+	b.msi_count = 8;
+	KUNIT_EXPECT_TRUE(test, xpi_layouts_conflict(&msi_layout, &b));
+}
+
 static void intx_x86(struct kunit *test)
 {
 	DECLARE_BITMAP(seen, XPI_NR_INTX_LINES);
@@ -433,6 +536,9 @@ static struct kunit_case xen_pci_ioreq_cases[] = {
 	KUNIT_CASE(intx_x86),
 	KUNIT_CASE(layout_check),
 	KUNIT_CASE(layout_conflict),
+	KUNIT_CASE(layout_msi),
+	KUNIT_CASE(layout_conflict_msi),
+	KUNIT_CASE(msi_message),
 	KUNIT_CASE(range_find),
 	KUNIT_CASE(range_overlaps),
 	KUNIT_CASE(range_insert),

@@ -205,6 +205,66 @@ static inline void xpi_layout_windows(const struct xen_pci_ioreq_layout *l,
 	w[2] = &l->mem[1];
 }
 
+/* The MSI doorbell is one page of this size, aligned to it. */
+#define XPI_MSI_DOORBELL_SIZE	SZ_4K
+
+/* Whether the interrupt IDs [a, a + na) and [b, b + nb) overlap. */
+static inline bool xpi_intids_overlap(u32 a, u32 na, u32 b, u32 nb)
+{
+	return na && nb && a < b + nb && b < a + na;
+}
+
+/*
+ * The MSI part of a layout: none at all (every MSI field 0), or vectors
+ * that are SPIs apart from the INTx lines and a doorbell page inside the
+ * first (non-prefetchable) memory window. Part of xpi_layout_check().
+ */
+static inline int xpi_layout_msi_check(const struct xen_pci_ioreq_layout *l)
+{
+	const struct xen_pci_ioreq_window *mem = &l->mem[0];
+
+	if (!l->msi_count)
+		return l->msi_base || l->msi_doorbell ? -EINVAL : 0;
+	if (l->msi_base < 32 || l->msi_base > XPI_GIC_LAST_SPI ||
+	    l->msi_count > XPI_GIC_LAST_SPI + 1 - l->msi_base)
+		return -EINVAL;
+	if (xpi_intids_overlap(l->msi_base, l->msi_count, l->intx_base,
+			       XPI_INTX_SWIZZLE))
+		return -EINVAL;
+	if (!IS_ALIGNED(l->msi_doorbell, XPI_MSI_DOORBELL_SIZE) ||
+	    l->msi_doorbell < mem->base ||
+	    l->msi_doorbell - mem->base >= mem->size ||
+	    mem->size - (l->msi_doorbell - mem->base) < XPI_MSI_DOORBELL_SIZE)
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * xpi_msi_intid() - the interrupt a message raises
+ * @l: the layout of the root complex, checked by xpi_layout_check()
+ * @address: the message address
+ * @data: the message data
+ * @intid: returns the GIC interrupt ID to raise
+ *
+ * A message of a function below a root complex with MSI is a write of a
+ * vector number to the doorbell; vector n is interrupt @msi_base + n.
+ *
+ * Return: 0; -EOPNOTSUPP if the root complex has no MSI, -EINVAL if
+ * @address is not its doorbell, -ERANGE if @data is not one of its vectors.
+ */
+static inline int xpi_msi_intid(const struct xen_pci_ioreq_layout *l,
+				u64 address, u32 data, u32 *intid)
+{
+	if (!l->msi_count)
+		return -EOPNOTSUPP;
+	if (address != l->msi_doorbell)
+		return -EINVAL;
+	if (data >= l->msi_count)
+		return -ERANGE;
+	*intid = l->msi_base + data;
+	return 0;
+}
+
 /**
  * xpi_layout_check() - whether a root complex layout can be served
  * @l: the layout a backend gave
@@ -212,7 +272,9 @@ static inline void xpi_layout_windows(const struct xen_pci_ioreq_layout *l,
  *
  * The ECAM window is 1 MiB aligned and holds 1 to 256 buses, the memory
  * windows are page aligned or empty, none wraps or overlaps another, the
- * four INTx lines are SPIs and the reserved field is zero.
+ * four INTx lines are SPIs, the MSI vectors (if any) are SPIs apart from
+ * them with their doorbell in a page of the first memory window, and the
+ * reserved field is zero.
  *
  * Return: 0, or -EINVAL.
  */
@@ -238,7 +300,7 @@ static inline int xpi_layout_check(const struct xen_pci_ioreq_layout *l,
 				return -EINVAL;
 		}
 	}
-	return 0;
+	return xpi_layout_msi_check(l);
 }
 
 /**
@@ -247,7 +309,8 @@ static inline int xpi_layout_check(const struct xen_pci_ioreq_layout *l,
  * @b: the other
  *
  * Return: true if a window of one overlaps a window of the other, or their
- * INTx lines overlap: both cannot be served to one guest.
+ * interrupts (INTx lines and MSI vectors) overlap: both cannot be served to
+ * one guest.
  */
 static inline bool xpi_layouts_conflict(const struct xen_pci_ioreq_layout *a,
 					const struct xen_pci_ioreq_layout *b)
@@ -255,8 +318,14 @@ static inline bool xpi_layouts_conflict(const struct xen_pci_ioreq_layout *a,
 	const struct xen_pci_ioreq_window *wa[3], *wb[3];
 	unsigned int i, j;
 
-	if (a->intx_base < b->intx_base + XPI_INTX_SWIZZLE &&
-	    b->intx_base < a->intx_base + XPI_INTX_SWIZZLE)
+	if (xpi_intids_overlap(a->intx_base, XPI_INTX_SWIZZLE,
+			       b->intx_base, XPI_INTX_SWIZZLE) ||
+	    xpi_intids_overlap(a->msi_base, a->msi_count,
+			       b->intx_base, XPI_INTX_SWIZZLE) ||
+	    xpi_intids_overlap(b->msi_base, b->msi_count,
+			       a->intx_base, XPI_INTX_SWIZZLE) ||
+	    xpi_intids_overlap(a->msi_base, a->msi_count,
+			       b->msi_base, b->msi_count))
 		return true;
 	xpi_layout_windows(a, wa);
 	xpi_layout_windows(b, wb);

@@ -207,21 +207,30 @@ bool xpi_xen_alive(struct xpi_guest *g)
 }
 
 /* Set the level of a guest INTx line, the way the architecture does it. */
+/* Set the level of a guest interrupt by its GIC interrupt ID (Arm). */
+int xpi_xen_irq(struct xpi_guest *g, u32 intid, u8 level)
+{
+	struct xen_dm_op op = {
+		.op = XEN_DMOP_set_irq_level,
+		.u.set_irq_level.irq = intid,
+		.u.set_irq_level.level = level,
+	};
+
+	return xpi_dm_op(g->domid, &op);
+}
+
 int xpi_xen_intx(struct xpi_guest *g, u8 slot, u8 pin, u8 level)
 {
-	struct xen_dm_op op = { };
+	struct xen_dm_op op = {
+		.op = XEN_DMOP_set_pci_intx_level,
+		.u.set_pci_intx_level.device = slot,
+		.u.set_pci_intx_level.intx = pin - 1,
+		.u.set_pci_intx_level.level = level,
+	};
 
-	if (xpi_ecam_mode()) {
-		op.op = XEN_DMOP_set_irq_level;
-		op.u.set_irq_level.irq = xpi_intx_intid(g->layout.intx_base,
-							slot, pin);
-		op.u.set_irq_level.level = level;
-	} else {
-		op.op = XEN_DMOP_set_pci_intx_level;
-		op.u.set_pci_intx_level.device = slot;
-		op.u.set_pci_intx_level.intx = pin - 1;
-		op.u.set_pci_intx_level.level = level;
-	}
+	if (xpi_ecam_mode())
+		return xpi_xen_irq(g, xpi_intx_intid(g->layout.intx_base,
+						     slot, pin), level);
 	return xpi_dm_op(g->domid, &op);
 }
 

@@ -99,14 +99,15 @@ static_assert(order_base_2(XPI_MAX_VCPUS) <= XPI_ID_VCPU_BITS);
 static_assert(XEN_PCI_IOREQ_BAR_ROM == PCI_ROM_RESOURCE);
 
 /* The uapi is the same for 32-bit and 64-bit userspace: no compat layer. */
-static_assert(sizeof(struct xen_pci_ioreq_layout) == 56);
-static_assert(sizeof(struct xen_pci_ioreq_bind) == 64);
-static_assert(sizeof(struct xen_pci_ioreq_info) == 80);
+static_assert(sizeof(struct xen_pci_ioreq_layout) == 72);
+static_assert(sizeof(struct xen_pci_ioreq_bind) == 80);
+static_assert(sizeof(struct xen_pci_ioreq_info) == 96);
 static_assert(sizeof(struct xen_pci_ioreq_function) == 16);
 static_assert(sizeof(struct xen_pci_ioreq_mmio) == 48);
 static_assert(sizeof(struct xen_pci_ioreq_intx) == 24);
 static_assert(sizeof(struct xen_pci_ioreq_ioeventfd) == 56);
 static_assert(sizeof(struct xen_pci_ioreq_irqfd) == 40);
+static_assert(sizeof(struct xen_pci_ioreq_msi) == 40);
 static_assert(sizeof(struct xen_pci_ioreq_request) == 56);
 static_assert(sizeof(struct xen_pci_ioreq_response) == 24);
 
@@ -205,6 +206,10 @@ struct xpi_vcpu {
  * @irqfd_signals: irqfd signals seen
  * @irqfd_asserted: pins asserted for them
  * @irqfd_cancelled: signals a deassertion overtook before they asserted
+ * @msi_sent: MSIs raised
+ * @msi_unsupported: MSIs refused: the root complex has no MSI
+ * @msi_bad_address: MSIs refused: not written to the doorbell
+ * @msi_bad_vector: MSIs refused: a vector the root complex does not have
  * @seq: sequence number of the next request id, under @lock
  * @stats: counters, under @lock
  * @debugfs: the guest's debugfs directory
@@ -249,6 +254,10 @@ struct xpi_guest {
 	atomic64_t irqfd_signals;
 	atomic64_t irqfd_asserted;
 	atomic64_t irqfd_cancelled;
+	atomic64_t msi_sent;
+	atomic64_t msi_unsupported;
+	atomic64_t msi_bad_address;
+	atomic64_t msi_bad_vector;
 	u64 seq;
 	struct xpi_stats stats;
 	struct dentry *debugfs;
@@ -348,6 +357,7 @@ int xpi_bar_map(struct xpi_guest *g, u64 start, u64 last);
 void xpi_bar_unmap(struct xpi_guest *g, u64 start, u64 last);
 int xpi_xen_destroy(struct xpi_guest *g);
 bool xpi_xen_alive(struct xpi_guest *g);
+int xpi_xen_irq(struct xpi_guest *g, u32 intid, u8 level);
 int xpi_xen_intx(struct xpi_guest *g, u8 slot, u8 pin, u8 level);
 void xpi_unbind_vcpus(struct xpi_guest *g);
 void xpi_unmap_page(struct xpi_guest *g);
@@ -379,6 +389,10 @@ int xpi_set_intx(struct xpi_guest *g, struct xpi_fn *fn, u8 pin, u8 level);
 void xpi_intx_resample(struct xpi_guest *g, u32 sbdf, u8 asserted);
 int xpi_intx(struct xpi_guest *g, struct xpi_file *f,
 	     const struct xen_pci_ioreq_intx *in);
+
+/* msi.c: message-signalled interrupts */
+int xpi_msi(struct xpi_guest *g, struct xpi_file *f,
+	    const struct xen_pci_ioreq_msi *in);
 
 /* ioeventfd.c: writes completed in the kernel */
 bool xpi_ioeventfd_signal(struct xpi_fn *fn, const struct ioreq *req);

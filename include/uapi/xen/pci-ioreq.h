@@ -50,17 +50,27 @@ struct xen_pci_ioreq_window {
  * @intx_base: the GIC interrupt ID of the first of the four INTx lines;
  *	pin P (1 = INTA) of slot S on the root bus raises @intx_base +
  *	((S + P - 1) % 4), as the guest's "interrupt-map" must say
+ * @msi_base: the GIC interrupt ID of MSI vector 0, or 0 if the root
+ *	complex has no MSI; vector n raises @msi_base + n, as the guest's
+ *	"msi-ranges" must say
+ * @msi_doorbell: the guest physical address of the MSI doorbell, a 4 KiB
+ *	page inside @mem[0]; 0 without MSI
+ * @msi_count: the number of MSI vectors; 0 without MSI
  * @reserved: must be 0
  *
- * None of the windows may overlap another. Without
- * %XEN_PCI_IOREQ_BIND_LAYOUT the guest has the layout Xen's toolstack gives
- * an Arm guest: ECAM at 0x10000000 (256 MiB), memory at 0x23000000
- * (256 MiB) and 0x100000000 (4 GiB), INTx on interrupt IDs 44 to 47.
+ * None of the windows may overlap another, nor the MSI vectors the INTx
+ * lines. Without %XEN_PCI_IOREQ_BIND_LAYOUT the guest has the layout Xen's
+ * toolstack gives an Arm guest: ECAM at 0x10000000 (256 MiB), memory at
+ * 0x23000000 (256 MiB) and 0x100000000 (4 GiB), INTx on interrupt IDs 44 to
+ * 47, and no MSI.
  */
 struct xen_pci_ioreq_layout {
 	struct xen_pci_ioreq_window ecam;
 	struct xen_pci_ioreq_window mem[2];
 	__u32 intx_base;
+	__u32 msi_base;
+	__u64 msi_doorbell;
+	__u32 msi_count;
 	__u32 reserved;
 };
 
@@ -236,6 +246,30 @@ struct xen_pci_ioreq_irqfd {
 	__u64 reserved;
 };
 
+/**
+ * struct xen_pci_ioreq_msi - signal a message-signalled interrupt
+ * @fn: the function that signals, which this file must have registered
+ * @flags: must be 0
+ * @data: the message data the guest programmed for the vector
+ * @address: the message address the guest programmed for the vector
+ * @reserved: must be 0
+ *
+ * What the function would write to memory to signal one of its MSI or
+ * MSI-X vectors. On Arm the root complex is the guest's MSI controller: the
+ * message must be a write of vector number @data, below @msi_count, to the
+ * doorbell of the file's layout, and raises the SPI @msi_base + @data as an
+ * edge. Anything else is refused and counted: -EOPNOTSUPP if the root
+ * complex has no MSI (or Xen decodes config cycles, x86), -EINVAL for
+ * another address, -ERANGE for a vector the root complex does not have.
+ */
+struct xen_pci_ioreq_msi {
+	struct xen_pci_ioreq_function fn;
+	__u32 flags;
+	__u32 data;
+	__u64 address;
+	__u64 reserved;
+};
+
 #define XEN_PCI_IOREQ_KIND_CONFIG	1	/* config space: @addr = register */
 #define XEN_PCI_IOREQ_KIND_MMIO		2	/* BAR: @addr = guest physical */
 
@@ -322,5 +356,8 @@ struct xen_pci_ioreq_response {
 /* Add or remove an irqfd for an INTx pin of a function. */
 #define XEN_PCI_IOREQ_IRQFD \
 	_IOW(XEN_PCI_IOREQ_MAGIC, 0x08, struct xen_pci_ioreq_irqfd)
+
+#define XEN_PCI_IOREQ_MSI \
+	_IOW(XEN_PCI_IOREQ_MAGIC, 0x09, struct xen_pci_ioreq_msi)
 
 #endif /* _UAPI_XEN_PCI_IOREQ_H */
