@@ -4,7 +4,7 @@
  * and linked into every program): PCI functions found in sysfs, their
  * config space through sysfs, and their BARs through mmap() of the sysfs
  * resource files, with exactly one access per MMIO helper call. The memory
- * resources and the page-sharing rule are samples/xen/pci-resource.c's.
+ * resources and the page-sharing rule are tools/lib/pci/pci-resource.c's.
  */
 
 #ifndef _XEN_PCI_SELFTEST_PCI_UTIL_H
@@ -24,7 +24,7 @@
 #include <linux/types.h>
 
 #include "../../../../../samples/xen/pci-ioreq-emu.h"
-#include "../../../../../samples/xen/pci-resource.h"
+#include "../../../../lib/pci/pci-resource.h"
 
 #define SYSFS_PCI_DEVICES	PCI_RES_SYSFS
 #define EMU_MAX_DEVS		64
