@@ -77,10 +77,7 @@
 #include <linux/types.h>
 #include <xen/pci-ioreq.h>
 
-/* The messages are those of the program this transport is linked into. */
-#define PROG			"pci-ioreq-emu"
-
-#include "pci-ioreq-backend.h"
+#include "pci-ioreq-lib.h"
 #include "pci-ioreq-xen.h"
 
 #define XEN_PAGE_SIZE		4096

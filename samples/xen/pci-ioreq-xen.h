@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * A transport (struct pci_ioreq_transport, pci-ioreq-backend.h) for a
+ * A transport (struct pci_ioreq_transport, pci-ioreq-lib.h) for a
  * backend of an Arm guest that owns the guest's Xen ioreq server itself,
  * as a device model such as QEMU does, instead of going through
  * /dev/xen/pci-ioreq: it claims the guest's ECAM window and memory windows
