@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pci-passthrough: hand a PCI device of dom0 to an arm64 Xen guest, through
- * /dev/xen/pci-ioreq and libxenctrl.
+ * /dev/xen/pci-ioreq and libxenctrl. Built on the backends' library
+ * (pci-ioreq-lib.h: the transport, the request loop, the options); this
+ * file holds the filtered view of the device and the mapping of its BARs.
  *
  * Upstream Xen cannot assign PCI devices to Arm guests (its vPCI is for dom0
  * only there), but dom0 serves the guest's virtual root complex through
@@ -66,32 +68,20 @@
  */
 
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
-#include <inttypes.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <xenctrl.h>
 
-#include <linux/pci.h>
-#include <linux/types.h>
-#include <xen/pci-ioreq.h>
-
-#define PROG			"pci-passthrough"
-
-#include "pci-ioreq-backend.h"
+#include "pci-ioreq-lib.h"
 #include "pci-resource.h"
 
 #define SYSFS_PCI		PCI_RES_SYSFS
@@ -99,8 +89,6 @@
 #define XEN_PAGE		4096ULL
 #define CFG_SIZE		256	/* conventional config space */
 #define MAX_CAPS		48
-
-enum { SERVE_OK, SERVE_GONE, SERVE_ERROR };
 
 struct pt_bar {
 	bool present;		/* a memory BAR of the device (low half) */
@@ -118,9 +106,8 @@ struct pt {
 	struct pci_ioreq_backend be;
 	int cfg_fd;
 	xc_interface *xch;
-	struct xen_pci_ioreq_function fn;
 	const char *host;	/* SSSS:BB:DD.F */
-	bool verbose, gone, bm_warned;
+	bool bm_warned;
 
 	/* the guest's view */
 	__u16 command;
@@ -133,9 +120,19 @@ struct pt {
 	__u16 host_command;	/* the device's Command register at start */
 	bool host_command_changed;
 
-	unsigned long long requests, cfg_reads, cfg_writes, bad, maps, unmaps,
-			   refusals, dropped_writes;
+	unsigned long long maps, unmaps, refusals, dropped_writes;
 };
+
+static struct pt *to_pt(struct pci_ioreq_backend *be)
+{
+	return pci_ioreq_container_of(be, struct pt, be);
+}
+
+/* The guest: its domain ID and its root complex. */
+static const struct xen_pci_ioreq_info *guest(const struct pt *p)
+{
+	return &p->be.t->info;
+}
 
 /* ---- the real device, through sysfs ---- */
 
@@ -175,7 +172,7 @@ static bool in_window(__u64 addr, __u64 size, __u64 base, __u64 len)
 /* Whether a BAR lies in a memory window of the guest's root complex. */
 static bool in_guest_window(const struct pt *p, __u64 addr, __u64 size)
 {
-	const struct xen_pci_ioreq_layout *l = &p->be.info.layout;
+	const struct xen_pci_ioreq_layout *l = &guest(p)->layout;
 
 	return in_window(addr, size, l->mem[0].base, l->mem[0].size) ||
 	       in_window(addr, size, l->mem[1].base, l->mem[1].size);
@@ -193,12 +190,12 @@ static void unmap_bar(struct pt *p, unsigned int i)
 
 	if (!b->mapped)
 		return;
-	if (p->gone) {
+	if (p->be.gone) {
 		b->mapped = false;
 		return;
 	}
 	/* Still mapped when this fails: keep saying so, keep the access. */
-	if (xc_domain_memory_mapping(p->xch, p->be.info.domid, b->mapped_gfn,
+	if (xc_domain_memory_mapping(p->xch, guest(p)->domid, b->mapped_gfn,
 				     mfn, nr, DPCI_REMOVE_MAPPING)) {
 		say("BAR%u: unmapping guest %#llx: %s\n", i,
 		    (unsigned long long)b->mapped_gfn * XEN_PAGE,
@@ -206,11 +203,11 @@ static void unmap_bar(struct pt *p, unsigned int i)
 		return;
 	}
 	b->mapped = false;
-	if (xc_domain_iomem_permission(p->xch, p->be.info.domid, mfn, nr, 0))
+	if (xc_domain_iomem_permission(p->xch, guest(p)->domid, mfn, nr, 0))
 		say("BAR%u: revoking access to host %#llx: %s\n", i,
 		    (unsigned long long)b->host, strerror(errno));
 	p->unmaps++;
-	printf(PROG ": BAR%u: guest %#llx unmapped\n", i,
+	printf("%s: BAR%u: guest %#llx unmapped\n", pci_ioreq_prog, i,
 	       (unsigned long long)b->mapped_gfn * XEN_PAGE);
 	fflush(stdout);
 }
@@ -223,8 +220,9 @@ static void refuse_bar(struct pt *p, unsigned int i, const char *why)
 	if (b->refused == b->guest)
 		return;
 	b->refused = b->guest;
-	printf(PROG ": BAR%u: guest %#llx (%llu bytes) %s: not mapped\n", i,
-	       (unsigned long long)b->guest, (unsigned long long)b->size, why);
+	printf("%s: BAR%u: guest %#llx (%llu bytes) %s: not mapped\n",
+	       pci_ioreq_prog, i, (unsigned long long)b->guest,
+	       (unsigned long long)b->size, why);
 	fflush(stdout);
 }
 
@@ -245,25 +243,26 @@ static void map_bar(struct pt *p, unsigned int i)
 	if (!(host_read16(p, PCI_COMMAND) & PCI_COMMAND_MEMORY))
 		host_set_command(p, host_read16(p, PCI_COMMAND) |
 				 PCI_COMMAND_MEMORY);
-	if (xc_domain_iomem_permission(p->xch, p->be.info.domid, mfn, nr, 1)) {
+	if (xc_domain_iomem_permission(p->xch, guest(p)->domid, mfn, nr, 1)) {
 		say("BAR%u: granting access to host %#llx: %s\n", i,
 		    (unsigned long long)b->host, strerror(errno));
 		return;
 	}
-	if (xc_domain_memory_mapping(p->xch, p->be.info.domid, gfn, mfn, nr,
+	if (xc_domain_memory_mapping(p->xch, guest(p)->domid, gfn, mfn, nr,
 				     DPCI_ADD_MAPPING)) {
 		say("BAR%u: mapping guest %#llx to host %#llx: %s\n", i,
 		    (unsigned long long)b->guest,
 		    (unsigned long long)b->host, strerror(errno));
-		xc_domain_iomem_permission(p->xch, p->be.info.domid, mfn, nr, 0);
+		xc_domain_iomem_permission(p->xch, guest(p)->domid, mfn, nr, 0);
 		return;
 	}
 	b->mapped = true;
 	b->mapped_gfn = gfn;
 	b->refused = 0;
 	p->maps++;
-	printf(PROG ": BAR%u: guest %#llx -> host %#llx, %llu bytes, %llu page(s) mapped\n",
-	       i, (unsigned long long)b->guest, (unsigned long long)b->host,
+	printf("%s: BAR%u: guest %#llx -> host %#llx, %llu bytes, %llu page(s) mapped\n",
+	       pci_ioreq_prog, i, (unsigned long long)b->guest,
+	       (unsigned long long)b->host,
 	       (unsigned long long)b->size, (unsigned long long)nr);
 	fflush(stdout);
 }
@@ -325,7 +324,8 @@ static void command_write(struct pt *p, __u16 val)
 
 	if ((val & PCI_COMMAND_MASTER) && !p->bm_warned) {
 		p->bm_warned = true;
-		printf(PROG ": bus mastering refused: no IOMMU isolates the device's DMA\n");
+		printf("%s: bus mastering refused: no IOMMU isolates the device's DMA\n",
+		       pci_ioreq_prog);
 		fflush(stdout);
 	}
 	p->command = val & (PCI_COMMAND_MEMORY | PCI_COMMAND_INTX_DISABLE);
@@ -402,7 +402,7 @@ static void cfg_write32(struct pt *p, unsigned int off, __u32 val, __u32 mask)
 		return;
 	}
 	p->dropped_writes++;
-	if (p->verbose)
+	if (p->be.verbose)
 		say("write %#x to config %#x dropped\n", val & mask, off);
 }
 
@@ -418,105 +418,43 @@ static bool serve_config(struct pt *p, const struct xen_pci_ioreq_request *r,
 		return false;
 	mask = (__u32)pci_ioreq_size_mask(r->size) << sh;
 	if (r->dir == XEN_PCI_IOREQ_DIR_READ) {
-		p->cfg_reads++;
+		p->be.st.cfg_reads++;
 		if (off < CFG_SIZE)
 			*data = (cfg_read32(p, off & ~3U) & mask) >> sh;
 		return true;
 	}
-	p->cfg_writes++;
+	p->be.st.cfg_writes++;
 	if (off < CFG_SIZE)
 		cfg_write32(p, off & ~3U, (__u32)r->data << sh, mask);
 	return true;
 }
 
-/* ---- the request loop ---- */
-
-static int serve_pending(struct pt *p)
+/*
+ * Only config requests come here: mapped BARs never reach dom0, unmapped
+ * ones are answered by the kernel.
+ */
+static bool pt_request(struct pci_ioreq_backend *be,
+		       const struct xen_pci_ioreq_request *r, __u64 *data)
 {
-	for (;;) {
-		ssize_t n = read(p->be.fd, p->be.req, p->be.batch * sizeof(*p->be.req));
-		unsigned int i, nr;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return SERVE_OK;
-		if (n < 0 && errno == ENODEV)
-			return SERVE_GONE;
-		if (n <= 0 || n % sizeof(*p->be.req)) {
-			say("read: %s\n", n < 0 ? strerror(errno) : "short record");
-			return SERVE_ERROR;
-		}
-		nr = n / sizeof(*p->be.req);
-		p->requests += nr;
-		for (i = 0; i < nr; i++) {
-			const struct xen_pci_ioreq_request *r = &p->be.req[i];
-			__u64 data;
-
-			/*
-			 * Only config requests come here: mapped BARs never
-			 * reach dom0, unmapped ones are answered by the kernel.
-			 */
-			if (r->kind != XEN_PCI_IOREQ_KIND_CONFIG ||
-			    memcmp(&r->fn, &p->fn, sizeof(p->fn)) ||
-			    !serve_config(p, r, &data)) {
-				p->bad++;
-				data = ~0ULL;
-			}
-			if (p->verbose)
-				say("cfg %s %#llx/%u %s %#llx\n",
-				    r->dir == XEN_PCI_IOREQ_DIR_READ ? "read" : "write",
-				    (unsigned long long)r->addr, r->size,
-				    r->dir == XEN_PCI_IOREQ_DIR_READ ? "->" : "<-",
-				    (unsigned long long)(r->dir == XEN_PCI_IOREQ_DIR_READ ?
-							 data : r->data));
-			memset(&p->be.rsp[i], 0, sizeof(p->be.rsp[i]));
-			p->be.rsp[i].id = r->id;
-			if (r->dir == XEN_PCI_IOREQ_DIR_READ)
-				p->be.rsp[i].data = data;
-		}
-		if (write(p->be.fd, p->be.rsp, nr * sizeof(*p->be.rsp)) < 0) {
-			if (errno == ENODEV)
-				return SERVE_GONE;
-			say("write: %s\n", strerror(errno));
-			return SERVE_ERROR;
-		}
-		if (nr < p->be.batch)
-			return SERVE_OK;
-	}
+	*data = 0;
+	return r->kind == XEN_PCI_IOREQ_KIND_CONFIG &&
+	       !memcmp(&r->fn, &be->fn, sizeof(be->fn)) &&
+	       serve_config(to_pt(be), r, data);
 }
 
-static int event_loop(struct pt *p, int sfd)
+static void pt_trace(const struct xen_pci_ioreq_request *r, __u64 data)
 {
-	struct pollfd pfd[2] = {
-		{ .fd = p->be.fd, .events = POLLIN },
-		{ .fd = sfd, .events = POLLIN },
-	};
+	bool rd = r->dir == XEN_PCI_IOREQ_DIR_READ;
 
-	for (;;) {
-		struct signalfd_siginfo si;
-		int ret;
-
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			say("poll: %s\n", strerror(errno));
-			return SERVE_ERROR;
-		}
-		if (pfd[1].revents & POLLIN &&
-		    read(sfd, &si, sizeof(si)) == sizeof(si)) {
-			say("%s: stopping\n", strsignal(si.ssi_signo));
-			return SERVE_OK;
-		}
-		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ret = serve_pending(p);
-			if (ret == SERVE_OK && pfd[0].revents & (POLLHUP | POLLERR))
-				ret = SERVE_GONE;
-			if (ret != SERVE_OK)
-				return ret;
-		}
-	}
+	say("cfg %s %#llx/%u %s %#llx\n", rd ? "read" : "write",
+	    (unsigned long long)r->addr, r->size, rd ? "->" : "<-",
+	    (unsigned long long)(rd ? data : r->data));
 }
+
+static const struct pci_ioreq_backend_ops pt_ops = {
+	.request = pt_request,
+	.trace = pt_trace,
+};
 
 /* ---- checks of the host device ---- */
 
@@ -721,40 +659,44 @@ static int setup(struct pt *p, const struct pci_ioreq_target *tgt)
 		say("xc_interface_open: %s\n", strerror(errno));
 		return -1;
 	}
-	return pci_ioreq_backend_open(&p->be, tgt->domid,
-				      pci_ioreq_target_layout(tgt), &p->fn);
+	p->be.t = pci_ioreq_kernel_open(tgt->domid,
+					pci_ioreq_target_layout(tgt),
+					&p->be.fn);
+	return p->be.t ? 0 : -1;
 }
 
-/* Unmap everything, leave the guest's root complex. */
+/*
+ * Unmap everything; closing the transport then leaves the guest's root
+ * complex.
+ */
 static void teardown(struct pt *p)
 {
+	const struct xen_pci_ioreq_function *fn = &p->be.fn;
+	const struct pci_ioreq_stats *s = &p->be.st;
 	unsigned int i;
 
 	for (i = 0; i < PCI_STD_NUM_BARS; i++)
 		unmap_bar(p, i);
-	if (!p->gone && p->be.fd >= 0 &&
-	    ioctl(p->be.fd, XEN_PCI_IOREQ_UNREGISTER, &p->fn) && errno != ENODEV)
-		say("XEN_PCI_IOREQ_UNREGISTER: %s\n", strerror(errno));
-	printf(PROG ": stats %s as %04x:%02x:%02x.%x of dom%u:", p->host,
-	       p->fn.segment, p->fn.bus, PCI_SLOT(p->fn.devfn),
-	       PCI_FUNC(p->fn.devfn), p->be.info.domid);
+	printf("%s: stats %s as %04x:%02x:%02x.%x of dom%u:", pci_ioreq_prog,
+	       p->host, fn->segment, fn->bus, PCI_SLOT(fn->devfn),
+	       PCI_FUNC(fn->devfn), guest(p)->domid);
 	printf(" requests %llu (config %llu read %llu write, %llu writes dropped)",
-	       p->requests, p->cfg_reads, p->cfg_writes, p->dropped_writes);
+	       s->requests, s->cfg_reads, s->cfg_writes, p->dropped_writes);
 	printf(" maps %llu unmaps %llu refused %llu bad %llu\n", p->maps,
-	       p->unmaps, p->refusals, p->bad);
+	       p->unmaps, p->refusals, s->bad);
 	fflush(stdout);
 }
 
 static void print_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: " PROG " --domid N --host SSSS:BB:DD.F --slot S [options]\n"
+		"usage: %s --domid N --host SSSS:BB:DD.F --slot S [options]\n"
 		"Pass PCI device SSSS:BB:DD.F of dom0 through to Xen guest N,\n"
 		"where it appears as 0000:BB:SS.F (guest bus, slot, function).\n"
 		PCI_IOREQ_TARGET_USAGE
 		"  -H, --host SBDF        the device in dom0 (required)\n"
 		"  -v, --verbose          trace every config access on stderr\n"
-		"  -h, --help             this help\n");
+		"  -h, --help             this help\n", pci_ioreq_prog);
 }
 
 int main(int argc, char **argv)
@@ -766,11 +708,12 @@ int main(int argc, char **argv)
 		{ }
 	};
 	struct pci_ioreq_target tgt = PCI_IOREQ_TARGET_INIT;
-	struct pt p = { .be.fd = -1, .cfg_fd = -1 };
+	struct pt p = { .be.ops = &pt_ops, .be.quiet_bad = true, .cfg_fd = -1 };
 	sigset_t sigs;
-	int opt, sfd, ret = SERVE_ERROR;
+	int opt, sfd, ret = PCI_IOREQ_ERROR;
 	unsigned int i;
 
+	pci_ioreq_prog = "pci-passthrough";
 	while ((opt = pci_ioreq_getopt(argc, argv, "H:vh", own_opts,
 				       &tgt)) != -1) {
 		switch (opt) {
@@ -780,7 +723,7 @@ int main(int argc, char **argv)
 			p.host = optarg;
 			break;
 		default:
-			pci_ioreq_common_opt(opt, &p.verbose, print_usage);
+			pci_ioreq_common_opt(opt, &p.be.verbose, print_usage);
 			break;
 		}
 	}
@@ -788,7 +731,7 @@ int main(int argc, char **argv)
 		print_usage(stderr);
 		return 2;
 	}
-	p.fn = tgt.fn;
+	p.be.fn = tgt.fn;
 
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
@@ -804,9 +747,10 @@ int main(int argc, char **argv)
 	if (probe_host(&p) || setup(&p, &tgt))
 		goto out;
 
-	printf(PROG "[%d]: serving %04x:%02x:%02x.%x of domain %u with %s (%04x:%04x):",
-	       getpid(), p.fn.segment, p.fn.bus, PCI_SLOT(p.fn.devfn),
-	       PCI_FUNC(p.fn.devfn), p.be.info.domid, p.host,
+	printf("%s[%d]: serving %04x:%02x:%02x.%x of domain %u with %s (%04x:%04x):",
+	       pci_ioreq_prog, getpid(), p.be.fn.segment, p.be.fn.bus,
+	       PCI_SLOT(p.be.fn.devfn), PCI_FUNC(p.be.fn.devfn),
+	       guest(&p)->domid, p.host,
 	       host_read16(&p, PCI_VENDOR_ID), host_read16(&p, PCI_DEVICE_ID));
 	for (i = 0; i < PCI_STD_NUM_BARS; i++)
 		if (p.bar[i].present)
@@ -818,14 +762,11 @@ int main(int argc, char **argv)
 	printf("\n");
 	fflush(stdout);
 
-	ret = event_loop(&p, sfd);
-	if (ret == SERVE_GONE) {
-		p.gone = true;
-		say("domain %u is gone\n", p.be.info.domid);
-	}
+	ret = pci_ioreq_loop(&p.be, sfd);
 	teardown(&p);
 out:
-	pci_ioreq_backend_close(&p.be);
+	if (p.be.t)
+		p.be.t->ops->close(p.be.t, p.be.gone);
 	/* The device as we found it, once nothing maps it any more. */
 	if (p.host_command_changed)
 		host_set_command(&p, p.host_command);
@@ -834,5 +775,5 @@ out:
 	if (p.xch)
 		xc_interface_close(p.xch);
 	close(sfd);
-	return ret == SERVE_ERROR ? 1 : 0;
+	return ret == PCI_IOREQ_ERROR ? 1 : 0;
 }
