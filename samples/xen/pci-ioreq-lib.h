@@ -228,6 +228,8 @@ struct pci_ioreq_backend_ops {
 	void (*header_changed)(struct pci_ioreq_backend *be);
 	/* Optional: BAR ranges were routed or unrouted. */
 	void (*bars_routed)(struct pci_ioreq_backend *be);
+	/* Optional: say that request @r is bad; NULL: the library says it. */
+	void (*bad)(const struct xen_pci_ioreq_request *r);
 	/* Optional: --verbose, request @r answered with @data. */
 	void (*trace)(const struct xen_pci_ioreq_request *r, __u64 data);
 	/* Optional: after the responses of a batch went back. */
@@ -254,7 +256,7 @@ struct pci_ioreq_backend {
 	struct xen_pci_ioreq_function fn;
 	struct pci_ioreq_header hdr;
 	bool verbose;
-	bool quiet_bad;		/* no message for a bad request */
+	bool quiet_bad;		/* count bad requests without a message */
 	bool gone;		/* the guest went away */
 	unsigned int cur_bar;	/* of the BAR access being served */
 	int fds[PCI_IOREQ_MAX_FDS];

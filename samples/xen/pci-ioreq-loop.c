@@ -70,7 +70,9 @@ static int serve_batch(struct pci_ioreq_backend *be, unsigned int nr)
 		ok = ops->request ? ops->request(be, r, &data) :
 				    pci_ioreq_serve(be, r, &data);
 		if (!ok) {
-			if (!be->quiet_bad)
+			if (ops->bad && !be->quiet_bad)
+				ops->bad(r);
+			else if (!be->quiet_bad)
 				say("bad request %llu: kind %u dir %u size %u bar %u addr %#llx\n",
 				    (unsigned long long)r->id, r->kind, r->dir,
 				    r->size, r->bar,
@@ -87,7 +89,7 @@ static int serve_batch(struct pci_ioreq_backend *be, unsigned int nr)
 	}
 	/* Let the vCPUs go first, then do what the requests started. */
 	ret = pci_ioreq_complete(be, nr);
-	if (ret == PCI_IOREQ_OK && ops->batch_done)
+	if (ret == PCI_IOREQ_OK && !be->gone && ops->batch_done)
 		ops->batch_done(be);
 	if (ret == PCI_IOREQ_OK && be->gone)
 		ret = PCI_IOREQ_GONE;

@@ -708,7 +708,8 @@ int main(int argc, char **argv)
 		{ }
 	};
 	struct pci_ioreq_target tgt = PCI_IOREQ_TARGET_INIT;
-	struct pt p = { .be.ops = &pt_ops, .be.quiet_bad = true, .cfg_fd = -1 };
+	struct pt p = { .be.ops = &pt_ops, .be.quiet_bad = true,
+			.cfg_fd = -1 };
 	sigset_t sigs;
 	int opt, sfd, ret = PCI_IOREQ_ERROR;
 	unsigned int i;

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-blk for pci-ioreq-virtio (virtio-pci.h): a disk backed by a
+ * regular file of dom0; read, write, flush and get-id, read-only with
+ * --read-only; capacity, block size and segment limit in its device
+ * config.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <linux/virtio_blk.h>
+
+#include "pci-ioreq-virtio.h"
+#include "virtio-pci.h"
+
+#define BLK_SEG_MAX		(VIRTIO_INDIRECT_MAX - 2)
+#define SECTOR_SIZE		512
+#define CLASS_STORAGE_OTHER	0x018000	/* class code, prog-if 0 */
+
+/* struct virtio_blk_config, by dword. */
+static __u32 devcfg_read32(struct vdev *v, unsigned int off)
+{
+	switch (off) {
+	case offsetof(struct virtio_blk_config, capacity):
+		return v->capacity;
+	case offsetof(struct virtio_blk_config, capacity) + 4:
+		return v->capacity >> 32;
+	case offsetof(struct virtio_blk_config, seg_max):
+		return BLK_SEG_MAX;
+	case offsetof(struct virtio_blk_config, blk_size):
+		return SECTOR_SIZE;
+	default:
+		return 0;
+	}
+}
+
+static bool blk_rw(struct vdev *v, bool write, __u64 sector, __u64 len)
+{
+	struct iovec iov[VIRTIO_CHAIN_MAX];
+	__u64 pos = sector * SECTOR_SIZE;
+	int n;
+
+	if (len % SECTOR_SIZE || sector > v->capacity ||
+	    len / SECTOR_SIZE > v->capacity - sector)
+		return false;
+	/* Data follows the header (readable) or precedes the status byte. */
+	n = write ? chain_iov(v->chain, false, sizeof(struct virtio_blk_outhdr),
+			      len, iov) :
+		    chain_iov(v->chain, true, 0, len, iov);
+	while (len) {
+		ssize_t r = write ? pwritev(v->disk_fd, iov, n, pos) :
+				    preadv(v->disk_fd, iov, n, pos);
+		int i;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			say("%s at %llu: %s\n", write ? "pwritev" : "preadv",
+			    (unsigned long long)pos,
+			    r ? strerror(errno) : "end of file");
+			return false;
+		}
+		pos += r;
+		len -= r;
+		for (i = 0; i < n && r; i++) {
+			size_t k = (size_t)r < iov[i].iov_len ? (size_t)r :
+				   iov[i].iov_len;
+
+			iov[i].iov_base = (__u8 *)iov[i].iov_base + k;
+			iov[i].iov_len -= k;
+			r -= k;
+		}
+	}
+	return true;
+}
+
+/* Serve one request; returns the bytes written into the chain. */
+static __u32 blk_request(struct vdev *v)
+{
+	struct chain *c = v->chain;
+	struct virtio_blk_outhdr h;
+	__u8 status = VIRTIO_BLK_S_OK;
+	__u64 data;
+	__u32 used = 1;
+
+	if (!c->write_len || !chain_read(c, 0, &h, sizeof(h))) {
+		virtio_mark_broken(v, "virtio-blk request without header or status");
+		return 0;
+	}
+	switch (h.type) {
+	case VIRTIO_BLK_T_IN:
+		data = c->write_len - 1;
+		if (blk_rw(v, false, h.sector, data)) {
+			used += data;
+			v->st.bytes_in += data;
+		} else {
+			status = VIRTIO_BLK_S_IOERR;
+		}
+		break;
+	case VIRTIO_BLK_T_OUT:
+		data = c->read_len - sizeof(h);
+		if (v->read_only || !blk_rw(v, true, h.sector, data))
+			status = VIRTIO_BLK_S_IOERR;
+		else
+			v->st.bytes_out += data;
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		v->st.flushes++;
+		if (fdatasync(v->disk_fd))
+			status = VIRTIO_BLK_S_IOERR;
+		break;
+	case VIRTIO_BLK_T_GET_ID:
+		data = c->write_len - 1 < VIRTIO_BLK_ID_BYTES ?
+		       c->write_len - 1 : VIRTIO_BLK_ID_BYTES;
+		chain_write(c, 0, v->serial, data);
+		used += data;
+		break;
+	default:
+		status = VIRTIO_BLK_S_UNSUPP;
+	}
+	if (status != VIRTIO_BLK_S_OK)
+		v->st.errors++;
+	chain_write(c, c->write_len - 1, &status, 1);
+	return used;
+}
+
+int virtio_blk_open(struct vdev *v, const char *path)
+{
+	struct stat sb;
+
+	v->disk_fd = open(path, (v->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (v->disk_fd < 0 || fstat(v->disk_fd, &sb)) {
+		say("%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_size < SECTOR_SIZE) {
+		say("%s: not a regular file of at least %u bytes\n", path,
+		    SECTOR_SIZE);
+		return -1;
+	}
+	v->capacity = sb.st_size / SECTOR_SIZE;
+	return 0;
+}
+
+static void describe(struct vdev *v)
+{
+	printf(" %s (%llu sectors%s)", v->disk, (unsigned long long)v->capacity,
+	       v->read_only ? ", read-only" : "");
+}
+
+const struct virtio_device_ops virtio_blk_ops = {
+	.name = "blk",
+	.pci_device = VIRTIO_DEV_BLK,
+	.class_code = CLASS_STORAGE_OTHER,
+	.features = 1ULL << VIRTIO_BLK_F_SEG_MAX |
+		    1ULL << VIRTIO_BLK_F_BLK_SIZE |
+		    1ULL << VIRTIO_BLK_F_FLUSH,
+	.devcfg_read32 = devcfg_read32,
+	.request = blk_request,
+	.describe = describe,
+};

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The virtio devices of pci-ioreq-virtio: one modern (virtio 1.x) virtio-pci
+ * function on the backends' library (pci-ioreq-lib.h), as the devices and
+ * the program see it. Defined in
+ *
+ *   virtio-pci.c    the PCI transport: config space and its capabilities,
+ *                   the common config, ISR, notify and device structures
+ *                   in BAR 0, device status and reset, INTx or irqfd,
+ *                   ioeventfds;
+ *   virtio-ring.c   split virtqueues: their rings, descriptor chains and
+ *                   the copies into and out of a chain's buffers;
+ *   virtio-blk.c    virtio-blk, backed by a file of dom0;
+ *   virtio-rng.c    virtio-rng, a seeded stream.
+ */
+
+#ifndef _SAMPLES_XEN_VIRTIO_PCI_H
+#define _SAMPLES_XEN_VIRTIO_PCI_H
+
+#include <stdbool.h>
+#include <sys/uio.h>
+
+#include <linux/types.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_ring.h>
+
+#include "pci-ioreq-lib.h"
+#include "pci-ioreq-mem.h"
+
+#define VIRTIO_MAX_QUEUES	2
+#define VIRTIO_QUEUE_SIZE_MAX	256
+#define VIRTIO_INDIRECT_MAX	1024	/* descriptors in an indirect table */
+#define VIRTIO_CHAIN_MAX	(VIRTIO_QUEUE_SIZE_MAX + VIRTIO_INDIRECT_MAX)
+
+#define VIRTIO_ISR_QUEUE	0x1
+#define VIRTIO_ISR_CONFIG	0x2
+
+struct vdev;
+
+/* What a device type adds to the transport. */
+struct virtio_device_ops {
+	const char *name;		/* as --device names it */
+	__u16 pci_device;		/* PCI device ID */
+	__u32 class_code;		/* class, subclass, prog-if */
+	__u64 features;			/* offered, beyond the transport's */
+	/* The device config structure, by dword; NULL: the device has none. */
+	__u32 (*devcfg_read32)(struct vdev *v, unsigned int off);
+	/* Serve the chain in v->chain: returns the bytes written into it. */
+	__u32 (*request)(struct vdev *v);
+	/* What the "serving" line and the stats line say of the device. */
+	void (*describe)(struct vdev *v);
+	void (*stats)(struct vdev *v);
+};
+
+/* A descriptor's buffer in our address space. */
+struct seg {
+	__u8 *p;
+	__u32 len;
+	bool write;		/* device-writable */
+	struct pci_ioreq_gmap m;
+};
+
+struct chain {
+	__u16 head;
+	unsigned int nr, nr_read;	/* readable segments come first */
+	__u64 read_len, write_len;
+	struct seg seg[VIRTIO_CHAIN_MAX];
+};
+
+struct vq {
+	__u16 size;
+	__u16 msix_vector;
+	bool enabled;
+	__u64 desc_addr, avail_addr, used_addr;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	struct pci_ioreq_gmap desc_map, avail_map, used_map;
+	__u16 last_avail;	/* next avail entry to take */
+	__u16 used_idx;		/* next used entry to fill */
+	bool kicked;		/* notified since last processed */
+	int kick_fd;		/* --fast: ioeventfd of the notify address */
+	__u64 kick_addr;	/* where it is registered, 0 if not */
+};
+
+struct vstats {
+	unsigned long long notify_mmio, notify_eventfd, kick_wakeups;
+	unsigned long long chains, intx, irqfd, bytes_in, bytes_out;
+	unsigned long long flushes, errors, broken, resets;
+};
+
+struct vdev {
+	struct pci_ioreq_backend be;	/* fn, header (BAR 0), transport */
+	const struct virtio_device_ops *dev;
+	bool fast;
+
+	/* config space */
+	__u8 pcicfg_bar;		/* VIRTIO_PCI_CAP_PCI_CFG window */
+	__u32 pcicfg_off, pcicfg_len;
+
+	/* virtio */
+	__u64 features;			/* offered */
+	__u64 driver_features;
+	__u32 dfselect, gfselect;
+	__u16 msix_config;
+	__u8 status;
+	__u8 generation;
+	__u16 queue_select;
+	unsigned int nr_queues;
+	struct vq vq[VIRTIO_MAX_QUEUES];
+	__u8 isr;
+	bool intx_level;
+	int irqfd;			/* --fast: asserts INTA */
+
+	struct pci_ioreq_mem mem;
+	struct chain *chain;
+
+	/* blk */
+	int disk_fd;
+	__u64 capacity;			/* sectors */
+	bool read_only;
+	char serial[VIRTIO_BLK_ID_BYTES];
+	const char *disk;
+
+	/* rng */
+	__u64 seed, rng_state, rng_served;
+	__u8 rng_buf[8];
+	unsigned int rng_left;
+
+	struct vstats st;
+};
+
+/* ---- virtio-pci.c ---- */
+
+/*
+ * Make @v a virtio-pci function for guest function @fn with device @dev:
+ * its header, BAR 0, features, queues (reset), no fds open yet. The
+ * backend then opens its transport, and with --fast virtio_pci_fast().
+ */
+void virtio_pci_init(struct vdev *v, const struct virtio_device_ops *dev,
+		     const struct xen_pci_ioreq_function *fn);
+
+/* --fast: an ioeventfd per queue and an irqfd; -1 after saying why not. */
+int virtio_pci_fast(struct vdev *v);
+
+/* Leave nothing behind: the guest may go on and rescan. */
+void virtio_pci_teardown(struct vdev *v);
+
+/* Close what virtio_pci_init() and virtio_pci_fast() opened. */
+void virtio_pci_exit(struct vdev *v);
+
+/* Print the counters (SIGUSR1, and at exit). */
+void virtio_pci_stats(struct vdev *v);
+
+/* Set ISR bits; the line follows. */
+void virtio_raise_isr(struct vdev *v, __u8 bits);
+
+/* The guest broke the virtio rules: DEVICE_NEEDS_RESET, say why. */
+void virtio_mark_broken(struct vdev *v, const char *fmt, ...);
+
+/* ---- virtio-ring.c ---- */
+
+/* Unmap a queue's three rings, mapped or not. */
+void vq_unmap_rings(struct vdev *v, struct vq *q);
+
+/* The driver enabled a queue: map its three rings, or break. */
+void vq_enable(struct vdev *v, struct vq *q);
+
+/* Serve what queue @q has; interrupt once if anything was used. */
+void vq_process(struct vdev *v, struct vq *q);
+
+/* Copy @len bytes from offset @off of the chain's readable part. */
+bool chain_read(const struct chain *c, __u64 off, void *buf, __u64 len);
+
+/* Copy @len bytes to offset @off of the chain's writable part. */
+bool chain_write(const struct chain *c, __u64 off, const void *buf,
+		 __u64 len);
+
+/*
+ * The iovecs of @len bytes from offset @off of the readable (@write false)
+ * or writable part of the chain. Returns their number.
+ */
+int chain_iov(const struct chain *c, bool write, __u64 off, __u64 len,
+	      struct iovec *iov);
+
+/* ---- the devices ---- */
+
+extern const struct virtio_device_ops virtio_blk_ops;	/* virtio-blk.c */
+extern const struct virtio_device_ops virtio_rng_ops;	/* virtio-rng.c */
+
+/* The disk of virtio-blk: v->read_only set; -1 after saying why not. */
+int virtio_blk_open(struct vdev *v, const char *path);
+
+#endif /* _SAMPLES_XEN_VIRTIO_PCI_H */

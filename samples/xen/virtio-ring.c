@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Split virtqueues of pci-ioreq-virtio's devices (virtio-pci.h): mapping a
+ * queue's rings, walking its descriptor chains (with indirect tables)
+ * into v->chain, handing the chains to the device and publishing them as
+ * used, and copying into and out of a chain's buffers. Called by the
+ * transport (virtio-pci.c) and the devices.
+ */
+
+#include <stddef.h>
+#include <string.h>
+
+#include <linux/virtio_config.h>
+
+#include "virtio-pci.h"
+
+/* Unmap a queue's three rings, mapped or not. */
+void vq_unmap_rings(struct vdev *v, struct vq *q)
+{
+	pci_ioreq_dma_unmap(&v->mem, &q->desc_map);
+	pci_ioreq_dma_unmap(&v->mem, &q->avail_map);
+	pci_ioreq_dma_unmap(&v->mem, &q->used_map);
+	q->desc = NULL;
+	q->avail = NULL;
+	q->used = NULL;
+}
+
+static bool queue_ring_sizes_ok(struct vq *q)
+{
+	return q->size && q->size <= VIRTIO_QUEUE_SIZE_MAX &&
+	       !(q->size & (q->size - 1));
+}
+
+/* The driver enabled a queue: map its three rings, or break. */
+void vq_enable(struct vdev *v, struct vq *q)
+{
+	__u64 dlen = 16ULL * q->size;
+	__u64 alen = 6 + 2ULL * q->size;
+	__u64 ulen = 6 + 8ULL * q->size;
+	struct pci_ioreq_mem *m = &v->mem;
+
+	if (!queue_ring_sizes_ok(q)) {
+		virtio_mark_broken(v, "queue size %u", q->size);
+		return;
+	}
+	if ((q->desc_addr & 15) || (q->avail_addr & 1) || (q->used_addr & 3)) {
+		virtio_mark_broken(v, "misaligned rings %#llx %#llx %#llx",
+				   (unsigned long long)q->desc_addr,
+				   (unsigned long long)q->avail_addr,
+				   (unsigned long long)q->used_addr);
+		return;
+	}
+	q->desc = pci_ioreq_dma_map(m, q->desc_addr, dlen, false, &q->desc_map);
+	q->avail = pci_ioreq_dma_map(m, q->avail_addr, alen, false,
+				     &q->avail_map);
+	q->used = pci_ioreq_dma_map(m, q->used_addr, ulen, true, &q->used_map);
+	if (!q->desc || !q->avail || !q->used) {
+		vq_unmap_rings(v, q);
+		virtio_mark_broken(v, "rings not in guest memory given to us: %#llx %#llx %#llx",
+				   (unsigned long long)q->desc_addr,
+				   (unsigned long long)q->avail_addr,
+				   (unsigned long long)q->used_addr);
+		return;
+	}
+	q->last_avail = 0;
+	q->used_idx = 0;
+	q->enabled = true;
+}
+
+static __u16 avail_idx(struct vq *q)
+{
+	return __atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE);
+}
+
+/* Append a descriptor's buffer to @c; false if it is not guest RAM. */
+static bool chain_add(struct vdev *v, struct chain *c, __u64 addr, __u32 len,
+		      bool write)
+{
+	struct seg *s;
+
+	if (c->nr >= VIRTIO_CHAIN_MAX) {
+		virtio_mark_broken(v, "descriptor chain longer than %u", VIRTIO_CHAIN_MAX);
+		return false;
+	}
+	if (!write && c->nr > c->nr_read) {
+		virtio_mark_broken(v, "device-readable descriptor after a writable one");
+		return false;
+	}
+	s = &c->seg[c->nr];
+	s->len = len;
+	s->write = write;
+	s->m.pages = 0;
+	s->p = len ? pci_ioreq_dma_map(&v->mem, addr, len, write, &s->m) : NULL;
+	if (len && !s->p) {
+		virtio_mark_broken(v, "buffer %#llx+%u is not guest memory given to us",
+				   (unsigned long long)addr, len);
+		return false;
+	}
+	c->nr++;
+	if (write) {
+		c->write_len += len;
+	} else {
+		c->nr_read++;
+		c->read_len += len;
+	}
+	return true;
+}
+
+/* Walk an indirect table of @len bytes at @addr. */
+static bool chain_indirect(struct vdev *v, struct chain *c, __u64 addr,
+			   __u32 len)
+{
+	struct vring_desc *t;
+	unsigned int n = len / sizeof(*t), i = 0, steps = 0;
+	struct pci_ioreq_gmap tm;
+	bool ok = false;
+
+	if (!(v->driver_features & 1ULL << VIRTIO_RING_F_INDIRECT_DESC) ||
+	    !len || len % sizeof(*t) || n > VIRTIO_INDIRECT_MAX) {
+		virtio_mark_broken(v, "bad indirect table: %u bytes", len);
+		return false;
+	}
+	t = pci_ioreq_dma_map(&v->mem, addr, len, false, &tm);
+	if (!t) {
+		virtio_mark_broken(v, "indirect table %#llx+%u is not guest memory given to us",
+				   (unsigned long long)addr, len);
+		return false;
+	}
+	for (;;) {
+		struct vring_desc d = t[i];
+
+		if (steps++ >= n) {
+			virtio_mark_broken(v, "indirect descriptor chain loops");
+			break;
+		}
+		if (d.flags & VRING_DESC_F_INDIRECT) {
+			virtio_mark_broken(v, "nested indirect table");
+			break;
+		}
+		if (!chain_add(v, c, d.addr, d.len,
+			       d.flags & VRING_DESC_F_WRITE))
+			break;
+		if (!(d.flags & VRING_DESC_F_NEXT)) {
+			ok = true;
+			break;
+		}
+		i = d.next;
+		if (i >= n) {
+			virtio_mark_broken(v, "indirect descriptor %u out of its table", i);
+			break;
+		}
+	}
+	pci_ioreq_dma_unmap(&v->mem, &tm);
+	return ok;
+}
+
+/* Undo the mappings of the chain's buffers (grants). */
+static void chain_release(struct vdev *v)
+{
+	unsigned int i;
+
+	for (i = 0; i < v->chain->nr; i++)
+		pci_ioreq_dma_unmap(&v->mem, &v->chain->seg[i].m);
+	v->chain->nr = 0;
+}
+
+/*
+ * Take the next available chain of @q into v->chain. Returns 1 with a
+ * chain, 0 when none is available, -1 when the device broke.
+ */
+static int vq_walk(struct vdev *v, struct vq *q)
+{
+	struct chain *c = v->chain;
+	__u16 avail = avail_idx(q), head, i;
+	unsigned int steps = 0;
+
+	if (avail == q->last_avail)
+		return 0;
+	if ((__u16)(avail - q->last_avail) > q->size) {
+		virtio_mark_broken(v, "avail index %u runs %u ahead of %u",
+				   avail, (__u16)(avail - q->last_avail),
+				   q->last_avail);
+		return -1;
+	}
+	head = q->avail->ring[q->last_avail & (q->size - 1)];
+	if (head >= q->size) {
+		virtio_mark_broken(v, "avail ring entry %u out of the queue", head);
+		return -1;
+	}
+	q->last_avail++;
+	memset(c, 0, offsetof(struct chain, seg));
+	c->head = head;
+	for (i = head;;) {
+		struct vring_desc d = q->desc[i];
+
+		if (steps++ >= q->size) {
+			virtio_mark_broken(v, "descriptor chain from %u loops", head);
+			return -1;
+		}
+		if (d.flags & VRING_DESC_F_INDIRECT) {
+			if ((d.flags & VRING_DESC_F_NEXT) ||
+			    !chain_indirect(v, c, d.addr, d.len)) {
+				virtio_mark_broken(v, "indirect descriptor %u", i);
+				return -1;
+			}
+			return 1;
+		}
+		if (!chain_add(v, c, d.addr, d.len,
+			       d.flags & VRING_DESC_F_WRITE))
+			return -1;
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			return 1;
+		i = d.next;
+		if (i >= q->size) {
+			virtio_mark_broken(v, "descriptor %u out of the queue", i);
+			return -1;
+		}
+	}
+}
+
+/* vq_walk(), leaving nothing mapped when the device broke. */
+static int vq_pop(struct vdev *v, struct vq *q)
+{
+	int r = vq_walk(v, q);
+
+	if (r < 0)
+		chain_release(v);
+	return r;
+}
+
+static void vq_push(struct vq *q, __u16 head, __u32 len)
+{
+	struct vring_used_elem *e = &q->used->ring[q->used_idx & (q->size - 1)];
+
+	e->id = head;
+	e->len = len;
+	q->used_idx++;
+	__atomic_store_n(&q->used->idx, q->used_idx, __ATOMIC_RELEASE);
+}
+
+/*
+ * Copy @len bytes between @buf and offset @off of the chain's readable
+ * part (@write false: out of the chain) or writable part (into it).
+ */
+static bool chain_copy(const struct chain *c, bool write, __u64 off,
+		       __u8 *buf, __u64 len)
+{
+	struct iovec iov[VIRTIO_CHAIN_MAX];
+	int i, n = chain_iov(c, write, off, len, iov);
+
+	for (i = 0; i < n; i++) {
+		if (write)
+			memcpy(iov[i].iov_base, buf, iov[i].iov_len);
+		else
+			memcpy(buf, iov[i].iov_base, iov[i].iov_len);
+		buf += iov[i].iov_len;
+		len -= iov[i].iov_len;
+	}
+	return !len;
+}
+
+bool chain_read(const struct chain *c, __u64 off, void *buf, __u64 len)
+{
+	return chain_copy(c, false, off, buf, len);
+}
+
+bool chain_write(const struct chain *c, __u64 off, const void *buf,
+		 __u64 len)
+{
+	return chain_copy(c, true, off, (__u8 *)buf, len);
+}
+
+/*
+ * The iovecs of @len bytes from offset @off of the readable (@write false)
+ * or writable part of the chain. Returns their number.
+ */
+int chain_iov(const struct chain *c, bool write, __u64 off, __u64 len,
+	      struct iovec *iov)
+{
+	unsigned int i = write ? c->nr_read : 0;
+	unsigned int end = write ? c->nr : c->nr_read;
+	int n = 0;
+
+	for (; i < end && len; i++) {
+		const struct seg *s = &c->seg[i];
+		__u64 l;
+
+		if (off >= s->len) {
+			off -= s->len;
+			continue;
+		}
+		l = s->len - off < len ? s->len - off : len;
+		iov[n].iov_base = s->p + off;
+		iov[n].iov_len = l;
+		n++;
+		len -= l;
+		off = 0;
+	}
+	return n;
+}
+
+/* Serve what queue @q has; interrupt once if anything was used. */
+void vq_process(struct vdev *v, struct vq *q)
+{
+	bool used = false;
+	int r;
+
+	if (!q->enabled || !(v->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
+	    (v->status & VIRTIO_CONFIG_S_NEEDS_RESET))
+		return;
+	q->kicked = false;
+	while ((r = vq_pop(v, q)) > 0) {
+		__u32 len = v->dev->request(v);
+
+		/* Nothing of the buffers stays mapped once they are used. */
+		chain_release(v);
+		if (v->status & VIRTIO_CONFIG_S_NEEDS_RESET)
+			break;
+		vq_push(q, v->chain->head, len);
+		v->st.chains++;
+		used = true;
+	}
+	if (used && !(__atomic_load_n(&q->avail->flags, __ATOMIC_ACQUIRE) &
+		      VRING_AVAIL_F_NO_INTERRUPT))
+		virtio_raise_isr(v, VIRTIO_ISR_QUEUE);
+}
