@@ -48,14 +48,7 @@
 #include "../kselftest_harness.h"
 #include "lib/ioreq_util.h"
 #include "lib/pci_util.h"
-
-#define CFG_ENV			"XEN_PCI_IOREQ_GUEST_CFG"
-#define NAME_PREFIX		"ioreq-selftest-"
-#define XL_TIMEOUT		60	/* seconds for one xl command */
-#define GONE_TIMEOUT		20	/* seconds for a dead guest to vanish */
-
-#define DOMID_SELF		0x7ff0
-#define DOMID_UNUSED		0x7fef	/* last ordinary domid: never handed out here */
+#include "lib/xl_util.h"
 
 /*
  * The layout of a file bound without one: Xen's guest layout (its public
@@ -71,302 +64,6 @@
 #define DEFAULT_INTX_BASE	44
 /* A flag of BIND that means nothing. */
 #define BIND_UNKNOWN_FLAG	(XEN_PCI_IOREQ_BIND_LAYOUT << 1)
-
-/*
- * Errors not named in <xen/pci-ioreq.h>, as
- * Documentation/userspace-api/xen-pci-ioreq.rst specifies them.
- */
-#define ERR_UNBOUND		EINVAL	/* anything but BIND on an unbound file */
-#define ERR_NOT_OURS		ENOENT	/* function not registered by this file, range not added */
-#define ERR_OVERLAP		EEXIST	/* MMIO range overlapping one already routed */
-#define ERR_ECAM		EINVAL	/* MMIO range overlapping the ECAM window */
-
-#define REQ_SIZE		sizeof(struct xen_pci_ioreq_request)
-#define RSP_SIZE		sizeof(struct xen_pci_ioreq_response)
-
-/* ---- guests, through xl ---- */
-
-struct guest {
-	int domid;
-	char name[64];
-};
-
-static struct guest shared_guest = { .domid = -1 };
-static char shared_error[512];
-static pid_t main_pid;
-
-/*
- * Run a command with its output collected in @out (stdout and stderr),
- * killing it after XL_TIMEOUT seconds. Returns its exit status, or -1.
- */
-static int run(const char *const argv[], char *out, size_t len)
-{
-	struct timespec start, now;
-	int pipefd[2], status;
-	size_t used = 0;
-	pid_t pid;
-
-	out[0] = '\0';
-	if (pipe2(pipefd, O_CLOEXEC))
-		return -1;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return -1;
-	}
-	if (!pid) {
-		dup2(pipefd[1], STDOUT_FILENO);
-		dup2(pipefd[1], STDERR_FILENO);
-		execvp(argv[0], (char *const *)argv);
-		fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(pipefd[1]);
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
-		char sink[256];
-		ssize_t n;
-
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - start.tv_sec > XL_TIMEOUT) {
-			kill(pid, SIGKILL);
-			snprintf(out, len, "%s: timed out", argv[0]);
-			break;
-		}
-		if (poll(&pfd, 1, 1000) <= 0)
-			continue;
-		if (used + 1 < len)
-			n = read(pipefd[0], out + used, len - used - 1);
-		else
-			n = read(pipefd[0], sink, sizeof(sink));
-		if (n <= 0)
-			break;
-		if (used + 1 < len) {
-			used += n;
-			out[used] = '\0';
-		}
-	}
-	close(pipefd[0]);
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int xl(char *out, size_t len, const char *a1, const char *a2,
-	      const char *a3, const char *a4)
-{
-	const char *argv[6] = { "xl", a1, a2, a3, a4, NULL };
-
-	return run(argv, out, len);
-}
-
-/*
- * The data line of domain @domid in "xl list" (Name ID Mem VCPUs State
- * Time): its fields counted from the end, as a dying domain's name may be
- * "(null)". Returns the number of fields, 0 if not listed, -1 on error.
- */
-static int xl_list_fields(int domid, char fields[][32], int max)
-{
-	char out[8192], *line, *save = NULL;
-
-	if (xl(out, sizeof(out), "list", NULL, NULL, NULL))
-		return -1;
-	for (line = strtok_r(out, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char tok[8][32];
-		int n;
-
-		n = sscanf(line, "%31s %31s %31s %31s %31s %31s %31s %31s",
-			   tok[0], tok[1], tok[2], tok[3], tok[4], tok[5],
-			   tok[6], tok[7]);
-		if (n < 6 || n > max || atoi(tok[n - 5]) != domid ||
-		    tok[n - 5][0] < '0' || tok[n - 5][0] > '9')
-			continue;
-		memcpy(fields, tok, sizeof(tok[0]) * n);
-		return n;
-	}
-	return 0;
-}
-
-static bool domain_listed(int domid)
-{
-	char f[8][32];
-
-	return xl_list_fields(domid, f, 8) != 0;
-}
-
-/* Number of vCPUs of a domain, online or not. */
-static int domain_vcpus(int domid)
-{
-	char out[8192], id[16], *p;
-	int n = 0;
-
-	snprintf(id, sizeof(id), "%d", domid);
-	if (xl(out, sizeof(out), "vcpu-list", id, NULL, NULL))
-		return -1;
-	/* a header line, then one line per vCPU */
-	for (p = strchr(out, '\n'); p && p[1]; p = strchr(p + 1, '\n'))
-		n++;
-	return n;
-}
-
-/*
- * Create a paused guest from xl configuration @cfg, named after @suffix;
- * @extra, if not NULL, is one more "key=value" for xl.
- */
-static int guest_create(struct guest *g, const char *cfg, const char *suffix,
-			const char *extra, char *err, size_t errlen)
-{
-	char out[4096], name_arg[96], *end = NULL;
-	const char *argv[7] = { "xl", "create", "-p" };
-
-	g->domid = -1;
-	snprintf(g->name, sizeof(g->name), NAME_PREFIX "%d%s", getpid(),
-		 suffix);
-	snprintf(name_arg, sizeof(name_arg), "name=\"%s\"", g->name);
-	argv[3] = cfg;
-	argv[4] = name_arg;
-	argv[5] = extra;
-	if (run(argv, out, sizeof(out))) {
-		snprintf(err, errlen, "xl create -p %.200s %s %.100s failed: %.400s",
-			 cfg, name_arg, extra ?: "", out);
-		return -1;
-	}
-	if (!xl(out, sizeof(out), "domid", g->name, NULL, NULL))
-		g->domid = strtol(out, &end, 10);
-	if (g->domid <= 0 || (*end && *end != '\n')) {
-		snprintf(err, errlen, "xl domid %s: %.400s", g->name, out);
-		xl(out, sizeof(out), "destroy", g->name, NULL, NULL);
-		g->domid = -1;
-		return -1;
-	}
-	return 0;
-}
-
-static int guest_destroy(struct guest *g)
-{
-	char out[4096], id[16];
-	int ret;
-
-	if (g->domid <= 0)
-		return 0;
-	snprintf(id, sizeof(id), "%d", g->domid);
-	ret = xl(out, sizeof(out), "destroy", id, NULL, NULL);
-	if (ret)
-		printf("# xl destroy %s: %s\n", id, out);
-	g->domid = -1;
-	return ret ? -1 : 0;
-}
-
-/* Wait up to GONE_TIMEOUT seconds for a destroyed domain to vanish. */
-static bool wait_domain_gone(int domid)
-{
-	int i;
-
-	for (i = 0; i < GONE_TIMEOUT * 4; i++) {
-		if (!domain_listed(domid))
-			return true;
-		usleep(250000);
-	}
-	return false;
-}
-
-/* Guests left behind by an earlier run that was killed. */
-static void destroy_stale_guests(void)
-{
-	char out[8192], junk[4096], *line, *save = NULL;
-
-	if (xl(out, sizeof(out), "list", NULL, NULL, NULL))
-		return;
-	for (line = strtok_r(out, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char name[64];
-
-		if (sscanf(line, "%63s", name) == 1 &&
-		    !strncmp(name, NAME_PREFIX, strlen(NAME_PREFIX))) {
-			printf("# destroying stale guest %s\n", name);
-			xl(junk, sizeof(junk), "destroy", name, NULL, NULL);
-		}
-	}
-}
-
-static void destroy_shared_guest(void)
-{
-	if (getpid() == main_pid)
-		guest_destroy(&shared_guest);
-}
-
-/* Why the tests that need a guest cannot run, or NULL. */
-static const char *no_guest_reason(void)
-{
-	if (access(DEV_PATH, F_OK))
-		return "no " DEV_PATH " (dom0 with CONFIG_XEN_PCI_IOREQ only)";
-	if (geteuid())
-		return "needs root";
-	if (!getenv(CFG_ENV))
-		return CFG_ENV " not set: no guest configuration";
-	return NULL;
-}
-
-/* ---- the device ---- */
-
-static int bind_fd_flags(int fd, int domid, unsigned int flags)
-{
-	return _test_cmd_bind(fd, domid, flags, NULL);
-}
-
-/*
- * Most tests bind as the samples do: the server stays when the files go,
- * until the guest dies. The tests of the server's lifetime bind with
- * bind_fd_flags().
- */
-static int bind_fd(int fd, int domid)
-{
-	return bind_fd_flags(fd, domid, XEN_PCI_IOREQ_BIND_KEEP);
-}
-
-static int open_bound_flags(int domid, bool nonblock, unsigned int flags)
-{
-	int fd = open_dev(nonblock);
-
-	if (fd >= 0 && bind_fd_flags(fd, domid, flags)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int open_bound(int domid, bool nonblock)
-{
-	return open_bound_flags(domid, nonblock, XEN_PCI_IOREQ_BIND_KEEP);
-}
-
-static int respond(int fd, __u64 id, __u64 data)
-{
-	struct xen_pci_ioreq_response r = { .id = id, .data = data };
-
-	return write(fd, &r, sizeof(r));
-}
-
-/* The layout of the root complex that @fd is bound to, as GET_INFO says. */
-static struct xen_pci_ioreq_layout layout_of(int fd)
-{
-	struct xen_pci_ioreq_info info = { 0 };
-
-	ioctl(fd, XEN_PCI_IOREQ_GET_INFO, &info);
-	return info.layout;
-}
-
-static bool ecam_mode(int fd)
-{
-	struct xen_pci_ioreq_info info;
-
-	return !ioctl(fd, XEN_PCI_IOREQ_GET_INFO, &info) &&
-	       info.mode == XEN_PCI_IOREQ_MODE_ECAM;
-}
 
 /* ---- tests without a guest ---- */
 
@@ -528,38 +225,6 @@ TEST_F(guest, unknown_commands)
 		TH_LOG("command %#lx", cmds[i]);
 		EXPECT_ERRNO(ENOTTY, ioctl(self->fd, cmds[i], buf));
 	}
-}
-
-/*
- * One line of the debugfs statistics of a root complex, or -1: @dir is its
- * directory, the domid, with "@<ECAM base>" unless it is at the default.
- */
-static long long server_stat(const char *dir, const char *name)
-{
-	char path[128], line[256];
-	long long val = -1;
-	size_t len = strlen(name);
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/kernel/debug/xen-pci-ioreq/%s/stats",
-		 dir);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, name, len) && line[len] == ':')
-			val = strtoll(line + len + 1, NULL, 0);
-	fclose(f);
-	return val;
-}
-
-/* The same, of the guest's root complex at the default layout. */
-static long long guest_stat(int domid, const char *name)
-{
-	char dir[16];
-
-	snprintf(dir, sizeof(dir), "%d", domid);
-	return server_stat(dir, name);
 }
 
 TEST_F(guest, get_info)
@@ -1491,46 +1156,13 @@ TEST_F_TIMEOUT(guest, fuzz, FUZZ_SECONDS + 60)
 
 /* ---- tests with a guest of their own ---- */
 
-/*
- * A destroyed guest vanishes from xl's list and can no longer be bound:
- * nothing of ours holds the dead domain.
- */
-static void expect_domain_gone(struct __test_metadata *_metadata, int domid)
-{
-	int fd;
-
-	EXPECT_TRUE(wait_domain_gone(domid))
-		TH_LOG("domain %d still listed %d s after xl destroy", domid,
-		       GONE_TIMEOUT);
-	fd = open_dev(true);
-	ASSERT_LE(0, fd);
-	EXPECT_ERRNO(ESRCH, bind_fd(fd, domid));
-	close(fd);
-}
-
 FIXTURE(fresh) {
 	struct guest guest;
 };
 
-/* A guest of a test's own, named with @suffix; skips without guests. */
-static void fresh_guest_create(struct __test_metadata *_metadata,
-			       struct guest *g, const char *suffix)
-{
-	const char *why = no_guest_reason();
-	char err[1024];
-
-	g->domid = -1;
-	if (why)
-		SKIP(return, "%s", why);
-	ASSERT_LT(0, shared_guest.domid) TH_LOG("%s", shared_error);
-	ASSERT_OK(guest_create(g, getenv(CFG_ENV), suffix, NULL, err,
-			       sizeof(err)))
-		TH_LOG("%s", err);
-}
-
 FIXTURE_SETUP(fresh)
 {
-	fresh_guest_create(_metadata, &self->guest, "-fresh");
+	own_guest_create(_metadata, &self->guest, CFG_ENV, "-fresh", NULL);
 }
 
 FIXTURE_TEARDOWN_PARENT(fresh)
@@ -1560,7 +1192,7 @@ FIXTURE_VARIANT_ADD(dying, per_file) {
 
 FIXTURE_SETUP(dying)
 {
-	fresh_guest_create(_metadata, &self->guest, "-dying");
+	own_guest_create(_metadata, &self->guest, CFG_ENV, "-dying", NULL);
 }
 
 FIXTURE_TEARDOWN_PARENT(dying)
@@ -1822,23 +1454,6 @@ TEST_F_TIMEOUT(fresh, functions_are_per_guest, 60)
 	close(fdb);
 }
 
-/* Number of lines of /proc/interrupts that are event channels of @domid. */
-static int server_irqs(int domid)
-{
-	char line[512], tag[48];
-	FILE *f;
-	int n = 0;
-
-	f = fopen("/proc/interrupts", "re");
-	if (!f)
-		return -1;
-	snprintf(tag, sizeof(tag), "xen-pci-ioreq-d%dv", domid);
-	while (fgets(line, sizeof(line), f))
-		n += !!strstr(line, tag);
-	fclose(f);
-	return n;
-}
-
 #define FAIL_NTH		"/proc/thread-self/fail-nth"
 #define FAIL_VERBOSE		"/sys/kernel/debug/xen-pci-ioreq/fail_server_setup/verbose"
 
@@ -2050,26 +1665,10 @@ TEST_F_TIMEOUT(fresh, dead_guest_reaped_without_watch, 90)
 
 /* ---- a guest that runs ---- */
 
-#define RUN_CFG_ENV		"XEN_PCI_IOREQ_RUN_CFG"
 #define BOOT_TIMEOUT		90	/* seconds for a guest to reach our function */
 #define QUIET_MS		5000	/* no request for so long: enumeration is over */
 
 /* ---- ioeventfd and irqfd ---- */
-
-#define ROUND_TIMEOUT		30	/* seconds for each step of a round */
-
-/* Wait until a guest statistic grows past @than; false on timeout. */
-static bool stat_grows(int domid, const char *name, long long than)
-{
-	int i;
-
-	for (i = 0; i < ROUND_TIMEOUT * 100; i++) {
-		if (guest_stat(domid, name) > than)
-			return true;
-		usleep(10000);
-	}
-	return false;
-}
 
 #define IOEVENTFD_DM	XEN_PCI_IOREQ_IOEVENTFD_DATAMATCH
 #define IOEVENTFD_DEL	XEN_PCI_IOREQ_IOEVENTFD_DEASSIGN
@@ -2392,32 +1991,13 @@ static int tiny_fn_serve(int fd, struct tiny_fn *t)
 	return n;
 }
 
-/*
- * Create, paused, the guest of RUN_CFG_ENV (with one more xl "key=value",
- * @extra, if not NULL), or skip the test.
- */
-static void run_guest_create(struct __test_metadata *_metadata, struct guest *g,
-			     const char *suffix, const char *extra)
-{
-	const char *why = no_guest_reason(), *cfg = getenv(RUN_CFG_ENV);
-	char err[1024];
-
-	g->domid = -1;
-	if (why)
-		SKIP(return, "%s", why);
-	if (!cfg)
-		SKIP(return, RUN_CFG_ENV " not set: no guest with a root complex to run");
-	ASSERT_OK(guest_create(g, cfg, suffix, extra, err, sizeof(err)))
-		TH_LOG("%s", err);
-}
-
 FIXTURE(running) {
 	struct guest guest;
 };
 
 FIXTURE_SETUP(running)
 {
-	run_guest_create(_metadata, &self->guest, "-run", NULL);
+	own_guest_create(_metadata, &self->guest, RUN_CFG_ENV, "-run", NULL);
 }
 
 FIXTURE_TEARDOWN_PARENT(running)
@@ -2485,7 +2065,7 @@ TEST_F_TIMEOUT(running, tracepoints, 240)
 	struct xen_pci_ioreq_function fn = mkfn(0, 0, 0);
 	struct trace_counts c;
 	struct tiny_fn t;
-	char out[4096], id[16];
+	char out[4096];
 	int domid = self->guest.domid, fd, served;
 	struct stat st;
 
@@ -2500,8 +2080,7 @@ TEST_F_TIMEOUT(running, tracepoints, 240)
 	ASSERT_EQ(0, tracefs_write(TRACEFS "/trace", ""));
 	ASSERT_EQ(0, tracefs_write(TRACE_EVENTS "/enable", "1"));
 
-	snprintf(id, sizeof(id), "%d", domid);
-	ASSERT_OK(xl(out, sizeof(out), "unpause", id, NULL, NULL)) TH_LOG("%s", out);
+	ASSERT_OK(guest_unpause(domid, out, sizeof(out))) TH_LOG("%s", out);
 	served = tiny_fn_serve(fd, &t);
 	tracefs_write(TRACE_EVENTS "/enable", "0");
 	ASSERT_EQ(0, trace_count(domid, &c));
@@ -2531,7 +2110,7 @@ TEST_F_TIMEOUT(running, enumeration, 240)
 	struct xen_pci_ioreq_function fn = mkfn(0, 0, 0);
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
 	struct tiny_fn t;
-	char out[4096], id[16];
+	char out[4096];
 	int domid = self->guest.domid, fd, ep, served;
 	long long resampled;
 	void *bad;
@@ -2549,8 +2128,7 @@ TEST_F_TIMEOUT(running, enumeration, 240)
 	bad = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, bad);
 
-	snprintf(id, sizeof(id), "%d", domid);
-	ASSERT_OK(xl(out, sizeof(out), "unpause", id, NULL, NULL)) TH_LOG("%s", out);
+	ASSERT_OK(guest_unpause(domid, out, sizeof(out))) TH_LOG("%s", out);
 	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, BOOT_TIMEOUT * 1000))
 		TH_LOG("no access of the guest to 00:00.0 within %d s", BOOT_TIMEOUT);
 	ASSERT_FALSE(ev.events & (EPOLLHUP | EPOLLERR))
@@ -2649,7 +2227,7 @@ FIXTURE(polled) {
 
 FIXTURE_SETUP(polled)
 {
-	run_guest_create(_metadata, &self->guest, "-poll", POLL_EXTRA);
+	own_guest_create(_metadata, &self->guest, RUN_CFG_ENV, "-poll", POLL_EXTRA);
 }
 
 FIXTURE_TEARDOWN_PARENT(polled)
@@ -2669,7 +2247,7 @@ TEST_F_TIMEOUT(polled, backend_killed_in_flight, 600)
 	long long aborted0, absent;
 	int domid = self->guest.domid, watch, done, round, st;
 	unsigned int seed = time(NULL), answered = 0;
-	char out[4096], id[16];
+	char out[4096];
 	struct timespec t0, t1;
 	pid_t pid;
 
@@ -2683,8 +2261,7 @@ TEST_F_TIMEOUT(polled, backend_killed_in_flight, 600)
 
 	pid = doomed_start(domid, BOOT_REQUESTS, &done);
 	ASSERT_LT(0, pid);
-	snprintf(id, sizeof(id), "%d", domid);
-	ASSERT_OK(xl(out, sizeof(out), "unpause", id, NULL, NULL)) TH_LOG("%s", out);
+	ASSERT_OK(guest_unpause(domid, out, sizeof(out))) TH_LOG("%s", out);
 	TH_LOG("seed %u", seed);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (round = 0; round < KILL_ROUNDS; round++) {
@@ -2823,17 +2400,6 @@ TEST_F_TIMEOUT(churn, guests_destroyed_under_live_fds, 300)
 
 int main(int argc, char **argv)
 {
-	char err[1024];
-
-	main_pid = getpid();
-	if (!no_guest_reason()) {
-		destroy_stale_guests();
-		if (guest_create(&shared_guest, getenv(CFG_ENV), "", NULL, err,
-				 sizeof(err)))
-			snprintf(shared_error, sizeof(shared_error), "%.500s",
-				 err);
-		else
-			atexit(destroy_shared_guest);
-	}
+	guests_start(true);
 	return test_harness_run(argc, argv);
 }

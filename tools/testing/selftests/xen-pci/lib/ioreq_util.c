@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /dev/xen/pci-ioreq helpers of the xen-pci selftests: one function per
- * command, returning what ioctl() returns.
+ * command, returning what ioctl() returns; files bound to a guest; the
+ * driver's debugfs statistics and event channels of a guest. The ioreq_dom0*
+ * programs use them.
  */
 
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ioreq_util.h"
@@ -104,4 +108,121 @@ int _test_cmd_irqfd(int fd, struct xen_pci_ioreq_function fn, int efd,
 	};
 
 	return ioctl(fd, XEN_PCI_IOREQ_IRQFD, &a);
+}
+
+int bind_fd_flags(int fd, int domid, unsigned int flags)
+{
+	return _test_cmd_bind(fd, domid, flags, NULL);
+}
+
+/*
+ * Most tests bind as the samples do: the server stays when the files go,
+ * until the guest dies. The tests of the server's lifetime bind with
+ * bind_fd_flags().
+ */
+int bind_fd(int fd, int domid)
+{
+	return bind_fd_flags(fd, domid, XEN_PCI_IOREQ_BIND_KEEP);
+}
+
+int open_bound_flags(int domid, bool nonblock, unsigned int flags)
+{
+	int fd = open_dev(nonblock);
+
+	if (fd >= 0 && bind_fd_flags(fd, domid, flags)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int open_bound(int domid, bool nonblock)
+{
+	return open_bound_flags(domid, nonblock, XEN_PCI_IOREQ_BIND_KEEP);
+}
+
+int respond(int fd, __u64 id, __u64 data)
+{
+	struct xen_pci_ioreq_response r = { .id = id, .data = data };
+
+	return write(fd, &r, sizeof(r));
+}
+
+/* The layout of the root complex that @fd is bound to, as GET_INFO says. */
+struct xen_pci_ioreq_layout layout_of(int fd)
+{
+	struct xen_pci_ioreq_info info = { 0 };
+
+	ioctl(fd, XEN_PCI_IOREQ_GET_INFO, &info);
+	return info.layout;
+}
+
+bool ecam_mode(int fd)
+{
+	struct xen_pci_ioreq_info info;
+
+	return !ioctl(fd, XEN_PCI_IOREQ_GET_INFO, &info) &&
+	       info.mode == XEN_PCI_IOREQ_MODE_ECAM;
+}
+
+/*
+ * One line of the debugfs statistics of a root complex, or -1: @dir is its
+ * directory, the domid, with "@<ECAM base>" unless it is at the default.
+ */
+long long server_stat(const char *dir, const char *name)
+{
+	char path[128], line[256];
+	long long val = -1;
+	size_t len = strlen(name);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/xen-pci-ioreq/%s/stats",
+		 dir);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, len) && line[len] == ':')
+			val = strtoll(line + len + 1, NULL, 0);
+	fclose(f);
+	return val;
+}
+
+/* The same, of the guest's root complex at the default layout. */
+long long guest_stat(int domid, const char *name)
+{
+	char dir[16];
+
+	snprintf(dir, sizeof(dir), "%d", domid);
+	return server_stat(dir, name);
+}
+
+/* Number of lines of /proc/interrupts that are event channels of @domid. */
+int server_irqs(int domid)
+{
+	char line[512], tag[48];
+	FILE *f;
+	int n = 0;
+
+	f = fopen("/proc/interrupts", "re");
+	if (!f)
+		return -1;
+	snprintf(tag, sizeof(tag), "xen-pci-ioreq-d%dv", domid);
+	while (fgets(line, sizeof(line), f))
+		n += !!strstr(line, tag);
+	fclose(f);
+	return n;
+}
+
+/* Wait until a guest statistic grows past @than; false on timeout. */
+bool stat_grows(int domid, const char *name, long long than)
+{
+	int i;
+
+	for (i = 0; i < ROUND_TIMEOUT * 100; i++) {
+		if (guest_stat(domid, name) > than)
+			return true;
+		usleep(10000);
+	}
+	return false;
 }

@@ -19,6 +19,23 @@
 
 #define DEV_PATH		"/dev/xen/pci-ioreq"
 
+#define DOMID_SELF		0x7ff0
+#define DOMID_UNUSED		0x7fef	/* last ordinary domid: never handed out here */
+
+/*
+ * Errors not named in <xen/pci-ioreq.h>, as
+ * Documentation/userspace-api/xen-pci-ioreq.rst specifies them.
+ */
+#define ERR_UNBOUND		EINVAL	/* anything but BIND on an unbound file */
+#define ERR_NOT_OURS		ENOENT	/* function not registered by this file, range not added */
+#define ERR_OVERLAP		EEXIST	/* MMIO range overlapping one already routed */
+#define ERR_ECAM		EINVAL	/* MMIO range overlapping the ECAM window */
+
+#define REQ_SIZE		sizeof(struct xen_pci_ioreq_request)
+#define RSP_SIZE		sizeof(struct xen_pci_ioreq_response)
+
+#define ROUND_TIMEOUT		30	/* seconds for each step of a round */
+
 const char *errname(int err);
 
 int open_dev(bool nonblock);
@@ -37,6 +54,19 @@ int _test_cmd_ioeventfd(int fd, struct xen_pci_ioreq_function fn, int efd,
 			__u32 flags, __u64 addr, __u32 size, __u64 data);
 int _test_cmd_irqfd(int fd, struct xen_pci_ioreq_function fn, int efd,
 		    __u32 flags, __u8 pin);
+
+int bind_fd_flags(int fd, int domid, unsigned int flags);
+int bind_fd(int fd, int domid);
+int open_bound_flags(int domid, bool nonblock, unsigned int flags);
+int open_bound(int domid, bool nonblock);
+int respond(int fd, __u64 id, __u64 data);
+struct xen_pci_ioreq_layout layout_of(int fd);
+bool ecam_mode(int fd);
+
+long long server_stat(const char *dir, const char *name);
+long long guest_stat(int domid, const char *name);
+int server_irqs(int domid);
+bool stat_grows(int domid, const char *name, long long than);
 
 /* The test macros, for the programs that include kselftest_harness.h. */
 #ifdef __KSELFTEST_HARNESS_H
