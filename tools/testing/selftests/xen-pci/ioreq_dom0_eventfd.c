@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioeventfds and irqfds of /dev/xen/pci-ioreq, seen from dom0: what may be
+ * assigned, collisions, what goes with a BAR range, a function or a file,
+ * and that a signal asserts the pin (or, once the backend deasserted it,
+ * does not). On a paused guest this program shares among its tests
+ * (fixture guest, lib/guest_fixture.h): a family of its own, apart from
+ * the ioctls of ioreq_dom0, for the price of one paused guest.
+ *
+ * Needs what ioreq_dom0 needs: XEN_PCI_IOREQ_GUEST_CFG, /dev/xen/pci-ioreq,
+ * root, xl in $PATH; and the driver's debugfs statistics for the irqfd
+ * tests. Runs in dom0.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <xen/pci-ioreq.h>
+
+#include "../kselftest_harness.h"
+#include "lib/ioreq_util.h"
+#include "lib/pci_util.h"
+#include "lib/xl_util.h"
+#include "lib/guest_fixture.h"
+
+#define IOEVENTFD_DM	XEN_PCI_IOREQ_IOEVENTFD_DATAMATCH
+#define IOEVENTFD_DEL	XEN_PCI_IOREQ_IOEVENTFD_DEASSIGN
+
+/*
+ * ioeventfds: what may be added and removed, collisions, and that one goes
+ * away with its BAR range and with its function.
+ */
+TEST_F(guest, ioeventfd_rules)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 9, 0), fn2 = mkfn(0, 10, 0);
+	__u64 a = self->lay.mem[0].base + 0x400000;
+	int e1 = eventfd(0, EFD_CLOEXEC), e2 = eventfd(0, EFD_CLOEXEC);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	struct xen_pci_ioreq_ioeventfd bad;
+	unsigned int i;
+
+	ASSERT_LE(0, e1);
+	ASSERT_LE(0, e2);
+	ASSERT_LE(0, null);
+	test_cmd_register(self->fd, fn);
+	test_cmd_register(self->fd2, fn2);
+	test_cmd_add_mmio(self->fd, fn, 0, a, 0x100);
+
+	/* Inside a range of the function, of a size an access has */
+	test_err_ioeventfd(EINVAL, self->fd, fn, e1, 0, a + 0x100, 4, 0);
+	test_err_ioeventfd(EINVAL, self->fd, fn, e1, 0, a + 0xfe, 4, 0);
+	test_err_ioeventfd(EINVAL, self->fd, fn, e1, 0, a - 4, 4, 0);
+	test_err_ioeventfd(EINVAL, self->fd, fn, e1, 0, a, 3, 0);
+	test_err_ioeventfd(EINVAL, self->fd, fn, e1, 0, a, 0, 0);
+	test_err_ioeventfd(EINVAL, self->fd, fn, e1, 0, a, 16, 0);
+	/* data only with DATAMATCH, and no wider than the access */
+	test_err_ioeventfd(EINVAL, self->fd, fn, e1, 0, a, 4, 1);
+	test_err_ioeventfd(EINVAL, self->fd, fn, e1, IOEVENTFD_DM, a, 2, 0x10000);
+	/* Unknown flags, reserved fields */
+	test_err_ioeventfd(EINVAL, self->fd, fn, e1, 4, a, 4, 0);
+	for (i = 0; i < 2; i++) {
+		bad = (struct xen_pci_ioreq_ioeventfd){
+			.fn = fn, .fd = e1, .addr = a, .size = 4,
+		};
+		if (i)
+			bad.reserved = 1;
+		else
+			bad.reserved0 = 1;
+		EXPECT_ERRNO(EINVAL, ioctl(self->fd, XEN_PCI_IOREQ_IOEVENTFD, &bad));
+	}
+	/* An eventfd, open */
+	test_err_ioeventfd(EINVAL, self->fd, fn, null, 0, a, 4, 0);
+	test_err_ioeventfd(EBADF, self->fd, fn, -1, 0, a, 4, 0);
+	/* Functions of this file only */
+	test_err_ioeventfd(ERR_NOT_OURS, self->fd, fn2, e1, 0, a, 4, 0);
+	test_err_ioeventfd(ERR_NOT_OURS, self->fd2, fn, e1, 0, a, 4, 0);
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, XEN_PCI_IOREQ_IOEVENTFD, NULL));
+
+	/* Two that could match one write collide */
+	test_cmd_ioeventfd(self->fd, fn, e1, 0, a + 0x10, 4, 0);
+	test_err_ioeventfd(EEXIST, self->fd, fn, e2, 0, a + 0x10, 4, 0);
+	test_err_ioeventfd(EEXIST, self->fd, fn, e2, IOEVENTFD_DM, a + 0x10, 4, 7);
+	test_cmd_ioeventfd(self->fd, fn, e2, 0, a + 0x10, 2, 0);
+	test_cmd_ioeventfd(self->fd, fn, e1, IOEVENTFD_DM, a + 0x20, 4, 1);
+	test_cmd_ioeventfd(self->fd, fn, e2, IOEVENTFD_DM, a + 0x20, 4, 2);
+	test_err_ioeventfd(EEXIST, self->fd, fn, e2, 0, a + 0x20, 4, 0);
+
+	/* Removing takes the same arguments and eventfd */
+	test_err_ioeventfd(ENOENT, self->fd, fn, e2, IOEVENTFD_DEL, a + 0x10, 4, 0);
+	test_err_ioeventfd(ENOENT, self->fd, fn, e1, IOEVENTFD_DEL | IOEVENTFD_DM, a + 0x20, 4, 2);
+	test_cmd_ioeventfd(self->fd, fn, e1, IOEVENTFD_DEL, a + 0x10, 4, 0);
+	test_err_ioeventfd(ENOENT, self->fd, fn, e1, IOEVENTFD_DEL, a + 0x10, 4, 0);
+	test_cmd_ioeventfd(self->fd, fn, e1, 0, a + 0x10, 4, 0);
+
+	/* Gone with the BAR range ... */
+	test_cmd_remove_mmio(self->fd, fn, 0, a, 0x100);
+	test_cmd_add_mmio(self->fd, fn, 0, a, 0x100);
+	test_err_ioeventfd(ENOENT, self->fd, fn, e1, IOEVENTFD_DEL, a + 0x10, 4, 0);
+	test_err_ioeventfd(ENOENT, self->fd, fn, e2, IOEVENTFD_DEL | IOEVENTFD_DM, a + 0x20, 4, 2);
+	/* ... and with the function */
+	test_cmd_ioeventfd(self->fd, fn, e1, 0, a + 0x10, 4, 0);
+	test_cmd_unregister(self->fd, fn);
+	test_cmd_register(self->fd, fn);
+	test_cmd_add_mmio(self->fd, fn, 0, a, 0x100);
+	test_err_ioeventfd(ENOENT, self->fd, fn, e1, IOEVENTFD_DEL, a + 0x10, 4, 0);
+	test_cmd_ioeventfd(self->fd, fn, e1, 0, a + 0x10, 4, 0);
+	test_cmd_remove_mmio(self->fd, fn, 0, a, 0x100);
+	test_cmd_unregister(self->fd, fn);
+	close(e1);
+	close(e2);
+	close(null);
+}
+
+/*
+ * irqfds: each signal asserts the pin (intx_raised and irqfd_asserted
+ * grow), until the irqfd is removed, its function goes or its file closes.
+ */
+TEST_F(guest, irqfd)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 11, 0), fn2 = mkfn(0, 12, 0);
+	const __u32 del = XEN_PCI_IOREQ_IRQFD_DEASSIGN;
+	int e1 = eventfd(0, EFD_CLOEXEC), e2 = eventfd(0, EFD_CLOEXEC);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	long long asserted, raised, signals;
+	struct xen_pci_ioreq_irqfd bad;
+	__u64 one = 1;
+	int i, fd3;
+
+	ASSERT_LE(0, e1);
+	ASSERT_LE(0, e2);
+	ASSERT_LE(0, null);
+	if (guest_stat(self->domid, "irqfds") < 0)
+		SKIP(goto out, "no debugfs statistics of guest %d", self->domid);
+	test_cmd_register(self->fd, fn);
+	test_cmd_register(self->fd2, fn2);
+
+	test_err_irqfd(EINVAL, self->fd, fn, e1, 0, 0);
+	test_err_irqfd(EINVAL, self->fd, fn, e1, 0, 5);
+	test_err_irqfd(EINVAL, self->fd, fn, e1, 2, 1);
+	test_err_irqfd(EINVAL, self->fd, fn, null, 0, 1);
+	test_err_irqfd(EBADF, self->fd, fn, -1, 0, 1);
+	/* Root bus only */
+	test_cmd_register(self->fd, mkfn(1, 11, 0));
+	test_err_irqfd(EINVAL, self->fd, mkfn(1, 11, 0), e1, 0, 1);
+	test_cmd_unregister(self->fd, mkfn(1, 11, 0));
+	test_err_irqfd(ERR_NOT_OURS, self->fd, fn2, e1, 0, 1);
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, XEN_PCI_IOREQ_IRQFD, NULL));
+	for (i = 0; i < 2; i++) {
+		bad = (struct xen_pci_ioreq_irqfd){ .fn = fn, .fd = e1, .pin = 1 };
+		if (i)
+			bad.reserved = 1;
+		else
+			bad.reserved0[6] = 1;
+		EXPECT_ERRNO(EINVAL, ioctl(self->fd, XEN_PCI_IOREQ_IRQFD, &bad));
+	}
+
+	test_cmd_irqfd(self->fd, fn, e1, 0, 1);
+	test_err_irqfd(EEXIST, self->fd, fn, e1, 0, 1);
+	test_err_irqfd(EBUSY, self->fd, fn, e1, 0, 2);
+	test_err_irqfd(ENOENT, self->fd, fn, e2, del, 1);
+	EXPECT_EQ(1, guest_stat(self->domid, "irqfds"));
+
+	/* Each signal asserts the pin once */
+	raised = guest_stat(self->domid, "intx_raised");
+	asserted = guest_stat(self->domid, "irqfd_asserted");
+	for (i = 1; i <= 5; i++) {
+		ASSERT_EQ(8, write(e1, &one, 8));
+		EXPECT_TRUE(stat_grows(self->domid, "irqfd_asserted",
+				       asserted + i - 1));
+	}
+	EXPECT_LE(raised + 5, guest_stat(self->domid, "intx_raised"));
+	/* The count was taken: the eventfd reads nothing */
+	fcntl(e1, F_SETFL, O_NONBLOCK);
+	EXPECT_ERRNO(EAGAIN, read(e1, &one, 8));
+	one = 1;
+	test_cmd_set_intx(self->fd, fn, 1, 0);
+
+	/* Removed: signals assert nothing */
+	test_cmd_irqfd(self->fd, fn, e1, del, 1);
+	EXPECT_EQ(0, guest_stat(self->domid, "irqfds"));
+	signals = guest_stat(self->domid, "irqfd_signals");
+	asserted = guest_stat(self->domid, "irqfd_asserted");
+	ASSERT_EQ(8, write(e1, &one, 8));
+	usleep(200000);
+	EXPECT_EQ(signals, guest_stat(self->domid, "irqfd_signals"));
+	EXPECT_EQ(asserted, guest_stat(self->domid, "irqfd_asserted"));
+
+	/* Signalled before it was added: asserts at once */
+	test_cmd_irqfd(self->fd, fn, e1, 0, 4);
+	EXPECT_TRUE(stat_grows(self->domid, "irqfd_asserted", asserted));
+	test_cmd_set_intx(self->fd, fn, 4, 0);
+
+	/* Gone with the function, and with the file */
+	test_cmd_unregister(self->fd, fn);
+	EXPECT_EQ(0, guest_stat(self->domid, "irqfds"));
+	fd3 = open_bound(self->domid, true);
+	ASSERT_LE(0, fd3);
+	test_cmd_register(fd3, fn);
+	test_cmd_irqfd(fd3, fn, e2, 0, 2);
+	EXPECT_EQ(1, guest_stat(self->domid, "irqfds"));
+	close(fd3);
+	EXPECT_EQ(0, guest_stat(self->domid, "irqfds"));
+out:
+	close(e1);
+	close(e2);
+	close(null);
+}
+
+/* The INTx pins a function asserts, from the guest's statistics, or -1. */
+static int fn_intx(int domid, struct xen_pci_ioreq_function fn)
+{
+	char path[96], line[256], want[48];
+	unsigned int intx;
+	int val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/xen-pci-ioreq/%d/stats",
+		 domid);
+	snprintf(want, sizeof(want), "function %04x:%02x:%02x.%u ", fn.segment,
+		 fn.bus, fn.devfn >> 3, fn.devfn & 7);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, " intx ");
+
+		if (!strncmp(line, want, strlen(want)) && p &&
+		    sscanf(p, " intx %x", &intx) == 1)
+			val = intx;
+	}
+	fclose(f);
+	return val;
+}
+
+/*
+ * A backend signals its irqfd and, the guest having handled the condition
+ * already, deasserts the pin at once (the interrupt went by another path,
+ * or the guest polled). The signal must not assert the pin after the
+ * deassertion: a pin left asserted with nothing to service makes the guest
+ * take interrupts that nobody handles until it disables the line.
+ */
+TEST_F(guest, irqfd_deassert_cancels_signal)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 13, 0);
+	int e = eventfd(0, EFD_CLOEXEC);
+	long long signals, asserted, cancelled;
+	__u64 one = 1;
+	int i, late = 0;
+
+	ASSERT_LE(0, e);
+	if (guest_stat(self->domid, "irqfds") < 0)
+		SKIP(goto out, "no debugfs statistics of guest %d", self->domid);
+	test_cmd_register(self->fd, fn);
+	test_cmd_irqfd(self->fd, fn, e, 0, 1);
+	signals = guest_stat(self->domid, "irqfd_signals");
+	asserted = guest_stat(self->domid, "irqfd_asserted");
+	cancelled = guest_stat(self->domid, "irqfd_cancelled");
+	for (i = 0; i < 20; i++) {
+		ASSERT_EQ(8, write(e, &one, 8));
+		test_cmd_set_intx(self->fd, fn, 1, 0);
+		/* Time for a stale assertion to land */
+		usleep(20000);
+		late += fn_intx(self->domid, fn) != 0;
+	}
+	EXPECT_EQ(0, late);
+	/* Every signal either asserted before the deassertion or was cancelled */
+	EXPECT_EQ(signals + 20, guest_stat(self->domid, "irqfd_signals"));
+	EXPECT_EQ(asserted + cancelled + 20,
+		  guest_stat(self->domid, "irqfd_asserted") +
+		  guest_stat(self->domid, "irqfd_cancelled"));
+	/* A signal after the deassertion asserts as before */
+	ASSERT_EQ(8, write(e, &one, 8));
+	EXPECT_TRUE(stat_grows(self->domid, "irqfd_signals", signals + 20));
+	for (i = 0; i < 100 && fn_intx(self->domid, fn) != 1; i++)
+		usleep(10000);
+	EXPECT_EQ(1, fn_intx(self->domid, fn));
+	test_cmd_unregister(self->fd, fn);
+out:
+	close(e);
+}
+
+int main(int argc, char **argv)
+{
+	guests_start(true);
+	return test_harness_run(argc, argv);
+}
