@@ -40,19 +40,13 @@
 #include <linux/aio_abi.h>
 #include <linux/fs.h>
 
+#include "lib/pci_util.h"
+
 #define PROG		"blk_bench"
 #define REGION		(16ULL << 20)
 #define SEQ_BLOCK	0x100000U	/* 1 MiB */
 #define RAND_BLOCK	4096U
 #define QD		16
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
 
 static __u64 rnd_state = 0x2545f4914f6cdd1dULL;
 

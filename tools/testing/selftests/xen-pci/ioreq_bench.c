@@ -34,14 +34,6 @@
 #define KSFT_SKIP	4
 #define CHECK_EVERY	64	/* iterations between clock reads */
 
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 /*
  * Prints one figure. Every guest access must reach the backend exactly once:
  * returns -1 (and says so) if the backend's count differs.

@@ -503,36 +503,6 @@ TEST_F(emu, all_devices)
 	}
 }
 
-/* Interrupts of a Linux IRQ so far, from /proc/interrupts. */
-static long irq_count(unsigned long irq)
-{
-	char line[4096];
-	long total = -1;
-	FILE *f;
-
-	f = fopen("/proc/interrupts", "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *p = line, *end;
-		unsigned long n;
-
-		n = strtoul(p, &end, 10);
-		if (end == p || *end != ':' || n != irq)
-			continue;
-		total = 0;
-		for (p = end + 1;; p = end) {
-			n = strtoul(p, &end, 10);
-			if (end == p)
-				break;
-			total += n;
-		}
-		break;
-	}
-	fclose(f);
-	return total;
-}
-
 /*
  * Bind uio_pci_generic to @bdf only and read its IRQ (device tree
  * platforms map INTx when a driver binds). Returns 0 or -errno.

@@ -37,14 +37,6 @@
 #define PROG		"pci_enum_bench"
 #define MAX_BARS	256
 
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 /* A sysfs name, or "" if it does not fit (PCI addresses always do). */
 static void copy_name(char *dst, size_t len, const char *src)
 {

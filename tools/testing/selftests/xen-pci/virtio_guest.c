@@ -122,33 +122,6 @@ static bool blk_name(const char *bdf, char *name, size_t len)
 	return found;
 }
 
-/* Interrupts taken on @irq, all CPUs together; -1 if it is not listed. */
-static long long irq_count(unsigned long irq)
-{
-	char line[1024], *p, *end;
-	long long sum = -1;
-	FILE *f = fopen("/proc/interrupts", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (strtoul(line, &end, 10) != irq || end == line || *end != ':')
-			continue;
-		sum = 0;
-		for (p = end + 1;;) {
-			long long n = strtoll(p, &end, 10);
-
-			if (end == p)
-				break;
-			sum += n;
-			p = end;
-		}
-		break;
-	}
-	fclose(f);
-	return sum;
-}
-
 FIXTURE(virtio) {
 	char blk[EMU_BDF_LEN];
 	char blk2[EMU_BDF_LEN];	/* a second disk, or "" */

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sysfs, config space and BAR helpers of the xen-pci selftests.
+ * sysfs, config space, BAR and interrupt helpers of the xen-pci selftests,
+ * and the clock of their benchmarks.
  */
+
+#include <time.h>
 
 #include "pci_util.h"
 
@@ -280,3 +283,44 @@ void dev_unmap_bar(struct bar_map *m)
 	m->base = NULL;
 }
 
+/*
+ * Interrupts taken on Linux IRQ @irq so far, all CPUs together, from
+ * /proc/interrupts; -1 if it is not listed.
+ */
+long long irq_count(unsigned long irq)
+{
+	char line[4096];
+	long long total = -1;
+	FILE *f;
+
+	f = fopen("/proc/interrupts", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *end;
+		unsigned long long n;
+
+		n = strtoull(p, &end, 10);
+		if (end == p || *end != ':' || n != irq)
+			continue;
+		total = 0;
+		for (p = end + 1;; p = end) {
+			n = strtoull(p, &end, 10);
+			if (end == p)
+				break;
+			total += n;
+		}
+		break;
+	}
+	fclose(f);
+	return total;
+}
+
+/* Seconds of CLOCK_MONOTONIC, for the benchmarks. */
+double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}

@@ -161,5 +161,7 @@ int cfg_write(int fd, unsigned int off, unsigned int size, __u32 val);
 int dev_resource(const char *bdf, int idx, __u64 *start, __u64 *size, __u64 *flags);
 int dev_map_bar(const char *bdf, int idx, struct bar_map *m);
 void dev_unmap_bar(struct bar_map *m);
+long long irq_count(unsigned long irq);
+double now(void);
 
 #endif /* _XEN_PCI_SELFTEST_PCI_UTIL_H */
