@@ -743,6 +743,93 @@ TEST_F(guest, ranges_do_not_leak)
 	}
 }
 
+/*
+ * A root complex that is its guest's MSI controller: 16 vectors from
+ * interrupt 60, the doorbell in the last page of its 32-bit window (the
+ * guest's nr_spis reaches interrupt 95).
+ */
+static const struct xen_pci_ioreq_layout msi_layout = {
+	.ecam = { 0xf200000000ULL, 0x1000000 },
+	.mem = { { 0x38000000, 0x4000000 } },
+	.intx_base = 56,
+	.msi_base = 60,
+	.msi_doorbell = 0x38000000 + 0x4000000 - 0x1000,
+	.msi_count = 16,
+};
+
+/*
+ * XEN_PCI_IOREQ_MSI raises the SPI of a vector written to the doorbell, and
+ * refuses, with its errno and a count, what no MSI controller of the guest
+ * decodes; layouts whose MSI part cannot be served are refused at bind.
+ */
+TEST_F(guest, msi)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 1, 0), other = mkfn(0, 2, 0);
+	const __u64 db = msi_layout.msi_doorbell;
+	struct xen_pci_ioreq_layout bad;
+	struct xen_pci_ioreq_msi raw = { .fn = fn, .address = db };
+	long long sent, stat;
+	char dir[48];
+	int fd;
+
+	/* The default root complex has no MSI; nor has x86 (Xen's own). */
+	test_cmd_register(self->fd, other);
+	stat = guest_stat(self->domid, "msi_unsupported");
+	test_err_msi(EOPNOTSUPP, self->fd, other, db, 0);
+	EXPECT_EQ(stat + 1, guest_stat(self->domid, "msi_unsupported"));
+	test_err_msi(ENOENT, self->fd2, other, db, 0);
+	test_cmd_unregister(self->fd, other);
+	if (!self->ecam)
+		return;
+
+	fd = open_dev(true);
+	ASSERT_LE(0, fd);
+	bad = msi_layout;
+	bad.msi_base = 58;			/* over INTC and INTD */
+	test_err_bind_layout(EINVAL, fd, self->domid, &bad);
+	bad.msi_base = 31;			/* a PPI */
+	test_err_bind_layout(EINVAL, fd, self->domid, &bad);
+	bad = msi_layout;
+	bad.msi_doorbell += 0x800;		/* not a page */
+	test_err_bind_layout(EINVAL, fd, self->domid, &bad);
+	bad.msi_doorbell = db + 0x1000;		/* past the window */
+	test_err_bind_layout(EINVAL, fd, self->domid, &bad);
+	bad = msi_layout;
+	bad.msi_count = 0;			/* MSI fields without vectors */
+	test_err_bind_layout(EINVAL, fd, self->domid, &bad);
+	bad = msi_layout;
+	bad.msi_base = self->lay.intx_base;	/* the default's INTx lines */
+	bad.msi_count = 4;
+	test_err_bind_layout(EBUSY, fd, self->domid, &bad);
+
+	test_cmd_bind_layout(fd, self->domid, &msi_layout);
+	snprintf(dir, sizeof(dir), "%d@%llx", self->domid,
+		 (unsigned long long)msi_layout.ecam.base);
+	test_cmd_register(fd, fn);
+	sent = server_stat(dir, "msi_sent");
+	ASSERT_LE(0, sent);
+	test_cmd_msi(fd, fn, db, 0);
+	test_cmd_msi(fd, fn, db, 15);
+	EXPECT_EQ(sent + 2, server_stat(dir, "msi_sent"));
+
+	stat = server_stat(dir, "msi_bad_address");
+	test_err_msi(EINVAL, fd, fn, db + 4, 0);
+	test_err_msi(EINVAL, fd, fn, 0xfee00000, 0);	/* x86's MSI window */
+	EXPECT_EQ(stat + 2, server_stat(dir, "msi_bad_address"));
+	stat = server_stat(dir, "msi_bad_vector");
+	test_err_msi(ERANGE, fd, fn, db, 16);
+	test_err_msi(ERANGE, fd, fn, db, 0xffffffff);
+	EXPECT_EQ(stat + 2, server_stat(dir, "msi_bad_vector"));
+	test_err_msi(ENOENT, fd, other, db, 0);
+	raw.flags = 1;
+	EXPECT_ERRNO(EINVAL, ioctl(fd, XEN_PCI_IOREQ_MSI, &raw));
+	raw.flags = 0;
+	raw.reserved = 1;
+	EXPECT_ERRNO(EINVAL, ioctl(fd, XEN_PCI_IOREQ_MSI, &raw));
+	EXPECT_EQ(sent + 2, server_stat(dir, "msi_sent"));
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	guests_start(true);

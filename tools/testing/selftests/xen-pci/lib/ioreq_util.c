@@ -110,6 +110,16 @@ int _test_cmd_irqfd(int fd, struct xen_pci_ioreq_function fn, int efd,
 	return ioctl(fd, XEN_PCI_IOREQ_IRQFD, &a);
 }
 
+int _test_cmd_msi(int fd, struct xen_pci_ioreq_function fn, __u64 address,
+		  __u32 data)
+{
+	struct xen_pci_ioreq_msi m = {
+		.fn = fn, .address = address, .data = data,
+	};
+
+	return ioctl(fd, XEN_PCI_IOREQ_MSI, &m);
+}
+
 int bind_fd_flags(int fd, int domid, unsigned int flags)
 {
 	return _test_cmd_bind(fd, domid, flags, NULL);

@@ -55,6 +55,8 @@ int _test_cmd_ioeventfd(int fd, struct xen_pci_ioreq_function fn, int efd,
 int _test_cmd_irqfd(int fd, struct xen_pci_ioreq_function fn, int efd,
 		    __u32 flags, __u8 pin);
 
+int _test_cmd_msi(int fd, struct xen_pci_ioreq_function fn, __u64 address,
+		  __u32 data);
 int bind_fd_flags(int fd, int domid, unsigned int flags);
 int bind_fd(int fd, int domid);
 int open_bound_flags(int domid, bool nonblock, unsigned int flags);
@@ -140,6 +142,11 @@ static inline long succeeded(struct __test_metadata *_metadata, long ret,
 	ASSERT_OK(_test_cmd_irqfd(fd, fn, efd, flags, pin))
 #define test_err_irqfd(_errno, fd, fn, efd, flags, pin)				\
 	EXPECT_ERRNO(_errno, _test_cmd_irqfd(fd, fn, efd, flags, pin))
+
+#define test_cmd_msi(fd, fn, address, data)					\
+	ASSERT_OK(_test_cmd_msi(fd, fn, address, data))
+#define test_err_msi(_errno, fd, fn, address, data)				\
+	EXPECT_ERRNO(_errno, _test_cmd_msi(fd, fn, address, data))
 
 #endif /* __KSELFTEST_HARNESS_H */
 
