@@ -491,6 +491,14 @@ static struct irq_chip xen_vpci_msi_bottom_chip = {
 	.irq_compose_msi_msg	= xen_vpci_msi_compose_msg,
 };
 
+/* Give back a block of vectors. */
+static void xen_vpci_msi_put(struct xen_vpci_msi *msi, unsigned long first,
+			     unsigned int nr)
+{
+	guard(mutex)(&msi->lock);
+	xen_vpci_msi_free_vecs(msi->used, first, nr);
+}
+
 static int xen_vpci_msi_domain_alloc(struct irq_domain *domain,
 				     unsigned int virq, unsigned int nr_irqs,
 				     void *args)
@@ -500,9 +508,8 @@ static int xen_vpci_msi_domain_alloc(struct irq_domain *domain,
 	unsigned int i;
 	int first, ret;
 
-	mutex_lock(&msi->lock);
-	first = xen_vpci_msi_alloc_vecs(msi->used, msi->nvecs, nr_irqs);
-	mutex_unlock(&msi->lock);
+	scoped_guard(mutex, &msi->lock)
+		first = xen_vpci_msi_alloc_vecs(msi->used, msi->nvecs, nr_irqs);
 	if (first < 0)
 		return first;
 
@@ -510,9 +517,7 @@ static int xen_vpci_msi_domain_alloc(struct irq_domain *domain,
 	xen_vpci_msi_spec(&msi->base, first, &spec);
 	ret = irq_domain_alloc_irqs_parent(domain, virq, nr_irqs, &spec);
 	if (ret) {
-		mutex_lock(&msi->lock);
-		xen_vpci_msi_free_vecs(msi->used, first, nr_irqs);
-		mutex_unlock(&msi->lock);
+		xen_vpci_msi_put(msi, first, nr_irqs);
 		return ret;
 	}
 
@@ -527,11 +532,8 @@ static void xen_vpci_msi_domain_free(struct irq_domain *domain,
 				     unsigned int virq, unsigned int nr_irqs)
 {
 	struct irq_data *d = irq_domain_get_irq_data(domain, virq);
-	struct xen_vpci_msi *msi = domain->host_data;
 
-	mutex_lock(&msi->lock);
-	xen_vpci_msi_free_vecs(msi->used, d->hwirq, nr_irqs);
-	mutex_unlock(&msi->lock);
+	xen_vpci_msi_put(domain->host_data, d->hwirq, nr_irqs);
 	irq_domain_free_irqs_parent(domain, virq, nr_irqs);
 }
 

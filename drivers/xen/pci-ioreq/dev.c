@@ -212,7 +212,8 @@ static long xpi_ioctl_unregister(struct xpi_file *f, void __user *udata)
 	return 0;
 }
 
-static long xpi_ioctl_add_mmio(struct xpi_file *f, void __user *udata)
+/* XEN_PCI_IOREQ_ADD_MMIO (@add) and XEN_PCI_IOREQ_REMOVE_MMIO */
+static long xpi_ioctl_mmio(struct xpi_file *f, void __user *udata, bool add)
 {
 	struct xen_pci_ioreq_mmio m;
 
@@ -221,19 +222,7 @@ static long xpi_ioctl_add_mmio(struct xpi_file *f, void __user *udata)
 	CLASS(xpi_locked_guest, g)(f);
 	if (IS_ERR(g))
 		return PTR_ERR(g);
-	return xpi_add_mmio(g, f, &m);
-}
-
-static long xpi_ioctl_remove_mmio(struct xpi_file *f, void __user *udata)
-{
-	struct xen_pci_ioreq_mmio m;
-
-	if (copy_from_user(&m, udata, sizeof(m)))
-		return -EFAULT;
-	CLASS(xpi_locked_guest, g)(f);
-	if (IS_ERR(g))
-		return PTR_ERR(g);
-	return xpi_remove_mmio(g, f, &m);
+	return add ? xpi_add_mmio(g, f, &m) : xpi_remove_mmio(g, f, &m);
 }
 
 static long xpi_ioctl_set_intx(struct xpi_file *f, void __user *udata)
@@ -358,9 +347,9 @@ static long xpi_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	case XEN_PCI_IOREQ_UNREGISTER:
 		return xpi_ioctl_unregister(f, udata);
 	case XEN_PCI_IOREQ_ADD_MMIO:
-		return xpi_ioctl_add_mmio(f, udata);
+		return xpi_ioctl_mmio(f, udata, true);
 	case XEN_PCI_IOREQ_REMOVE_MMIO:
-		return xpi_ioctl_remove_mmio(f, udata);
+		return xpi_ioctl_mmio(f, udata, false);
 	case XEN_PCI_IOREQ_SET_INTX:
 		return xpi_ioctl_set_intx(f, udata);
 	case XEN_PCI_IOREQ_IOEVENTFD:
