@@ -475,8 +475,13 @@ static __poll_t xpi_poll(struct file *filp, poll_table *wait)
 	 * file before XEN_PCI_IOREQ_BIND must hear of the requests after it.
 	 */
 	poll_wait(filp, &f->wq, wait);
+	/*
+	 * Unbound: nothing to report yet. An error here would be reported
+	 * to a waiter whatever it asked for, and a level-triggered epoll set
+	 * that took the file before BIND would spin on it.
+	 */
 	if (!g)
-		return EPOLLERR;
+		return 0;
 	if (READ_ONCE(g->dead))
 		return EPOLLHUP;
 	if (!list_empty_careful(&f->queue))

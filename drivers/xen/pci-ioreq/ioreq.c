@@ -23,6 +23,8 @@
 
 #include <xen/events.h>
 
+#include <linux/nospec.h>
+
 #include "xpi.h"
 
 #define CREATE_TRACE_POINTS
@@ -286,7 +288,8 @@ int xpi_complete(struct xpi_guest *g, struct xpi_file *f,
 		ret = -EINVAL;
 		goto out;
 	}
-	v = &g->vcpus[vid];
+	/* @vid comes from userspace: no speculative read past the array. */
+	v = &g->vcpus[array_index_nospec(vid, g->nr_vcpus)];
 	if (v->state != XPI_REQ_DELIVERED || v->file != f ||
 	    v->rec.id != r->id) {
 		ret = -EINVAL;
