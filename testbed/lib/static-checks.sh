@@ -25,19 +25,43 @@ check() {	# NAME LOGFILE CMD...: PASS if CMD succeeds with an empty log
 	fi
 }
 
+# pcheck NAME STRIP COMMAND ITEM...: the check NAME/<item less STRIP> for
+# each item, $JOBS at a time (the checks are many and each is a process of
+# its own); COMMAND is a shell command that reads its item as "$1", and an
+# item passes if COMMAND succeeds and prints nothing. Results in item order.
+pcheck() {
+	local name=$1 strip=$2 d item key
+	d=$W/par-$(printf %s "$1" | tr / _)
+	mkdir -p "$d"
+	export PCHECK_CMD=$3 PCHECK_DIR=$d
+	shift 3
+	[ $# -gt 0 ] || return 0
+	printf '%s\0' "$@" | xargs -0 -P "$JOBS" -n 1 sh -c \
+		'k=$(printf %s "$1" | md5sum | cut -c1-16)
+		 eval "$PCHECK_CMD" > "$PCHECK_DIR/$k.log" 2>&1
+		 echo $? > "$PCHECK_DIR/$k.rc"' sh
+	for item in "$@"; do
+		key=$(printf %s "$item" | md5sum | cut -c1-16)
+		if [ "$(cat "$d/$key.rc" 2>/dev/null)" = 0 ] && ! [ -s "$d/$key.log" ]; then
+			res PASS "$name/${item#"$strip"}" ""
+		else
+			res FAIL "$name/${item#"$strip"}" "$(head -c 600 "$d/$key.log" | tr '\n' ' ')"
+		fi
+	done
+}
+
 cd "$REPO_ROOT"
 OURS=$(series_files)
 KFILES=$(echo "$OURS" | grep -E '\.[ch]$' || true)
 
 # --- checkpatch --strict on every file of ours and every patch ---
-for f in $KFILES; do
-	check "checkpatch/$f" "$W/cp.log" sh -c \
-		"'$SRC/scripts/checkpatch.pl' --strict --no-tree --quiet --no-summary --show-types -f '$f' 2>&1"
-done
+# shellcheck disable=SC2016
+pcheck checkpatch "" "'$SRC/scripts/checkpatch.pl' --strict --no-tree --quiet \
+	--no-summary --show-types -f \"\$1\"" $KFILES
 # --- kernel-doc: no warnings on our kernel files ---
-for f in $(echo "$KFILES" | grep -v '^tools/\|^samples/'); do
-	check "kernel-doc/$f" "$W/kd.log" "$SRC/scripts/kernel-doc" -none -Wall "$f"
-done
+# shellcheck disable=SC2016
+pcheck kernel-doc "" "'$SRC/scripts/kernel-doc' -none -Wall \"\$1\"" \
+	$(echo "$KFILES" | grep -v '^tools/\|^samples/')
 
 # --- our objects with sparse (C=2) and W=1 ---
 OBJS=$(echo "$KFILES" | grep -E '^(arch|drivers)/.*\.c$' | sed 's/\.c$/.o/')
@@ -116,17 +140,15 @@ done
 # --- the export is complete and applies to the pinned base; checkpatch on
 # --- the series as it would be mailed ---
 check "export" "$W/export.log" sh -c "'$TB_ROOT/lib/export.sh' '$W/export' >/dev/null 2>'$W/export.err' || cat '$W/export.err'"
-for p in "$W"/export/*.patch; do
-	[ -e "$p" ] || continue
-	case $p in */0000-cover-letter.patch)
-		grep -q "^Tested on QEMU-hosted Xen with inputs: linux-source-6.12 " "$p" &&
-			res PASS "export/cover-letter-names-versions" "" ||
-			res FAIL "export/cover-letter-names-versions" "no versions in $p"
-		continue ;;
-	esac
-	# The base is a source tarball without upstream history: commit ids
-	# cited in a message (Fixes:) cannot be looked up here.
-	check "checkpatch/series/$(basename "$p")" "$W/cp.log" sh -c \
-		"cd '$SRC' && ./scripts/checkpatch.pl --strict --quiet --no-summary --show-types \
-		 --ignore FILE_PATH_CHANGES,UNKNOWN_COMMIT_ID '$p' 2>&1"
-done
+p=$W/export/0000-cover-letter.patch
+if [ -e "$p" ]; then
+	grep -q "^Tested on QEMU-hosted Xen with inputs: linux-source-6.12 " "$p" &&
+		res PASS "export/cover-letter-names-versions" "" ||
+		res FAIL "export/cover-letter-names-versions" "no versions in $p"
+fi
+# The base is a source tarball without upstream history: commit ids cited
+# in a message (Fixes:) cannot be looked up here.
+# shellcheck disable=SC2016
+pcheck checkpatch/series "$W/export/" "cd '$SRC' && ./scripts/checkpatch.pl --strict \
+	--quiet --no-summary --show-types --ignore FILE_PATH_CHANGES,UNKNOWN_COMMIT_ID \"\$1\"" \
+	$(ls "$W"/export/*.patch 2>/dev/null | grep -v '/0000-cover-letter\.patch$')
