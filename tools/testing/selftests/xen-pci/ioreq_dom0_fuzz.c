@@ -6,9 +6,11 @@
  * program of its own: the generator is most of its code, and its time box
  * (FUZZ_SECONDS) would be most of any other program's time limit.
  *
- * The test takes its seed and its number of iterations from
- * XEN_PCI_IOREQ_FUZZ_SEED and XEN_PCI_IOREQ_FUZZ_ITERS, and always prints
- * the seed it used. Needs what ioreq_dom0 needs: XEN_PCI_IOREQ_GUEST_CFG,
+ * The test makes at least FUZZ_MIN_IOCTLS ioctls, of every command (ioeventfd
+ * and irqfd with live, closed and foreign file descriptors among them), and
+ * fails if its time box ends first. Its seed changes from run to run and is
+ * printed; XEN_PCI_IOREQ_FUZZ_SEED replays one, XEN_PCI_IOREQ_FUZZ_IOCTLS
+ * asks for more ioctls. Needs what ioreq_dom0 needs: XEN_PCI_IOREQ_GUEST_CFG,
  * /dev/xen/pci-ioreq, root, xl in $PATH. Runs in dom0.
  */
 
@@ -19,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,7 +38,8 @@
 
 /* ---- fuzz ---- */
 
-#define FUZZ_SECONDS		240	/* at most, whatever the iterations */
+#define FUZZ_SECONDS		240	/* at most: reaching it fails */
+#define FUZZ_MIN_IOCTLS		100000ULL
 
 struct fuzz {
 	__u64 rng;
@@ -43,7 +48,9 @@ struct fuzz {
 	bool bound[2];
 	struct xen_pci_ioreq_layout lay;
 	unsigned char *bad;	/* an inaccessible page after an accessible one */
-	unsigned long long calls, successes, unexpected;
+	int efd[2];		/* eventfds, closed and made again at random */
+	unsigned long long calls, ioctls, successes, unexpected;
+	unsigned long long per_cmd[16];
 	unsigned int errs[160];
 };
 
@@ -112,6 +119,17 @@ static __u64 fuzz_size(struct fuzz *z)
 	}
 }
 
+/* An eventfd, mostly a live one; or no file, or a file of another kind. */
+static int fuzz_efd(struct fuzz *z)
+{
+	switch (below(z, 8)) {
+	case 0: return -1;
+	case 1: return z->fd[below(z, 2)];
+	case 2: return 0x7fff;	/* not open */
+	default: return z->efd[below(z, 2)];
+	}
+}
+
 /* A well-formed argument for @cmd, with random contents. */
 static void fuzz_sane(struct fuzz *z, unsigned int nr, void *buf)
 {
@@ -151,6 +169,41 @@ static void fuzz_sane(struct fuzz *z, unsigned int nr, void *buf)
 		memcpy(buf, &x, sizeof(x));
 		break;
 	}
+	case 7: {
+		struct xen_pci_ioreq_ioeventfd e = {
+			.fn = fuzz_fn(z),
+			.fd = fuzz_efd(z),
+			.flags = below(z, 4),
+			.addr = fuzz_addr(z),
+			.size = below(z, 4) ? 1U << below(z, 4) : below(z, 16),
+		};
+
+		if (e.flags & XEN_PCI_IOREQ_IOEVENTFD_DATAMATCH)
+			e.data = below(z, 4);
+		memcpy(buf, &e, sizeof(e));
+		break;
+	}
+	case 8: {
+		struct xen_pci_ioreq_irqfd q = {
+			.fn = fuzz_fn(z),
+			.fd = fuzz_efd(z),
+			.flags = below(z, 2),
+			.pin = below(z, 6),
+		};
+
+		memcpy(buf, &q, sizeof(q));
+		break;
+	}
+	case 9: {
+		struct xen_pci_ioreq_msi m = {
+			.fn = fuzz_fn(z),
+			.data = below(z, 4) ? below(z, 64) : rnd(z),
+			.address = below(z, 2) ? z->lay.msi_doorbell : fuzz_addr(z),
+		};
+
+		memcpy(buf, &m, sizeof(m));
+		break;
+	}
 	}
 }
 
@@ -164,6 +217,9 @@ static int reserved_off(unsigned int nr)
 	case 4:
 	case 5: return offsetof(struct xen_pci_ioreq_mmio, reserved);
 	case 6: return offsetof(struct xen_pci_ioreq_intx, reserved);
+	case 7: return offsetof(struct xen_pci_ioreq_ioeventfd, reserved);
+	case 8: return offsetof(struct xen_pci_ioreq_irqfd, reserved);
+	case 9: return offsetof(struct xen_pci_ioreq_msi, reserved);
 	default: return -1;
 	}
 }
@@ -172,6 +228,7 @@ static const unsigned long fuzz_cmds[] = {
 	XEN_PCI_IOREQ_BIND, XEN_PCI_IOREQ_GET_INFO, XEN_PCI_IOREQ_REGISTER,
 	XEN_PCI_IOREQ_UNREGISTER, XEN_PCI_IOREQ_ADD_MMIO,
 	XEN_PCI_IOREQ_REMOVE_MMIO, XEN_PCI_IOREQ_SET_INTX,
+	XEN_PCI_IOREQ_IOEVENTFD, XEN_PCI_IOREQ_IRQFD, XEN_PCI_IOREQ_MSI,
 };
 
 #define NR_CMDS ARRAY_SIZE(fuzz_cmds)
@@ -247,6 +304,8 @@ static void fuzz_ioctl(struct __test_metadata *_metadata, struct fuzz *z,
 		may_succeed = false;	/* bound once only */
 	if (nr == 1 && kind == 2 && !z->bound[k])
 		may_succeed = false;
+	z->ioctls++;
+	z->per_cmd[nr]++;
 	ret = ioctl(z->fd[k], cmd, p);
 	if (!ret && nr == 0 && kind > 2)
 		z->bound[k] = true;
@@ -302,6 +361,13 @@ static void fuzz_poll(struct __test_metadata *_metadata, struct fuzz *z,
 
 static void fuzz_reopen(struct fuzz *z, int k)
 {
+	/* Sometimes an eventfd goes too, with whatever still uses it. */
+	if (!below(z, 4)) {
+		int e = below(z, 2);
+
+		close(z->efd[e]);
+		z->efd[e] = eventfd(0, EFD_NONBLOCK);
+	}
 	if (z->fd[k] >= 0)
 		close(z->fd[k]);
 	z->fd[k] = open_dev(true);
@@ -318,10 +384,11 @@ static void fuzz_reopen(struct fuzz *z, int k)
 TEST_F_TIMEOUT(guest, fuzz, FUZZ_SECONDS + 60)
 {
 	const char *seed_env = getenv("XEN_PCI_IOREQ_FUZZ_SEED");
-	const char *iters_env = getenv("XEN_PCI_IOREQ_FUZZ_ITERS");
 	struct xen_pci_ioreq_function fn = mkfn(0, 31, 7);
 	struct xen_pci_ioreq_request req;
-	unsigned long long seed = 0x58454e2d50434921ULL, iters = 120000, n;
+	const char *ioctls_env = getenv("XEN_PCI_IOREQ_FUZZ_IOCTLS");
+	unsigned long long seed, want = FUZZ_MIN_IOCTLS * 3 / 2, n;
+	bool time_up = false;
 	struct timespec t0, t;
 	struct fuzz z = { .domid = self->domid, .lay = self->lay };
 	unsigned char *pages;
@@ -331,11 +398,19 @@ TEST_F_TIMEOUT(guest, fuzz, FUZZ_SECONDS + 60)
 
 	if (seed_env)
 		seed = strtoull(seed_env, NULL, 0);
-	if (iters_env)
-		iters = strtoull(iters_env, NULL, 0);
-	TH_LOG("fuzz seed %#llx, %llu iterations (XEN_PCI_IOREQ_FUZZ_SEED, _ITERS)",
-	       seed, iters);
+	else if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = time(NULL) ^ ((unsigned long long)getpid() << 32);
+	if (ioctls_env)
+		want = strtoull(ioctls_env, NULL, 0);
+	if (want < FUZZ_MIN_IOCTLS)
+		want = FUZZ_MIN_IOCTLS;
+	TH_LOG("fuzz seed %#llx (replay: XEN_PCI_IOREQ_FUZZ_SEED=%#llx), %llu ioctls",
+	       seed, seed, want);
 	z.rng = seed ? seed : 1;
+	z.efd[0] = eventfd(0, EFD_NONBLOCK);
+	z.efd[1] = eventfd(0, EFD_NONBLOCK);
+	ASSERT_LE(0, z.efd[0]);
+	ASSERT_LE(0, z.efd[1]);
 
 	pages = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -354,7 +429,7 @@ TEST_F_TIMEOUT(guest, fuzz, FUZZ_SECONDS + 60)
 	ASSERT_LE(0, z.fd[1]);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (n = 0; n < iters; n++) {
+	for (n = 0; z.ioctls < want; n++) {
 		int k = below(&z, 2);
 
 		if (z.fd[k] < 0) {
@@ -362,13 +437,13 @@ TEST_F_TIMEOUT(guest, fuzz, FUZZ_SECONDS + 60)
 			continue;
 		}
 		switch (below(&z, 16)) {
-		case 0 ... 8:
+		case 0 ... 9:
 			fuzz_ioctl(_metadata, &z, k);
 			break;
-		case 9 ... 10:
+		case 10 ... 11:
 			fuzz_rw(_metadata, &z, k, false);
 			break;
-		case 11 ... 12:
+		case 12:
 			fuzz_rw(_metadata, &z, k, true);
 			break;
 		case 13 ... 14:
@@ -381,17 +456,26 @@ TEST_F_TIMEOUT(guest, fuzz, FUZZ_SECONDS + 60)
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if (t.tv_sec - t0.tv_sec >= FUZZ_SECONDS) {
 			TH_LOG("time is up after %llu iterations", n + 1);
+			time_up = true;
 			break;
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	TH_LOG("%llu iterations in %ld s: %llu calls, %llu succeeded, %llu unexpectedly",
-	       n, (long)(t.tv_sec - t0.tv_sec), z.calls, z.successes,
-	       z.unexpected);
+	TH_LOG("%llu iterations, %ld s: %llu calls (%llu ioctls), %llu ok, %llu unexpected",
+	       n, (long)(t.tv_sec - t0.tv_sec), z.calls, z.ioctls,
+	       z.successes, z.unexpected);
+	for (i = 0; i < NR_CMDS; i++)
+		TH_LOG("  ioctl %#lx: %llu calls", fuzz_cmds[i], z.per_cmd[i]);
 	for (i = 0; i < 160; i++)
 		if (z.errs[i])
 			TH_LOG("  %s: %u", errname(i), z.errs[i]);
 	EXPECT_EQ(0ULL, z.unexpected);
+	EXPECT_FALSE(time_up);
+	EXPECT_GE(z.ioctls, FUZZ_MIN_IOCTLS);
+	for (i = 0; i < NR_CMDS; i++)
+		EXPECT_LT(1000ULL, z.per_cmd[i]);
+	close(z.efd[0]);
+	close(z.efd[1]);
 	for (i = 0; i < 2; i++)
 		if (z.fd[i] >= 0)
 			close(z.fd[i]);
