@@ -17,7 +17,9 @@
  *   gone (reads all ones), and removing it fails the reads with EIO
  *   instead of hanging; once dom0 restarts the backend, a rescan brings
  *   the disk back with its file system;
- * - /dev/hwrng is virtio_rng and gives bytes;
+ * - /dev/hwrng is virtio_rng and gives bytes; the rng function is unbound
+ *   and bound again 50 times while a process reads /dev/hwrng, and no step
+ *   hangs;
  * - a driver that breaks the virtqueue rules (here: this program, driving
  *   the rng function through its sysfs config and resource0 files, with
  *   rings in its own locked memory) gets DEVICE_NEEDS_RESET, never a dead
@@ -37,6 +39,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -492,6 +495,122 @@ TEST_F(virtio, rng_reads)
 	for (i = 0; i < RNG_BYTES; i++)
 		sprintf(hex + 2 * i, "%02x", buf[i]);
 	report("rng bytes=%s", hex);
+}
+
+#define RNG_CYCLES		50
+#define RNG_STEP_LIMIT		20	/* seconds for one unbind or bind */
+#define VIRTIO_PCI_DRV		"/sys/bus/pci/drivers/virtio-pci/"
+
+/*
+ * A process that, unless stopped within @secs, prints the blocked tasks
+ * (sysrq w: their stacks reach the console) and exits.
+ */
+static pid_t step_watchdog(int secs)
+{
+	pid_t p = fork();
+
+	if (!p) {
+		int fd;
+
+		sleep(secs);
+		fd = open("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (write(fd, "w", 1) != 1)
+				perror("sysrq-trigger");
+			close(fd);
+		}
+		_exit(1);
+	}
+	return p;
+}
+
+/* Stop the watchdog; false if it had already fired. */
+static bool step_done(pid_t p)
+{
+	int status;
+
+	kill(p, SIGKILL);
+	if (waitpid(p, &status, 0) != p)
+		return false;
+	return WIFSIGNALED(status);
+}
+
+/* rng_current names virtio_rng (@want) or not, within RNG_STEP_LIMIT s. */
+static bool rng_current_is_virtio(bool want)
+{
+	char cur[64];
+	int i;
+
+	for (i = 0; i < RNG_STEP_LIMIT * 100; i++) {
+		bool is = !sysfs_read("/sys/class/misc/hw_random/rng_current",
+				      cur, sizeof(cur)) &&
+			  !strncmp(cur, "virtio_rng", 10);
+
+		if (is == want)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/*
+ * The rng function unbound from virtio-pci and bound again, RNG_CYCLES
+ * times, while another process reads /dev/hwrng without pause: neither
+ * may wait for ever (an unbind once hung in CI on the grants guest). A
+ * step that takes longer than RNG_STEP_LIMIT s prints the blocked tasks
+ * before the test fails; the hung-task detector reports them too.
+ */
+TEST_F_TIMEOUT(virtio, rng_unbind_bind_while_read, 300)
+{
+	char drv[64];
+	__u8 buf[64];
+	pid_t reader, wd;
+	bool in_time;
+	int i, ret, fd;
+
+	reader = fork();
+	ASSERT_LE(0, reader);
+	if (!reader) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* goes with the test */
+		for (;;) {
+			fd = open("/dev/hwrng", O_RDONLY | O_CLOEXEC);
+			if (fd < 0) {
+				usleep(1000);
+				continue;
+			}
+			while (read(fd, buf, sizeof(buf)) > 0)
+				;
+			close(fd);
+		}
+	}
+	for (i = 0; i < RNG_CYCLES; i++) {
+		ASSERT_TRUE(rng_current_is_virtio(true))
+			TH_LOG("cycle %d: virtio_rng is not the current rng", i);
+		wd = step_watchdog(RNG_STEP_LIMIT);
+		ret = sysfs_write(VIRTIO_PCI_DRV "unbind", self->rng);
+		in_time = step_done(wd);
+		ASSERT_EQ(0, ret) TH_LOG("cycle %d: unbind: %s", i, strerror(-ret));
+		ASSERT_TRUE(in_time)
+			TH_LOG("cycle %d: the unbind took over %d s", i, RNG_STEP_LIMIT);
+		ASSERT_TRUE(rng_current_is_virtio(false));
+		wd = step_watchdog(RNG_STEP_LIMIT);
+		ret = sysfs_write(VIRTIO_PCI_DRV "bind", self->rng);
+		in_time = step_done(wd);
+		ASSERT_EQ(0, ret) TH_LOG("cycle %d: bind: %s", i, strerror(-ret));
+		ASSERT_TRUE(in_time)
+			TH_LOG("cycle %d: the bind took over %d s", i, RNG_STEP_LIMIT);
+	}
+	kill(reader, SIGKILL);
+	waitpid(reader, NULL, 0);
+	/* Still the stock driver's, and it reads. */
+	ASSERT_TRUE(rng_current_is_virtio(true));
+	fd = open("/dev/hwrng", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_LT(0, read(fd, buf, sizeof(buf)));
+	close(fd);
+	TH_LOG("%d unbind/bind cycles under reads", RNG_CYCLES);
+	dev_driver(self->rng, drv, sizeof(drv));
+	EXPECT_STREQ("virtio-pci", drv);
 }
 
 /* ---- the rng function driven by hand, against the rules ---- */
