@@ -73,11 +73,13 @@ class Expect:
       RUN skip  REGEX REASON  a test that may skip here, for that reason
       RUN xfail REGEX REASON  a control's expected failure, for that reason
       RUN need=N REGEX        at least N passing results match
+      RUN exact=N REGEX       exactly N results match, and all of them pass
     REASON is a regexp matched against the skip's reason or the failing
     test's output."""
 
     def __init__(self, path, run):
         self.suites, self.guests, self.skip, self.xfail, self.need = [], [], [], [], []
+        self.exact = []
         if not path:
             return
         with open(path) as f:
@@ -97,6 +99,9 @@ class Expect:
                     getattr(self, kind).append(row + [0] if kind == 'xfail' else row)
                 elif kind.startswith('need='):
                     self.need.append([re.compile(w[2]), int(kind[5:]), 0])
+                elif kind.startswith('exact='):
+                    # [regex, N, passing results, other results]
+                    self.exact.append([re.compile(w[2]), int(kind[6:]), 0, 0])
                 else:
                     raise SystemExit('%s:%d: unknown kind %s' % (path, n, kind))
 
@@ -144,6 +149,9 @@ class Run:
             for row in self.expect.need:
                 if row[0].search(name):
                     row[2] += 1
+        for row in self.expect.exact:
+            if row[0].search(name):
+                row[2 if status == 'PASS' else 3] += 1
         return status, name, detail
 
     def result(self, status, name, detail='', output=''):
@@ -177,6 +185,13 @@ class Run:
             else:
                 self.record('PASS', '%s/need:%s' % (self.args.name, rx.pattern),
                             '%d passing results' % hits)
+        for rx, n, hits, other in self.expect.exact:
+            name = '%s/exact:%s' % (self.args.name, rx.pattern)
+            if hits != n or other:
+                self.record('FAIL', name, '%d passing and %d other results, exactly %d '
+                            'passing expected' % (hits, other, n))
+            else:
+                self.record('PASS', name, '%d passing results' % hits)
 
     def tail(self, source=None, n=None):
         n = n or self.args.tail

@@ -42,7 +42,9 @@ run_kselftests() {	# SUITE [TEST,...]: every test, or the ones named
 	if [ -n "${2:-}" ]; then
 		: > "/tmp/.ksft-list-$1"
 		for t in $(echo "$2" | tr , ' '); do
-			grep ":$t\$" "$list" >> "/tmp/.ksft-list-$1"
+			[ "$t" = none ] && continue
+			grep ":$t\$" "$list" >> "/tmp/.ksft-list-$1" ||
+				fail "$1" "xenpci.tests names '$t', which is no selftest of this image"
 		done
 		list=/tmp/.ksft-list-$1
 	fi

@@ -20,18 +20,42 @@ T0=$(date +%s)
 result() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$RES"; echo "$1 $2${3:+  ($3)}"; }
 elapsed() { echo "$(( $(date +%s) - T0 ))s"; }
 
+# What a result is. The summary counts each test once and reports the rest
+# apart: guards (need= rows, a figure that must be there), controls (things
+# broken on purpose that must fail as expected: the harness self-tests and
+# the xfail rows) and the static checks of each of our files.
+kind_of() {	# reads RES lines, prints KIND<TAB>STATUS
+	awk -F'\t' '/^(PASS|FAIL|SKIP)\t/ {
+		k = "test"
+		if ($2 ~ /\/(need|exact|expected-failure):/ || $2 ~ /^report\//) k = "guard"
+		else if ($2 ~ /^harness-selftest\// || $3 ~ /^expected failure of the control/ ||
+			 $3 ~ /^the control /) k = "control"
+		else if ($2 ~ /^static\/(checkpatch|kernel-doc|sparse-W1)\//) k = "static"
+		print k "\t" $1 }' "$RES"
+}
+count() { kind_of | grep -c "^$1	$2\$"; }
+
 summary() {
-	local p f s
-	p=$(grep -c '^PASS' "$RES"); f=$(grep -c '^FAIL' "$RES"); s=$(grep -c '^SKIP' "$RES")
+	local k f s
 	echo
 	echo "== results ($(elapsed)) =="
 	versions
-	echo "stage times (s): $(tr '\n' ' ' < "$CACHE/stage-times" 2>/dev/null)"
+	echo "stage times (s) and share of the total: $(awk -v t="$(( $(date +%s) - T0 ))" \
+		'{ printf "%s %d (%d%%)  ", $1, $2, t ? 100 * $2 / t : 0 }' "$CACHE/stage-times" 2>/dev/null)"
 	echo "skips allowed by testbed/expected, per suite: $(awk -F'\t' '$1 == "SKIP" { split($2, a, "/"); n[a[1]]++ }
 		END { for (k in n) printf "%s %d  ", k, n[k] }' "$RES")(each listed above)"
 	grep '^FAIL' "$RES" | sed 's/\t/ /; s/\t/  (/; s/$/)/; s/  ()$//'
-	echo "$p passed, $f failed, $s skipped"
-	[ "$f" = 0 ] && [ "$p" -gt 0 ]
+	for k in guard control static; do
+		printf '%-8s %d passed, %d failed  (%s)\n' "$k"s "$(count $k PASS)" "$(count $k FAIL)" \
+			"$(case $k in guard) echo "need= rows and benchmark reports: results that must not vanish" ;;
+			control) echo "broken on purpose: harness self-tests and the controls' expected failures" ;;
+			static) echo "checkpatch, kernel-doc, sparse and W=1 of each of our files" ;; esac)"
+	done
+	f=$(grep -c '^FAIL' "$RES"); s=$(grep -c '^SKIP' "$RES")
+	echo "tests    $(count test PASS) passed, $(count test FAIL) failed, $s skipped"
+	# The last line: tests passed; failures of every kind (each listed above).
+	echo "$(count test PASS) passed, $f failed, $s skipped"
+	[ "$f" = 0 ] && [ "$(count test PASS)" -gt 0 ]
 }
 
 # check NAME CMD...: one run or check. Its results go to $RES as it makes
@@ -53,6 +77,20 @@ check() {
 	fi
 	echo "-- $name done at $(elapsed)"
 	return 0
+}
+
+# report NAME CMD...: a benchmark's report, printed; a report that cannot be
+# made (the benchmark did not run, or its figures are missing) fails the run.
+report() {
+	local name=$1 out rc
+	shift
+	out=$("$@" 2>&1); rc=$?
+	echo "$out"
+	if [ $rc = 0 ]; then
+		result PASS "report/$name" "printed above"
+	else
+		result FAIL "report/$name" "exit status $rc: $(echo "$out" | tail -1)"
+	fi
 }
 
 # The guests of a run, from the expectations table.
@@ -86,8 +124,8 @@ check static "$L/static-checks.sh" "$RES"
 check xen run_xen xen "xenpci.mode=test xenpci.guests=$(guests_of xen)" --kernel-limit 300
 # Figures, not tests: the disk benchmark domu-virtio ran, and the ioreq
 # benchmark of the kernel's server against a backend's own.
-"$PY" "$L/bench-report.py" "$CACHE/logs/xen.log" || true
-"$PY" "$L/ioreq-bench-report.py" "$CACHE/logs/xen.log" || true
+report disk-benchmark "$PY" "$L/bench-report.py" "$CACHE/logs/xen.log"
+report ioreq-benchmark "$PY" "$L/ioreq-bench-report.py" "$CACHE/logs/xen.log"
 
 # Control of dom0's BAR placement: with xen_pci_page_align=off, dom0 packs
 # the sub-page BARs of its ivshmem and rtl8139 into one page, and the
@@ -120,15 +158,15 @@ REALLOC_DEVICES="-device pcie-root-port,id=rpra,bus=pcie.0,addr=0x1e,chassis=30,
  -device rtl8139,bus=rpra,addr=0.1,netdev=nra,romfile= -netdev user,id=nra,restrict=on"
 XEN_PCI_QEMU_EXTRA=$REALLOC_DEVICES check xen-dom0-realloc run_xen xen-dom0-realloc \
 	"xenpci.mode=test xenpci.guests= xenpci.suite=dom0-realloc xenpci.tests=pci_realloc"
-XEN_PCI_QEMU_EXTRA=$REALLOC_DEVICES BARE_NAME=bare-realloc BARE_APPEND=xenpci.tests=pci_realloc \
+XEN_PCI_QEMU_EXTRA=$REALLOC_DEVICES BARE_NAME=bare-realloc BARE_KUNIT=0 BARE_APPEND=xenpci.tests=pci_realloc \
 	check bare-realloc "$L/bare.sh" ours "" --results "$RES"
 
 # Bare QEMU: our host driver (with its KUnit suite), and pci-host-generic as
 # the control.
 # Both run pci_enum_bench after their tests: the cost of the placement.
-BARE_APPEND=xenpci.enum_bench=1 check bare-ours "$L/bare.sh" ours "" --results "$RES" --kunit
+BARE_APPEND=xenpci.enum_bench=1 check bare-ours "$L/bare.sh" ours "" --results "$RES"
 BARE_APPEND=xenpci.enum_bench=1 check bare-generic "$L/bare.sh" generic "" --results "$RES"
-"$PY" "$L/enum-bench-report.py" "$CACHE/logs/bare-ours.log" "$CACHE/logs/bare-generic.log" || true
+report enum-benchmark "$PY" "$L/enum-bench-report.py" "$CACHE/logs/bare-ours.log" "$CACHE/logs/bare-generic.log"
 
 # The main job, as a user runs it: the domU lists its PCI bus, and every
 # function its backends serve is on it.
@@ -193,7 +231,7 @@ xen_dies() {
 # The KUnit module is not loaded: its cases are missed, by name.
 kunit_missing() {
 	BARE_NAME=bare-selftest BARE_APPEND="xenpci.break=kunit xenpci.tests=none" \
-		"$L/bare.sh" ours "" --results "$RES" --kunit --expect-as bare-ours
+		"$L/bare.sh" ours "" --results "$RES" --expect-as bare-ours
 }
 # The emulated functions are never served: the demo's bus lacks them.
 emu_missing() {
@@ -208,13 +246,13 @@ guest_hangs() {
 }
 # A kernel leak reaches the results: kmemleak's own test module.
 kmemleak_fires() {
-	BARE_NAME=bare-selftest BARE_APPEND="xenpci.break=kmemleak xenpci.tests=none" \
+	BARE_NAME=bare-selftest BARE_KUNIT=0 BARE_APPEND="xenpci.break=kmemleak xenpci.tests=none" \
 		"$L/bare.sh" ours "" --results "$RES"
 }
 selftest domu-never-boots 'harness-selftest/stage:domu-broken-boot' broken_guest
 selftest bare-qemu-dies 'bare-selftest/results' bare_dies
 selftest xen-qemu-dies 'xen-selftest/console.*never booted' xen_dies
-selftest kunit-module-missing 'bare-selftest/need:.*pcie-xen-vpci' kunit_missing
+selftest kunit-module-missing 'bare-selftest/exact:.*pcie-xen-vpci' kunit_missing
 selftest emulated-function-missing 'demo-selftest/domU-shows-its-PCI-bus.*missing' emu_missing
 selftest kmemleak-fires 'bare-selftest/kernel_reports.*kmemleak' kmemleak_fires
 selftest domu-hangs 'hang-selftest/stage:domu-demo-run.*blocked tasks' guest_hangs
