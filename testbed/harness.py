@@ -380,6 +380,11 @@ class Run:
                                 % (st['top_count'], st['top_plan']))
         elif body.startswith('host-check '):
             self.host_check(kv)
+        elif body.startswith('check '):
+            # A check made by an init script: "check status=PASS|FAIL
+            # name=SUITE/WHAT detail..."
+            detail = re.sub(r'^check (\w+=\S+\s*){2}', '', body)
+            self.result(kv.get('status', 'FAIL'), kv.get('name', '?'), detail)
         elif body == 'done' and source in ('dom0', 'guest'):
             self.done = True
             self.enter('poweroff', 60)

@@ -866,11 +866,14 @@ TEST_F_TIMEOUT(emu, backend_crash_and_restart, 90)
 	       (long)((t1.tv_sec - t0.tv_sec) * 1000 +
 		      (t1.tv_nsec - t0.tv_nsec) / 1000000));
 
-	/* Config space: absent, as by a master abort. */
+	/*
+	 * Config space: absent, as by a master abort. The test bed holds the
+	 * restart of a backend that died through its crash register until
+	 * the guest asks for it (below).
+	 */
 	ASSERT_EQ(0, cfg_read(e->cfg, PCI_VENDOR_ID, 2, &v));
 	ASSERT_EQ(0xffffU, v)
-		TH_LOG("vendor ID %#x: was the backend restarted within 2 s?",
-		       v);
+		TH_LOG("vendor ID %#x: the dead backend's function answers", v);
 	EXPECT_EQ(0xffffffff, cfg32(_metadata, e->cfg, PCI_VENDOR_ID, 4));
 	EXPECT_EQ(0xffffffff, cfg32(_metadata, e->cfg, PCI_CLASS_REVISION, 4));
 	EXPECT_EQ(0xffU, cfg32(_metadata, e->cfg, PCI_INTERRUPT_PIN, 1));
@@ -889,6 +892,9 @@ TEST_F_TIMEOUT(emu, backend_crash_and_restart, 90)
 	signal(SIGBUS, SIG_DFL);
 
 	/* Remove it, then rescan until the test bed has restarted the backend. */
+	printf("@@XENPCI request=restart-backend slot=%u\n",
+	       (bdf_to_busdevfn(e->bdf) >> 3) & 0x1f);
+	fflush(stdout);
 	emu_close(e);
 	ret = dev_attr_write(e->bdf, "remove", "1");
 	ASSERT_EQ(0, ret) TH_LOG("remove %s: %s", e->bdf, strerror(-ret));
