@@ -36,7 +36,6 @@
 #include "lib/xl_util.h"
 
 #define BOOT_TIMEOUT		90	/* seconds for a guest to reach our function */
-#define QUIET_MS		5000	/* no request for so long: enumeration is over */
 
 /*
  * The config space of a small function: no BAR, no capability, INTA, a
@@ -83,17 +82,76 @@ static __u64 tiny_fn_access(struct tiny_fn *t,
 	return 0;
 }
 
+/* The guest's console, as xenconsoled logs it (testbed/guest/dom0-init). */
+#define CONSOLE_LOG		"/var/log/xen/console/guest-%s.log"
 /*
- * Answer requests until none came for QUIET_MS once the guest made its
- * first, which may take as long as a boot: the number answered.
+ * What its /init prints once the host driver, a module, has probed and so
+ * enumerated the root bus (testbed/guest/domU-init).
  */
-static int tiny_fn_serve(int fd, struct tiny_fn *t)
+#define INIT_UP			"@@XENPCI pci-enumerated"
+
+/*
+ * The size of guest @name's console log now: what a guest of the same name
+ * wrote before (xenconsoled appends), which guest_init_up() skips.
+ */
+static long console_size(const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), CONSOLE_LOG, name);
+	return stat(path, &st) ? 0 : st.st_size;
+}
+
+/* Whether guest @name's console, from offset @off on, says it enumerated. */
+static bool guest_init_up(const char *name, long off)
+{
+	char path[PATH_MAX], line[512];
+	bool up = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), CONSOLE_LOG, name);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fseek(f, off, SEEK_SET)) {
+		fclose(f);
+		return false;
+	}
+	while (!up && fgets(line, sizeof(line), f))
+		up = strstr(line, INIT_UP);
+	if (up)	/* what ended the wait, for the record */
+		printf("# %s: %s", path, line);
+	fclose(f);
+	return up;
+}
+
+/*
+ * Answer requests until guest @name has enumerated its root bus (its
+ * console log, from @off, says so), and those that came before: the number
+ * answered, or -1. The first may take as long as a boot,
+ * and so may the rest.
+ */
+static int tiny_fn_serve(int fd, struct tiny_fn *t, const char *name,
+			 long off)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	struct xen_pci_ioreq_request req;
+	struct timespec t0, now;
+	bool up = false;
 	int n = 0;
 
-	while (poll(&pfd, 1, n ? QUIET_MS : BOOT_TIMEOUT * 1000) == 1) {
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (poll(&pfd, 1, 200) != 1) {
+			if (up)
+				return n;	/* nothing left from before init */
+			up = guest_init_up(name, off);
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (now.tv_sec - t0.tv_sec > 2 * BOOT_TIMEOUT)
+				return -1;
+			continue;
+		}
 		if (read(fd, &req, sizeof(req)) != sizeof(req)) {
 			if (errno == EAGAIN)
 				continue;
@@ -103,16 +161,17 @@ static int tiny_fn_serve(int fd, struct tiny_fn *t)
 			return -1;
 		n++;
 	}
-	return n;
 }
 
 FIXTURE(running) {
 	struct guest guest;
+	long console_off;	/* where its console log starts */
 };
 
 FIXTURE_SETUP(running)
 {
 	own_guest_create(_metadata, &self->guest, RUN_CFG_ENV, "-run", NULL);
+	self->console_off = console_size(self->guest.name);
 }
 
 FIXTURE_TEARDOWN_PARENT(running)
@@ -196,7 +255,7 @@ TEST_F_TIMEOUT(running, tracepoints, 240)
 	ASSERT_EQ(0, tracefs_write(TRACE_EVENTS "/enable", "1"));
 
 	ASSERT_OK(guest_unpause(domid, out, sizeof(out))) TH_LOG("%s", out);
-	served = tiny_fn_serve(fd, &t);
+	served = tiny_fn_serve(fd, &t, self->guest.name, self->console_off);
 	tracefs_write(TRACE_EVENTS "/enable", "0");
 	ASSERT_EQ(0, trace_count(domid, &c));
 	TH_LOG("served %d requests; traced: %d routed, %d completed, %d answered in the kernel",
@@ -254,7 +313,7 @@ TEST_F_TIMEOUT(running, enumeration, 240)
 	EXPECT_EQ(1, epoll_wait(ep, &ev, 1, 2000))
 		TH_LOG("the request that a failed read() gave back woke nobody");
 
-	served = tiny_fn_serve(fd, &t);
+	served = tiny_fn_serve(fd, &t, self->guest.name, self->console_off);
 	TH_LOG("served %d requests: %u config reads, %u config writes",
 	       served, t.reads, t.writes);
 	ASSERT_LT(0, served);
