@@ -122,6 +122,7 @@ class Run:
         self.k_sub = {}            # KUnit: indent -> name of the group there
         self.k_child = {}          # KUnit: indent -> results seen at that indent
         self.booted = False        # the machine got past its first stage
+        self.stage_times = []      # (stage, seconds) in order
         self.expect = Expect(args.expect, args.expect_as or args.name)
         self.out = open(args.results, 'a') if args.results else None
 
@@ -211,6 +212,7 @@ class Run:
         if self.args.verbose:
             print('[harness] stage %s done in %.1fs; now %s (limit %ss)'
                   % (self.stage, now - self.stage_start, name, limit), flush=True)
+        self.stage_times.append((self.stage, now - self.stage_start))
         self.stage, self.stage_start = name, now
         self.deadline = now + limit
 
@@ -378,13 +380,13 @@ class Run:
                 if st['top_plan'] is not None and st['top_count'] != st['top_plan']:
                     self.record('FAIL', '%s/plan' % kv['suite'], '%d results for a plan of %d'
                                 % (st['top_count'], st['top_plan']))
-        elif body.startswith('host-check '):
-            self.host_check(kv)
         elif body.startswith('check '):
             # A check made by an init script: "check status=PASS|FAIL
             # name=SUITE/WHAT detail..."
             detail = re.sub(r'^check (\w+=\S+\s*){2}', '', body)
             self.result(kv.get('status', 'FAIL'), kv.get('name', '?'), detail)
+        elif body.startswith('host-check '):
+            self.host_check(kv)
         elif body == 'done' and source in ('dom0', 'guest'):
             self.done = True
             self.enter('poweroff', 60)
@@ -477,6 +479,17 @@ class Run:
             proc.wait()
         if log:
             log.close()
+        # What the run's time went to, per guest or suite (stages are named
+        # SUITE-what), largest first.
+        self.stage_times.append((self.stage, time.monotonic() - self.stage_start))
+        cost = {}
+        for st, sec in self.stage_times:
+            key = re.sub(r'-(create|boot|up|run|selftests|shutdown|demo)$', '', st)
+            cost[key] = cost.get(key, 0) + sec
+        print('[harness] %s: %ds, per suite: %s' % (
+            a.name, time.monotonic() - self.t0,
+            ', '.join('%s %ds' % kv for kv in sorted(cost.items(), key=lambda kv: -kv[1]))),
+            flush=True)
 
         if reason:
             self.stage_failed(self.stage, reason[1])
