@@ -2,8 +2,8 @@
 /*
  * debugfs: the directory of each guest (xen-pci-ioreq/<domid>), made by
  * guest.c when the guest's server is created and removed with it, and its
- * "stats" file: the request counters, INTx and irqfd counters, functions
- * and BAR ranges.
+ * "stats" file: the request counters, INTx, irqfd and ioeventfd counters,
+ * functions and BAR ranges.
  *
  * Locking: reading "stats" takes the guest's mutex, and its lock inside
  * the mutex to copy what the request path changes; it prints with no lock
@@ -134,8 +134,11 @@ static int xpi_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "irqfd_signals: %lld\nirqfd_asserted: %lld\n",
 		   atomic64_read(&g->irqfd_signals),
 		   atomic64_read(&g->irqfd_asserted));
-	seq_printf(m, "irqfd_cancelled: %lld\n",
-		   atomic64_read(&g->irqfd_cancelled));
+	seq_printf(m, "irqfd_cancelled: %lld\nirqfds_closed: %lld\n",
+		   atomic64_read(&g->irqfd_cancelled),
+		   atomic64_read(&g->irqfd_closed));
+	seq_printf(m, "ioeventfds_closed: %lld\n",
+		   atomic64_read(&g->ioeventfd_closed));
 	seq_printf(m, "msi_sent: %lld\nmsi_unsupported: %lld\n",
 		   atomic64_read(&g->msi_sent),
 		   atomic64_read(&g->msi_unsupported));

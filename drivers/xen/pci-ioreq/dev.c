@@ -271,6 +271,7 @@ static long xpi_ioctl_ioeventfd(struct xpi_file *f, void __user *udata)
 	    a.reserved0 || a.reserved || !xpi_size_valid(a.size) ||
 	    (a.data & ~(datamatch ? xpi_size_mask(a.size) : 0)))
 		return -EINVAL;
+	CLASS(fd, fd)(a.fd);
 	CLASS(xpi_locked_guest, g)(f);
 	if (IS_ERR(g))
 		return PTR_ERR(g);
@@ -281,13 +282,15 @@ static long xpi_ioctl_ioeventfd(struct xpi_file *f, void __user *udata)
 	i = xpi_range_find(g->ranges, g->nr_ranges, a.addr, a.size);
 	if (i < 0 || g->ranges[i].fn != fn)
 		return -EINVAL;
-	ctx = eventfd_ctx_fdget(a.fd);
+	if (!fd_file(fd))
+		return -EBADF;
+	ctx = eventfd_ctx_fileget(fd_file(fd));
 	if (IS_ERR(ctx))
 		return PTR_ERR(ctx);
 	if (a.flags & XEN_PCI_IOREQ_IOEVENTFD_DEASSIGN)
 		ret = xpi_ioeventfd_deassign(g, fn, ctx, &a);
 	else
-		ret = xpi_ioeventfd_assign(g, fn, ctx, &a);
+		ret = xpi_ioeventfd_assign(g, fn, fd_file(fd), ctx, &a);
 	/* An assigned ioeventfd keeps the reference. */
 	if (ret || (a.flags & XEN_PCI_IOREQ_IOEVENTFD_DEASSIGN))
 		eventfd_ctx_put(ctx);

@@ -45,8 +45,9 @@ static void xpi_guest_free(struct kref *kref)
 	/* Torn down before the last reference went, by whoever listed it. */
 	WARN_ON(!g->dead || !list_empty(&g->files) || g->nr_fns ||
 		!list_empty(&g->irqfds));
-	/* Queued by an irqfd dropped since; it finds the guest dead. */
+	/* Queued by an irqfd or ioeventfd dropped since: nothing to do. */
 	cancel_work_sync(&g->irqfd_work);
+	cancel_work_sync(&g->ioeventfd_work);
 	kfree(g->ranges);
 	kfree(g);
 }
@@ -83,6 +84,7 @@ static struct xpi_guest *xpi_guest_alloc(domid_t domid,
 	hash_init(g->fns);
 	INIT_LIST_HEAD(&g->irqfds);
 	INIT_WORK(&g->irqfd_work, xpi_irqfd_work);
+	INIT_WORK(&g->ioeventfd_work, xpi_ioeventfd_work);
 	for (i = 0; i < nr; i++) {
 		struct xpi_vcpu *v = &g->vcpus[i];
 

@@ -3,13 +3,20 @@
  * irqfds: eventfds whose signals assert an INTx pin of a function. The
  * eventfd's wakeup takes the count and queues the guest's irqfd work,
  * which asserts the pins through intx.c. Each irqfd belongs to one
- * function and goes with it or with the guest. The IRQFD ioctl of dev.c
+ * function and goes with it, with the guest, or with its eventfd once
+ * that is closed (its last file): DEASSIGN needs the eventfd, so nothing
+ * else could remove it then, and it would hold a place of the guest's
+ * limit, which all of the guest's backends share. The IRQFD ioctl of dev.c
  * assigns and deassigns them; intx.c cancels signals a deassertion
  * overtook; fn.c and guest.c drop them.
  *
  * Locking: the guest's irqfd list is under its mutex, which the callers
  * hold and the work takes. The wakeup runs with the eventfd's wait queue
- * lock held and takes none of ours.
+ * lock held and takes none of ours: it only marks the irqfd and queues the
+ * work, which removes it from the wait queue and frees it. The irqfd stays
+ * on the wait queue until it is freed, and the guest lives until its
+ * irqfds are gone and its work is cancelled (guest.c), so the wakeup never
+ * finds either freed.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -34,6 +41,7 @@
  * @wait: our entry in the eventfd's wait queue
  * @pt: adds @wait to it
  * @pending: signalled since the guest's irqfd work last looked
+ * @closed: its eventfd was closed; the guest's irqfd work frees it
  * @pin: the pin, 1 to 4
  */
 struct xpi_irqfd {
@@ -44,25 +52,32 @@ struct xpi_irqfd {
 	wait_queue_entry_t wait;
 	poll_table pt;
 	atomic_t pending;
+	bool closed;
 	u8 pin;
 };
 
 /*
  * Called by the eventfd, with its wait queue's lock held: take the count
- * and leave the assertion to the guest's work, which may sleep.
+ * and leave the assertion to the guest's work, which may sleep; so is the
+ * end of an irqfd whose eventfd was closed (EPOLLHUP: the eventfd's file
+ * is released, our reference keeps its context).
  */
 static int xpi_irqfd_wakeup(wait_queue_entry_t *wait, unsigned int mode,
 			    int sync, void *key)
 {
 	struct xpi_irqfd *q = container_of(wait, struct xpi_irqfd, wait);
+	__poll_t flags = key_to_poll(key);
 	u64 cnt;
 
-	if (key_to_poll(key) & EPOLLIN) {
+	if (flags & EPOLLIN) {
 		eventfd_ctx_do_read(q->ctx, &cnt);
 		atomic_set(&q->pending, 1);
 		atomic64_inc(&q->guest->irqfd_signals);
-		schedule_work(&q->guest->irqfd_work);
 	}
+	if (flags & EPOLLHUP)
+		WRITE_ONCE(q->closed, true);
+	if (flags & (EPOLLIN | EPOLLHUP))
+		schedule_work(&q->guest->irqfd_work);
 	return 0;
 }
 
@@ -72,6 +87,37 @@ static void xpi_irqfd_ptable(struct file *file, wait_queue_head_t *wqh,
 	struct xpi_irqfd *q = container_of(pt, struct xpi_irqfd, pt);
 
 	add_wait_queue_priority(wqh, &q->wait);
+}
+
+static void xpi_irqfd_free(struct xpi_guest *g, struct xpi_irqfd *q)
+{
+	u64 cnt;
+
+	lockdep_assert_held(&g->mutex);
+	/* After this, the eventfd no longer calls us. */
+	eventfd_ctx_remove_wait_queue(q->ctx, &q->wait, &cnt);
+	list_del(&q->node);
+	WRITE_ONCE(g->nr_irqfds, g->nr_irqfds - 1);
+	eventfd_ctx_put(q->ctx);
+	kfree(q);
+}
+
+/*
+ * Free the irqfds whose eventfd was closed. Its signals before the close
+ * asserted already, or assert now (the guest's work asserts first). A dead
+ * guest has no irqfds left.
+ */
+static void xpi_irqfd_reap(struct xpi_guest *g)
+{
+	struct xpi_irqfd *q, *tmp;
+
+	lockdep_assert_held(&g->mutex);
+	list_for_each_entry_safe(q, tmp, &g->irqfds, node) {
+		if (!READ_ONCE(q->closed))
+			continue;
+		xpi_irqfd_free(g, q);
+		atomic64_inc(&g->irqfd_closed);
+	}
 }
 
 void xpi_irqfd_work(struct work_struct *work)
@@ -88,20 +134,8 @@ void xpi_irqfd_work(struct work_struct *work)
 				atomic64_inc(&g->irqfd_asserted);
 		}
 	}
+	xpi_irqfd_reap(g);
 	mutex_unlock(&g->mutex);
-}
-
-static void xpi_irqfd_free(struct xpi_guest *g, struct xpi_irqfd *q)
-{
-	u64 cnt;
-
-	lockdep_assert_held(&g->mutex);
-	/* After this, the eventfd no longer calls us. */
-	eventfd_ctx_remove_wait_queue(q->ctx, &q->wait, &cnt);
-	list_del(&q->node);
-	WRITE_ONCE(g->nr_irqfds, g->nr_irqfds - 1);
-	eventfd_ctx_put(q->ctx);
-	kfree(q);
 }
 
 /*
@@ -139,6 +173,12 @@ int xpi_irqfd_assign(struct xpi_guest *g, struct xpi_fn *fn,
 	struct xpi_irqfd *q;
 	__poll_t events;
 
+	/*
+	 * Those whose eventfd was closed count no more, even before the
+	 * guest's work frees them: a backend that closes and assigns again at
+	 * once never finds the limit taken by its own old ones.
+	 */
+	xpi_irqfd_reap(g);
 	list_for_each_entry(q, &g->irqfds, node)
 		/* One eventfd, one pin: its count is ours to take. */
 		if (q->ctx == ctx)

@@ -206,6 +206,9 @@ struct xpi_vcpu {
  * @irqfd_signals: irqfd signals seen
  * @irqfd_asserted: pins asserted for them
  * @irqfd_cancelled: signals a deassertion overtook before they asserted
+ * @irqfd_closed: irqfds that went with their eventfd
+ * @ioeventfd_work: frees the ioeventfds whose eventfd was closed
+ * @ioeventfd_closed: ioeventfds that went with their eventfd
  * @msi_sent: MSIs raised
  * @msi_unsupported: MSIs refused: the root complex has no MSI
  * @msi_bad_address: MSIs refused: not written to the doorbell
@@ -254,6 +257,9 @@ struct xpi_guest {
 	atomic64_t irqfd_signals;
 	atomic64_t irqfd_asserted;
 	atomic64_t irqfd_cancelled;
+	atomic64_t irqfd_closed;
+	struct work_struct ioeventfd_work;
+	atomic64_t ioeventfd_closed;
 	atomic64_t msi_sent;
 	atomic64_t msi_unsupported;
 	atomic64_t msi_bad_address;
@@ -395,11 +401,12 @@ int xpi_msi(struct xpi_guest *g, struct xpi_file *f,
 	    const struct xen_pci_ioreq_msi *in);
 
 /* ioeventfd.c: writes completed in the kernel */
+void xpi_ioeventfd_work(struct work_struct *work);
 bool xpi_ioeventfd_signal(struct xpi_fn *fn, const struct ioreq *req);
 void xpi_ioeventfd_drop(struct xpi_guest *g, struct xpi_fn *fn, u64 start,
 			u64 last);
 int xpi_ioeventfd_assign(struct xpi_guest *g, struct xpi_fn *fn,
-			 struct eventfd_ctx *ctx,
+			 struct file *file, struct eventfd_ctx *ctx,
 			 const struct xen_pci_ioreq_ioeventfd *a);
 int xpi_ioeventfd_deassign(struct xpi_guest *g, struct xpi_fn *fn,
 			   struct eventfd_ctx *ctx,

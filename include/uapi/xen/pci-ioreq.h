@@ -203,9 +203,10 @@ struct xen_pci_ioreq_intx {
  * A guest write of @size bytes at @addr (carrying @data, with DATAMATCH) is
  * completed by the kernel and signals @fd: the backend reads no request
  * for it. Reads and other writes are requests, as before. An ioeventfd
- * goes away with the BAR range it lies in, with its function and with the
- * guest. Adding one that exists gives -EEXIST; removing one that does not,
- * -ENOENT.
+ * goes away with the BAR range it lies in, with its function, with the
+ * guest, and when @fd is closed (its last file): from then on the writes
+ * are requests again. Adding one that exists gives -EEXIST; removing one
+ * that does not, -ENOENT.
  */
 struct xen_pci_ioreq_ioeventfd {
 	struct xen_pci_ioreq_function fn;
@@ -234,8 +235,9 @@ struct xen_pci_ioreq_ioeventfd {
  * level 1 does: the line stays asserted until the backend deasserts it
  * with %XEN_PCI_IOREQ_SET_INTX, and each assertion reaches the guest. That
  * deassertion cancels the signals before it that have not asserted yet. An
- * irqfd goes away with its function and with the guest. Adding one that
- * exists gives -EEXIST; removing one that does not, -ENOENT.
+ * irqfd goes away with its function, with the guest, and when @fd is
+ * closed (its last file). Adding one that exists gives -EEXIST; removing
+ * one that does not, -ENOENT.
  */
 struct xen_pci_ioreq_irqfd {
 	struct xen_pci_ioreq_function fn;

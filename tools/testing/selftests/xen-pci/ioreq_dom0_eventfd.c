@@ -285,6 +285,162 @@ out:
 	close(e);
 }
 
+/*
+ * Wait until @read(@domid, @fn) is @want, for at most ROUND_TIMEOUT
+ * seconds: the state, not a fixed time. What it last read.
+ */
+static int wait_count(int (*read)(int, struct xen_pci_ioreq_function), int domid,
+		      struct xen_pci_ioreq_function fn, int want)
+{
+	int i, val = read(domid, fn);
+
+	for (i = 0; i < ROUND_TIMEOUT * 100 && val != want; i++) {
+		usleep(10000);
+		val = read(domid, fn);
+	}
+	return val;
+}
+
+/* The guest's irqfds, from its statistics (@fn unused), or -1. */
+static int guest_irqfds(int domid, struct xen_pci_ioreq_function fn)
+{
+	return guest_stat(domid, "irqfds");
+}
+
+/* The ioeventfds of @fn, from the guest's statistics, or -1. */
+static int fn_ioeventfds(int domid, struct xen_pci_ioreq_function fn)
+{
+	char path[96], line[256], want[48];
+	unsigned int n;
+	int val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/xen-pci-ioreq/%d/stats",
+		 domid);
+	snprintf(want, sizeof(want), "function %04x:%02x:%02x.%u ", fn.segment,
+		 fn.bus, fn.devfn >> 3, fn.devfn & 7);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, " ioeventfds ");
+
+		if (!strncmp(line, want, strlen(want)) && p &&
+		    sscanf(p, " ioeventfds %u", &n) == 1)
+			val = n;
+	}
+	fclose(f);
+	return val;
+}
+
+/* More than the guest's irqfds and a function's ioeventfds (256, 64) */
+#define CLOSE_CYCLES	257
+
+/*
+ * A backend closes the eventfd of an irqfd without removing it first (it
+ * exits, or drops a queue): the irqfd goes by itself, as it can no longer
+ * be removed (DEASSIGN needs the eventfd). Else the irqfds of a closed
+ * eventfd stay until their function goes, and use up the guest's limit,
+ * which every backend of the guest shares.
+ */
+TEST_F_TIMEOUT(guest, irqfd_goes_with_its_eventfd, 120)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 14, 0), fn2 = mkfn(0, 15, 0);
+	int e, i, failed = 0, err = 0;
+
+	if (guest_stat(self->domid, "irqfds") < 0)
+		SKIP(return, "no debugfs statistics of guest %d", self->domid);
+	ASSERT_EQ(0, guest_stat(self->domid, "irqfds"));
+	test_cmd_register(self->fd, fn);
+	test_cmd_register(self->fd2, fn2);
+
+	e = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, e);
+	test_cmd_irqfd(self->fd, fn, e, 0, 1);
+	EXPECT_EQ(1, guest_stat(self->domid, "irqfds"));
+	close(e);
+	EXPECT_EQ(0, wait_count(guest_irqfds, self->domid, fn, 0))
+		TH_LOG("the irqfd outlived its eventfd by %d s", ROUND_TIMEOUT);
+
+	/* More than the limit, one after another, from one file */
+	for (i = 0; i < CLOSE_CYCLES; i++) {
+		e = eventfd(0, EFD_CLOEXEC);
+		ASSERT_LE(0, e);
+		if (_test_cmd_irqfd(self->fd, fn, e, 0, 1 + i % 4) && !failed++)
+			err = errno;
+		close(e);
+	}
+	EXPECT_EQ(0, failed)
+		TH_LOG("%d of %d IRQFD failed, the first with %s", failed,
+		       CLOSE_CYCLES, errname(err));
+	EXPECT_EQ(0, wait_count(guest_irqfds, self->domid, fn, 0));
+
+	/* Another backend of the guest still gets one */
+	e = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, e);
+	test_cmd_irqfd(self->fd2, fn2, e, 0, 1);
+	EXPECT_EQ(1, guest_stat(self->domid, "irqfds"));
+	test_cmd_unregister(self->fd2, fn2);
+	EXPECT_EQ(0, guest_stat(self->domid, "irqfds"));
+	close(e);
+	test_cmd_unregister(self->fd, fn);
+}
+
+/*
+ * The same for ioeventfds: one whose eventfd is closed goes by itself, so
+ * that its address is free again (a backend that restarts a queue with a
+ * new eventfd gets it) and it does not use up its function's limit; its
+ * writes go to the backend again meanwhile.
+ */
+TEST_F_TIMEOUT(guest, ioeventfd_goes_with_its_eventfd, 120)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 16, 0), fn2 = mkfn(0, 17, 0);
+	__u64 a = self->lay.mem[0].base + 0x500000, a2 = a + 0x1000;
+	int e, i, failed = 0, err = 0;
+
+	test_cmd_register(self->fd, fn);
+	test_cmd_register(self->fd2, fn2);
+	test_cmd_add_mmio(self->fd, fn, 0, a, 0x100);
+	test_cmd_add_mmio(self->fd2, fn2, 0, a2, 0x100);
+	if (fn_ioeventfds(self->domid, fn) < 0)
+		SKIP(goto out, "no debugfs statistics of guest %d", self->domid);
+
+	e = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, e);
+	test_cmd_ioeventfd(self->fd, fn, e, 0, a + 0x10, 4, 0);
+	EXPECT_EQ(1, fn_ioeventfds(self->domid, fn));
+	close(e);
+	EXPECT_EQ(0, wait_count(fn_ioeventfds, self->domid, fn, 0))
+		TH_LOG("the ioeventfd outlived its eventfd by %d s", ROUND_TIMEOUT);
+
+	/* The same address again and again, past the function's limit */
+	for (i = 0; i < CLOSE_CYCLES; i++) {
+		e = eventfd(0, EFD_CLOEXEC);
+		ASSERT_LE(0, e);
+		if (_test_cmd_ioeventfd(self->fd, fn, e, 0, a + 0x10, 4, 0) &&
+		    !failed++)
+			err = errno;
+		close(e);
+	}
+	EXPECT_EQ(0, failed)
+		TH_LOG("%d of %d IOEVENTFD failed, the first with %s", failed,
+		       CLOSE_CYCLES, errname(err));
+	EXPECT_EQ(0, wait_count(fn_ioeventfds, self->domid, fn, 0));
+
+	/* Another backend of the guest still gets one */
+	e = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, e);
+	test_cmd_ioeventfd(self->fd2, fn2, e, 0, a2, 4, 0);
+	EXPECT_EQ(1, fn_ioeventfds(self->domid, fn2));
+	test_cmd_ioeventfd(self->fd2, fn2, e, IOEVENTFD_DEL, a2, 4, 0);
+	close(e);
+out:
+	test_cmd_remove_mmio(self->fd, fn, 0, a, 0x100);
+	test_cmd_remove_mmio(self->fd2, fn2, 0, a2, 0x100);
+	test_cmd_unregister(self->fd, fn);
+	test_cmd_unregister(self->fd2, fn2);
+}
+
 int main(int argc, char **argv)
 {
 	guests_start(true);
