@@ -185,19 +185,16 @@ static const struct pci_ioreq_transport_ops kernel_ops = {
 };
 
 /*
- * Bind, get the guest's info, allocate the buffers, register. The samples
- * are the guest's PCI bus for the guest's whole life: the server stays
- * when they exit, so that the guest reads absent functions (rather than
- * faulting) and a backend can be restarted.
+ * Bind, get the guest's info, allocate the buffers, register. The server
+ * stays when the samples exit (they never ask XEN_PCI_IOREQ_RELEASE_SERVER):
+ * the guest reads absent functions rather than faulting, and a backend can
+ * be restarted.
  */
 static int kernel_bind(struct pci_ioreq_transport *t, unsigned int domid,
 		       const struct xen_pci_ioreq_layout *layout,
 		       const struct xen_pci_ioreq_function *fn)
 {
-	struct xen_pci_ioreq_bind bind = {
-		.domid = domid,
-		.flags = XEN_PCI_IOREQ_BIND_KEEP,
-	};
+	struct xen_pci_ioreq_bind bind = { .domid = domid };
 
 	if (layout) {
 		bind.flags |= XEN_PCI_IOREQ_BIND_LAYOUT;

@@ -90,8 +90,8 @@ static void xpi_seq_sbdf(struct seq_file *m, u32 sbdf)
 static int xpi_stats_show(struct seq_file *m, void *unused)
 {
 	struct xpi_guest *g = m->private;
+	unsigned int i, in_xen, files;
 	struct xpi_snapshot *snap;
-	unsigned int i, in_xen;
 
 	snap = kvmalloc(sizeof(*snap), GFP_KERNEL);
 	if (!snap)
@@ -99,11 +99,14 @@ static int xpi_stats_show(struct seq_file *m, void *unused)
 	mutex_lock(&g->mutex);
 	xpi_snapshot(g, snap);
 	in_xen = xpi_xen_bar_ranges(g);
+	files = list_count_nodes(&g->files);
 	mutex_unlock(&g->mutex);
 
 	seq_printf(m, "domid: %u\nioservid: %u\nvcpus: %u\nmode: %s\n",
 		   g->domid, g->ioservid, g->nr_vcpus,
 		   xpi_ecam_mode() ? "ecam" : "pci");
+	/* 0 once every backend went: the server stays with the guest. */
+	seq_printf(m, "files: %u\n", files);
 	if (xpi_ecam_mode())
 		seq_printf(m, "ecam: %#llx+%#llx\nmem: %#llx+%#llx %#llx+%#llx\nintx_base: %u\n",
 			   g->layout.ecam.base, g->layout.ecam.size,

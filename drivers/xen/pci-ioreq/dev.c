@@ -121,8 +121,8 @@ static long xpi_ioctl_bind(struct xpi_file *f, void __user *uarg)
 
 	if (copy_from_user(&b, uarg, sizeof(b)))
 		return -EFAULT;
-	if (b.flags & ~(XEN_PCI_IOREQ_BIND_KEEP | XEN_PCI_IOREQ_BIND_LAYOUT) ||
-	    b.reserved)
+	/* Bit 0 too: the retired KEEP, now what every BIND does. */
+	if (b.flags & ~XEN_PCI_IOREQ_BIND_LAYOUT || b.reserved)
 		return -EINVAL;
 	if (b.domid == 0 || b.domid >= DOMID_FIRST_RESERVED)
 		return -EINVAL;
@@ -134,8 +134,7 @@ static long xpi_ioctl_bind(struct xpi_file *f, void __user *uarg)
 	if (f->guest)
 		ret = READ_ONCE(f->guest->dead) ? -ENODEV : -EBUSY;
 	else
-		ret = xpi_guest_attach(f, b.domid, &layout,
-				       b.flags & XEN_PCI_IOREQ_BIND_KEEP);
+		ret = xpi_guest_attach(f, b.domid, &layout);
 	mutex_unlock(&f->bind_lock);
 	return ret;
 }
@@ -335,6 +334,18 @@ static long xpi_ioctl_irqfd(struct xpi_file *f, void __user *udata)
 	return ret;
 }
 
+/* The server goes with @f if @f is its last file: see xpi_guest_detach(). */
+static long xpi_ioctl_release_server(struct xpi_file *f, unsigned long arg)
+{
+	if (arg)
+		return -EINVAL;
+	CLASS(xpi_locked_guest, g)(f);
+	if (IS_ERR(g))
+		return PTR_ERR(g);
+	f->release_server = true;
+	return 0;
+}
+
 static long xpi_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 {
 	struct xpi_file *f = filp->private_data;
@@ -361,6 +372,8 @@ static long xpi_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		return xpi_ioctl_irqfd(f, udata);
 	case XEN_PCI_IOREQ_MSI:
 		return xpi_ioctl_msi(f, udata);
+	case XEN_PCI_IOREQ_RELEASE_SERVER:
+		return xpi_ioctl_release_server(f, arg);
 	default:
 		return -ENOTTY;
 	}

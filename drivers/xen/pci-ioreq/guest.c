@@ -2,15 +2,18 @@
 /*
  * Guest lifetime: the guest objects (one per root complex of a guest with
  * a live ioreq server), their creation when a file binds, their teardown
- * when the guest dies or its last file goes, and the ways a dead guest is
- * noticed. dev.c attaches and detaches files; the watch, the reaper and
- * the xenstore notifier are set up by dev.c's module init.
+ * when the guest dies or its last file goes having asked for it, and the
+ * ways a dead guest is noticed. dev.c attaches and detaches files; the
+ * watch, the reaper and the xenstore notifier are set up by dev.c's module
+ * init.
  *
  * A guest object is referenced by the list of live guests and by each file
  * bound to it. Its server, and with it the claims on the guest's address
- * space, goes with the last file, unless a file was bound with
- * XEN_PCI_IOREQ_BIND_KEEP: then it stays until the guest dies, answering
- * absent functions. Each live server holds a reference to the module.
+ * space, stays until the guest dies, answering absent functions while no
+ * backend serves them: a backend that exits or crashes costs the guest its
+ * functions, never its root complex. It goes earlier only with its last
+ * file, if that file asked (XEN_PCI_IOREQ_RELEASE_SERVER). Each live
+ * server holds a reference to the module.
  * Guest death is noticed through the "@releaseDomain" xenstore watch, by
  * the reaper (which needs no xenstored), and on lookup: a dead guest's
  * event channels are unbound. The guest is then torn down, and its files
@@ -187,8 +190,8 @@ static void xpi_guest_died(struct xpi_guest *g)
 }
 
 /*
- * The last file of a live guest went away, and none asked to keep the
- * server: destroy it. Xen stops routing to it first, and what the guest
+ * The last file of a live guest went away, and had asked that the server
+ * go with it: destroy it. Xen stops routing to it first, and what the guest
  * asked before is answered; the guest's next access to the windows finds
  * no server (on Arm, a data abort), as if no backend had ever bound.
  */
@@ -238,7 +241,7 @@ static struct xpi_guest *xpi_guest_find(domid_t domid,
  * cannot release its server between the lookup and the binding.
  */
 int xpi_guest_attach(struct xpi_file *f, domid_t domid,
-		     const struct xen_pci_ioreq_layout *l, bool keep)
+		     const struct xen_pci_ioreq_layout *l)
 {
 	struct xpi_guest *g;
 	int rc = 0;
@@ -273,8 +276,6 @@ int xpi_guest_attach(struct xpi_file *f, domid_t domid,
 bind:
 	mutex_lock(&g->mutex);
 	list_add_tail(&f->node, &g->files);
-	if (keep)
-		g->keep = true;
 	/* Pairs with the acquire in xpi_file_guest() (dev.c). */
 	smp_store_release(&f->guest, g);
 	mutex_unlock(&g->mutex);
@@ -284,8 +285,8 @@ out:
 }
 
 /*
- * @f goes away from its guest: if it was the last file and none asked to
- * keep the server, the server goes too.
+ * @f goes away from its guest: if it was the last file and asked that the
+ * server go with it, the server goes too. Else the server stays.
  */
 void xpi_guest_detach(struct xpi_file *f)
 {
@@ -295,7 +296,7 @@ void xpi_guest_detach(struct xpi_file *f)
 	mutex_lock(&xpi.lock);
 	mutex_lock(&g->mutex);
 	list_del(&f->node);
-	last = list_empty(&g->files) && !g->keep && !g->dead;
+	last = list_empty(&g->files) && f->release_server && !g->dead;
 	mutex_unlock(&g->mutex);
 	if (last)
 		xpi_guest_release_server(g);

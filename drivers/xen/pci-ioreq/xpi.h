@@ -6,8 +6,9 @@
  *
  * The driver serves single PCI functions of Xen guests from dom0 userspace
  * backends. It owns one Xen ioreq server per root complex of a guest,
- * created when the first file binds to it and shared by every file bound to
- * it; a guest object below is such a root complex. Xen hands the server the
+ * created when the first file binds to it, shared by every file bound to
+ * it and kept while the guest lives; a guest object below is such a root
+ * complex. Xen hands the server the
  * guest's accesses through one struct ioreq per vCPU in a shared page,
  * signalled on a per-vCPU event channel. The interrupt handler (ioreq.c)
  * decodes each access to a function and hands it to the file that
@@ -186,8 +187,6 @@ struct xpi_vcpu {
  * @ioservid: its ioreq server
  * @nr_vcpus: number of its vCPUs
  * @dead: torn down: the server, its page and event channels are gone
- * @keep: a file bound with %XEN_PCI_IOREQ_BIND_KEEP: the server stays when
- *	the last file goes, until the guest dies
  * @page: the page the shared ioreq page is mapped into
  * @iopage: the shared ioreq page
  * @files: files bound to the guest, under @mutex
@@ -240,7 +239,6 @@ struct xpi_guest {
 	 */
 	spinlock_t lock;
 	bool dead;
-	bool keep;
 	struct page *page;
 	struct shared_iopage *iopage;
 	struct list_head files;
@@ -300,6 +298,8 @@ struct xpi_fn {
  * @queue: requests not read yet, under the guest's lock
  * @fns: the functions it registered, under the guest's mutex
  * @wq: woken for new requests and when the guest dies
+ * @release_server: %XEN_PCI_IOREQ_RELEASE_SERVER asked that the server go
+ *	with this file if it is the last, under the guest's mutex
  */
 struct xpi_file {
 	/** @bind_lock: serializes binding */
@@ -309,6 +309,7 @@ struct xpi_file {
 	struct list_head queue;
 	struct list_head fns;
 	wait_queue_head_t wq;
+	bool release_server;
 };
 
 /**
@@ -423,7 +424,7 @@ int xpi_irqfd_deassign(struct xpi_guest *g, struct xpi_fn *fn,
 
 /* guest.c: guest lifetime */
 int xpi_guest_attach(struct xpi_file *f, domid_t domid,
-		     const struct xen_pci_ioreq_layout *l, bool keep);
+		     const struct xen_pci_ioreq_layout *l);
 void xpi_guest_detach(struct xpi_file *f);
 void xpi_release_domain(struct xenbus_watch *watch, const char *path,
 			const char *token);

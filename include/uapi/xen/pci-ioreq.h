@@ -21,12 +21,11 @@
 #include <linux/types.h>
 
 /*
- * Keep the guest's ioreq server when the last file bound to the guest is
- * closed: the kernel then answers the guest's accesses as to absent
- * functions until the guest dies. Without it, the server goes with the last
- * file.
+ * Bit 0 of the flags of struct xen_pci_ioreq_bind is retired: before this
+ * interface was released it was XEN_PCI_IOREQ_BIND_KEEP, which kept the
+ * guest's ioreq server after its last file, as every server now stays. A
+ * BIND that sets it fails with -EINVAL, and it never gets another meaning.
  */
-#define XEN_PCI_IOREQ_BIND_KEEP		(1 << 0)
 /* The bind names the guest's root complex in @layout (ECAM mode only). */
 #define XEN_PCI_IOREQ_BIND_LAYOUT	(1 << 1)
 
@@ -77,7 +76,7 @@ struct xen_pci_ioreq_layout {
 /**
  * struct xen_pci_ioreq_bind - bind the file to a root complex of a guest
  * @domid: the guest's domain id; not dom0, not DOMID_SELF
- * @flags: %XEN_PCI_IOREQ_BIND_KEEP, %XEN_PCI_IOREQ_BIND_LAYOUT
+ * @flags: %XEN_PCI_IOREQ_BIND_LAYOUT or 0; any other bit gives -EINVAL
  * @reserved: must be 0
  * @layout: with %XEN_PCI_IOREQ_BIND_LAYOUT, the root complex; else all 0
  *
@@ -86,9 +85,14 @@ struct xen_pci_ioreq_layout {
  * a root complex (a guest and an ECAM window) creates its ioreq server; the
  * files bound after it share it, and must name the same layout, else
  * -EBUSY; so must a root complex whose windows or INTx lines overlap
- * another's of the same guest. The server goes when the last of its files
- * is closed, unless one of them was bound with %XEN_PCI_IOREQ_BIND_KEEP;
- * then it stays until the guest dies.
+ * another's of the same guest.
+ *
+ * The server lives as long as the guest, whether files are bound to it or
+ * not: when a backend exits, crashes or restarts, the guest's accesses to
+ * its functions read all ones (as absent functions do) until a backend
+ * registers them again, and never find the root complex gone (which on Arm
+ * is a data abort in the guest). It goes with the guest, or with its last
+ * file if that file asked with %XEN_PCI_IOREQ_RELEASE_SERVER.
  */
 struct xen_pci_ioreq_bind {
 	__u16 domid;
@@ -361,5 +365,17 @@ struct xen_pci_ioreq_response {
 
 #define XEN_PCI_IOREQ_MSI \
 	_IOW(XEN_PCI_IOREQ_MAGIC, 0x09, struct xen_pci_ioreq_msi)
+
+/*
+ * Ask that the server of this file's root complex go when this file is
+ * closed, if no other file is bound to it then; the argument must be 0.
+ * The server's claims on the guest's address space go with it, and the
+ * guest's next access to the root complex finds no server (on Arm, a data
+ * abort): for a root complex the guest no longer uses, or to bind it again
+ * with another layout. A file that did not ask never takes the server with
+ * it, whatever the others asked. -EINVAL on an unbound file or for another
+ * argument, -ENODEV once the guest died.
+ */
+#define XEN_PCI_IOREQ_RELEASE_SERVER	_IO(XEN_PCI_IOREQ_MAGIC, 0x0a)
 
 #endif /* _UAPI_XEN_PCI_IOREQ_H */

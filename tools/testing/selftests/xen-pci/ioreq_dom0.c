@@ -67,6 +67,8 @@
 #define DEFAULT_INTX_BASE	44
 /* A flag of BIND that means nothing. */
 #define BIND_UNKNOWN_FLAG	(XEN_PCI_IOREQ_BIND_LAYOUT << 1)
+/* The bit that was XEN_PCI_IOREQ_BIND_KEEP before the uapi was released */
+#define BIND_RETIRED_KEEP	0x1
 
 /* ---- tests without a guest ---- */
 
@@ -150,6 +152,9 @@ TEST_F(unbound, bind_refuses_bad_domains)
 	EXPECT_ERRNO(EINVAL, bind_fd(self->fd, 0));
 	EXPECT_ERRNO(EINVAL, bind_fd(self->fd, DOMID_SELF));
 	EXPECT_ERRNO(ESRCH, bind_fd(self->fd, DOMID_UNUSED));
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, XEN_PCI_IOREQ_BIND, &b));
+	/* The retired KEEP bit: refused, never silently something else */
+	b.flags = BIND_RETIRED_KEEP;
 	EXPECT_ERRNO(EINVAL, ioctl(self->fd, XEN_PCI_IOREQ_BIND, &b));
 	b.flags = 0;
 	b.reserved = 1;
@@ -239,7 +244,7 @@ TEST_F(guest, get_info)
 	ASSERT_OK(ioctl(self->fd2, XEN_PCI_IOREQ_GET_INFO, &info2));
 	EXPECT_EQ(0, memcmp(&info, &info2, sizeof(info)));
 
-	/* ...and, bound with KEEP, living as long as the guest. */
+	/* ...and living as long as the guest, whatever its files do. */
 	close(self->fd);
 	close(self->fd2);
 	self->fd = -1;
@@ -349,7 +354,8 @@ TEST_F(guest, layout_at_bind)
 	close(fd2);
 	EXPECT_LE(0, server_stat(dir, "ioservid"));
 
-	/* Its last file gone, without KEEP, its server goes. */
+	/* Its last file gone, having asked, its server goes. */
+	test_cmd_release_server(fd);
 	close(fd);
 	EXPECT_EQ(-1, server_stat(dir, "ioservid"));
 	EXPECT_LE(0, guest_stat(self->domid, "ioservid"));

@@ -2,7 +2,8 @@
 /*
  * The lifetime of /dev/xen/pci-ioreq servers, seen from dom0, on guests of
  * each test's own that the tests destroy: files that hear of their guest's
- * death, servers that go with their last file or (KEEP) with their guest,
+ * death, servers that stay with their guest or go with a last file that
+ * asked (RELEASE_SERVER),
  * the module held while servers live, the limit of Xen's ranges, and guests
  * destroyed under live files again and again (churn). Two tests need a
  * second guest alive: the program's shared paused guest.
@@ -35,22 +36,23 @@
 
 /*
  * A fresh guest for the death of a guest under live files, once for each
- * lifetime of its server: kept until the guest dies, or the files'.
+ * lifetime of its server: the guest's (the default), or the files' (each
+ * asked RELEASE_SERVER).
  */
 FIXTURE(dying) {
 	struct guest guest;
 };
 
 FIXTURE_VARIANT(dying) {
-	unsigned int bind_flags;
+	bool release;
 };
 
 FIXTURE_VARIANT_ADD(dying, kept) {
-	.bind_flags = XEN_PCI_IOREQ_BIND_KEEP,
+	.release = false,
 };
 
-FIXTURE_VARIANT_ADD(dying, per_file) {
-	.bind_flags = 0,
+FIXTURE_VARIANT_ADD(dying, released) {
+	.release = true,
 };
 
 FIXTURE_SETUP(dying)
@@ -80,10 +82,14 @@ TEST_F_TIMEOUT(dying, guest_destroyed_under_live_fds, 90)
 	__u64 mem;
 	pid_t reader, w;
 
-	fd = open_bound_flags(domid, true, variant->bind_flags);
+	fd = open_bound(domid, true);
 	ASSERT_LE(0, fd);
-	fd2 = open_bound_flags(domid, false, variant->bind_flags);
+	fd2 = open_bound(domid, false);
 	ASSERT_LE(0, fd2);
+	if (variant->release) {
+		test_cmd_release_server(fd);
+		test_cmd_release_server(fd2);
+	}
 	test_cmd_register(fd, fn);
 	mem = layout_of(fd).mem[0].base;
 	test_cmd_add_mmio(fd, fn, 0, mem, 0x100);
@@ -328,22 +334,27 @@ TEST_F_TIMEOUT(fresh, functions_are_per_guest, 60)
 }
 
 /*
- * Without XEN_PCI_IOREQ_BIND_KEEP the server lives as long as the files:
- * it stays while one of them is open, and the last close() destroys it in
- * Xen too (the next server gets the same id, the first free one), unbinds
- * its event channels and drops its debugfs directory.
+ * Files that asked XEN_PCI_IOREQ_RELEASE_SERVER: the server stays while
+ * one of them is open, and the last close() destroys it in Xen too (the
+ * next server gets the same id, the first free one), unbinds its event
+ * channels and drops its debugfs directory. What may not ask.
  */
-TEST_F_TIMEOUT(fresh, server_goes_with_last_file, 60)
+TEST_F_TIMEOUT(fresh, released_server_goes_with_last_file, 60)
 {
 	int domid = self->guest.domid, vcpus = domain_vcpus(domid), fd, fd2;
 	struct xen_pci_ioreq_function fn = mkfn(0, 2, 0);
 	long long ioservid;
 
 	ASSERT_LT(0, vcpus);
-	fd = open_bound_flags(domid, true, 0);
+	fd = open_dev(true);
 	ASSERT_LE(0, fd);
-	fd2 = open_bound_flags(domid, true, 0);
+	EXPECT_ERRNO(ERR_UNBOUND, ioctl(fd, XEN_PCI_IOREQ_RELEASE_SERVER, 0));
+	ASSERT_OK(bind_fd(fd, domid));
+	EXPECT_ERRNO(EINVAL, ioctl(fd, XEN_PCI_IOREQ_RELEASE_SERVER, 1));
+	test_cmd_release_server(fd);
+	fd2 = open_bound(domid, true);
 	ASSERT_LE(0, fd2);
+	test_cmd_release_server(fd2);
 	test_cmd_register(fd, fn);
 	test_cmd_add_mmio(fd, fn, 0, layout_of(fd).mem[0].base, 0x100);
 	ioservid = guest_stat(domid, "ioservid");
@@ -361,40 +372,46 @@ TEST_F_TIMEOUT(fresh, server_goes_with_last_file, 60)
 		TH_LOG("the server outlived the last file");
 	EXPECT_EQ(0, server_irqs(domid)) TH_LOG("event channels left bound");
 
-	fd = open_bound_flags(domid, true, 0);
+	fd = open_bound(domid, true);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(ioservid, guest_stat(domid, "ioservid"))
 		TH_LOG("Xen kept the old server: the new one got another id");
+	test_cmd_release_server(fd);
 	close(fd);
 	EXPECT_EQ(0, server_irqs(domid));
 }
 
 /*
- * One file bound with XEN_PCI_IOREQ_BIND_KEEP keeps the server after every
- * file is gone, for later files too, until the guest dies; then it goes
- * and nothing holds the dead domain.
+ * The server outlives its files until the guest dies: a backend that exits
+ * or crashes never takes the guest's root complex with it, even when an
+ * earlier file asked RELEASE_SERVER (only a last file's own request
+ * counts). Then it goes with the guest, and nothing holds the dead domain.
  */
-TEST_F_TIMEOUT(fresh, keep_outlives_files_until_guest_dies, 90)
+TEST_F_TIMEOUT(fresh, server_outlives_files_until_guest_dies, 90)
 {
 	int domid = self->guest.domid, vcpus = domain_vcpus(domid), fd, fd2, i;
 	long long ioservid;
 
 	ASSERT_LT(0, vcpus);
-	fd = open_bound_flags(domid, true, 0);
+	fd = open_bound(domid, true);
 	ASSERT_LE(0, fd);
-	fd2 = open_bound_flags(domid, true, XEN_PCI_IOREQ_BIND_KEEP);
+	fd2 = open_bound(domid, true);
 	ASSERT_LE(0, fd2);
 	ioservid = guest_stat(domid, "ioservid");
 	ASSERT_LE(0, ioservid);
-	close(fd2);
+	EXPECT_EQ(2, guest_stat(domid, "files"));
+	test_cmd_release_server(fd);
 	close(fd);
+	close(fd2);
 	EXPECT_EQ(ioservid, guest_stat(domid, "ioservid"))
-		TH_LOG("KEEP did not keep the server");
+		TH_LOG("the server went with a last file that did not ask");
+	EXPECT_EQ(0, guest_stat(domid, "files"));
 	EXPECT_EQ(vcpus, server_irqs(domid));
 
-	/* Sticky: a later file bound without KEEP does not undo it. */
-	fd = open_bound_flags(domid, true, 0);
+	/* Later files find it, and it stays after them too. */
+	fd = open_bound(domid, true);
 	ASSERT_LE(0, fd);
+	EXPECT_EQ(ioservid, guest_stat(domid, "ioservid"));
 	close(fd);
 	EXPECT_EQ(ioservid, guest_stat(domid, "ioservid"));
 
@@ -402,7 +419,7 @@ TEST_F_TIMEOUT(fresh, keep_outlives_files_until_guest_dies, 90)
 	for (i = 0; i < GONE_TIMEOUT * 4 && guest_stat(domid, "ioservid") >= 0; i++)
 		usleep(250000);
 	EXPECT_EQ(-1, guest_stat(domid, "ioservid"))
-		TH_LOG("the kept server outlived its guest");
+		TH_LOG("the server outlived its guest");
 	EXPECT_EQ(0, server_irqs(domid));
 	expect_domain_gone(_metadata, domid);
 }

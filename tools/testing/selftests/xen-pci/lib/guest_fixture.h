@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * FIXTURE(guest): two non-blocking files bound (with KEEP) to the guest a
+ * FIXTURE(guest): two non-blocking files bound to the guest a
  * program shares among its tests (lib/xl_util.h), its mode and layout as
  * GET_INFO says. For the programs whose tests run on the shared paused
  * guest: ioreq_dom0, ioreq_dom0_eventfd and ioreq_dom0_fuzz. Each program

@@ -125,14 +125,10 @@ int bind_fd_flags(int fd, int domid, unsigned int flags)
 	return _test_cmd_bind(fd, domid, flags, NULL);
 }
 
-/*
- * Most tests bind as the samples do: the server stays when the files go,
- * until the guest dies. The tests of the server's lifetime bind with
- * bind_fd_flags().
- */
+/* Bind as the samples do: no flags, the server stays with the guest. */
 int bind_fd(int fd, int domid)
 {
-	return bind_fd_flags(fd, domid, XEN_PCI_IOREQ_BIND_KEEP);
+	return bind_fd_flags(fd, domid, 0);
 }
 
 int open_bound_flags(int domid, bool nonblock, unsigned int flags)
@@ -148,7 +144,7 @@ int open_bound_flags(int domid, bool nonblock, unsigned int flags)
 
 int open_bound(int domid, bool nonblock)
 {
-	return open_bound_flags(domid, nonblock, XEN_PCI_IOREQ_BIND_KEEP);
+	return open_bound_flags(domid, nonblock, 0);
 }
 
 int respond(int fd, __u64 id, __u64 data)

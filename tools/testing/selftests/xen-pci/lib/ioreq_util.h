@@ -143,6 +143,9 @@ static inline long succeeded(struct __test_metadata *_metadata, long ret,
 #define test_err_irqfd(_errno, fd, fn, efd, flags, pin)				\
 	EXPECT_ERRNO(_errno, _test_cmd_irqfd(fd, fn, efd, flags, pin))
 
+#define test_cmd_release_server(fd)						\
+	ASSERT_OK(ioctl(fd, XEN_PCI_IOREQ_RELEASE_SERVER, 0))
+
 #define test_cmd_msi(fd, fn, address, data)					\
 	ASSERT_OK(_test_cmd_msi(fd, fn, address, data))
 #define test_err_msi(_errno, fd, fn, address, data)				\
