@@ -229,7 +229,11 @@ static const unsigned long fuzz_cmds[] = {
 	XEN_PCI_IOREQ_UNREGISTER, XEN_PCI_IOREQ_ADD_MMIO,
 	XEN_PCI_IOREQ_REMOVE_MMIO, XEN_PCI_IOREQ_SET_INTX,
 	XEN_PCI_IOREQ_IOEVENTFD, XEN_PCI_IOREQ_IRQFD, XEN_PCI_IOREQ_MSI,
+	XEN_PCI_IOREQ_RELEASE_SERVER,
 };
+
+/* The index of XEN_PCI_IOREQ_RELEASE_SERVER, whose argument is no pointer. */
+#define NR_RELEASE	10
 
 #define NR_CMDS ARRAY_SIZE(fuzz_cmds)
 
@@ -302,6 +306,12 @@ static void fuzz_ioctl(struct __test_metadata *_metadata, struct fuzz *z,
 	}
 	if (nr == 0 && z->bound[k] && kind > 2)
 		may_succeed = false;	/* bound once only */
+	if (nr == NR_RELEASE) {
+		/* An argument of 0, on a bound file, is the only good one. */
+		if (kind > 2)
+			p = NULL;
+		may_succeed = !p && z->bound[k];
+	}
 	if (nr == 1 && kind == 2 && !z->bound[k])
 		may_succeed = false;
 	z->ioctls++;
