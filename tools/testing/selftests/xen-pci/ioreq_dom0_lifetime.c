@@ -425,12 +425,15 @@ TEST_F_TIMEOUT(fresh, server_outlives_files_until_guest_dies, 90)
 }
 
 /*
- * Guests destroyed under live files, CHURN_ROUNDS times in a row: each time
+ * Guests destroyed under live files, CHURN_ROUNDS times in a row, every
+ * other one running with a request of its vCPU open (its enumeration
+ * reached a registered function; with XEN_PCI_IOREQ_RUN_CFG): each time
  * the files hear of it (POLLHUP), and once they are closed nothing is left:
  * no debugfs directory, no event channel, no module reference, no leak
  * (kmemleak, when the kernel has it).
  */
 #define CHURN_ROUNDS		20
+#define CHURN_BOOT_TIMEOUT	90	/* seconds for a guest's first request */
 #define KMEMLEAK		"/sys/kernel/debug/kmemleak"
 
 /* Scan for leaks; the number of objects kmemleak reports, or -1. */
@@ -440,6 +443,13 @@ static int kmemleak_reports(void)
 	int n = 0;
 	FILE *f;
 
+	/*
+	 * An object is reported once a scan finds it unreferenced and old
+	 * enough; a second scan a moment later catches what the first saw
+	 * too young or while a pointer to it was still in flight.
+	 */
+	sysfs_write(KMEMLEAK, "scan");
+	sleep(1);
 	sysfs_write(KMEMLEAK, "scan");
 	f = fopen(KMEMLEAK, "re");
 	if (!f)
@@ -468,7 +478,8 @@ FIXTURE_TEARDOWN(churn)
 TEST_F_TIMEOUT(churn, guests_destroyed_under_live_fds, 300)
 {
 	int refs_before = module_refcnt(), leaks, round, hups = 0, left = 0;
-	const char *why = no_guest_reason();
+	const char *why = no_guest_reason(), *run_cfg = getenv(RUN_CFG_ENV);
+	int in_flight = 0;
 	bool kmemleak = !access(KMEMLEAK, W_OK);
 	char err[1024], path[96];
 
@@ -481,11 +492,13 @@ TEST_F_TIMEOUT(churn, guests_destroyed_under_live_fds, 300)
 			{ .events = POLLIN }, { .events = POLLIN },
 		};
 		struct xen_pci_ioreq_function fn = mkfn(0, 2, 0);
+		bool running = run_cfg && round % 2;
 		struct guest g;
 		int domid;
 
-		ASSERT_OK(guest_create(&g, getenv(CFG_ENV), "-churn", NULL, err,
-				       sizeof(err))) TH_LOG("%s", err);
+		ASSERT_OK(guest_create(&g, running ? run_cfg : getenv(CFG_ENV),
+				       "-churn", NULL, err, sizeof(err)))
+			TH_LOG("%s", err);
 		domid = g.domid;
 		pfd[0].fd = open_bound(domid, true);
 		pfd[1].fd = open_bound(domid, false);
@@ -496,6 +509,15 @@ TEST_F_TIMEOUT(churn, guests_destroyed_under_live_fds, 300)
 				  0x1000);
 		test_cmd_set_intx(pfd[0].fd, fn, 1, 1);
 		test_cmd_register(pfd[1].fd, mkfn(0, 3, 0));
+		if (running) {
+			/* Its enumeration reaches 00:02.0: left unanswered. */
+			ASSERT_OK(guest_unpause(domid, err, sizeof(err)))
+				TH_LOG("%s", err);
+			ASSERT_EQ(1, poll(pfd, 1, CHURN_BOOT_TIMEOUT * 1000))
+				TH_LOG("round %d: no request within %d s", round,
+				       CHURN_BOOT_TIMEOUT);
+			in_flight++;
+		}
 		ASSERT_OK(guest_destroy(&g));
 		ASSERT_EQ(2, poll(pfd, 2, GONE_TIMEOUT * 1000));
 		hups += !!(pfd[0].revents & POLLHUP) + !!(pfd[1].revents & POLLHUP);
@@ -508,13 +530,15 @@ TEST_F_TIMEOUT(churn, guests_destroyed_under_live_fds, 300)
 		left += !access(path, F_OK) + !!server_irqs(domid);
 	}
 	EXPECT_EQ(2 * CHURN_ROUNDS, hups);
+	if (run_cfg)
+		EXPECT_EQ(CHURN_ROUNDS / 2, in_flight);
 	EXPECT_EQ(0, left) TH_LOG("debugfs directories or event channels left");
 	EXPECT_EQ(refs_before, module_refcnt());
 	if (kmemleak)
 		sleep(6);	/* kmemleak reports objects older than 5 s */
 	leaks = kmemleak ? kmemleak_reports() : -1;
-	TH_LOG("%d guests destroyed under live files: %d POLLHUP of %d",
-	       CHURN_ROUNDS, hups, 2 * CHURN_ROUNDS);
+	TH_LOG("%d guests destroyed under live files, %d running with a request: %d POLLHUP of %d",
+	       CHURN_ROUNDS, in_flight, hups, 2 * CHURN_ROUNDS);
 	TH_LOG("%d left behind, module references %d -> %d, kmemleak %d",
 	       left, refs_before, module_refcnt(), leaks);
 	if (kmemleak)
