@@ -17,6 +17,10 @@
  *   gone (reads all ones), and removing it fails the reads with EIO
  *   instead of hanging; once dom0 restarts the backend, a rescan brings
  *   the disk back with its file system;
+ * - the guest's memory goes down (by up to 128 MiB) and back (dom0 sets its
+ *   balloon target, asked on the console) while it writes and reads back
+ *   with O_DIRECT; the I/O goes on and reads back what it wrote, and a
+ *   pattern written after it from fresh buffers reads back;
  * - /dev/hwrng is virtio_rng and gives bytes; the rng function is unbound
  *   and bound again 50 times while a process reads /dev/hwrng, and no step
  *   hangs;
@@ -913,6 +917,200 @@ TEST_F(virtio, rng_works_after_violations)
 	ASSERT_LE(0, fd);
 	EXPECT_LT(0, read(fd, buf, sizeof(buf)));
 	close(fd);
+}
+
+/* ---- guest memory that comes and goes (the Xen balloon) ---- */
+
+#define BALLOON_DIR		"/sys/devices/system/xen_memory/xen_memory0"
+/* Given back: half of what the guest can spare, at most 128 MiB. */
+#define BALLOON_MAX_KIB		(128 << 10)
+#define BALLOON_STEP_S		60	/* seconds for each step */
+#define BALLOON_IO_OFF		(6ULL << 20)
+#define BALLOON_IO_SLOTS	8	/* 1 MiB each, below blk_bench's 16 MiB */
+#define BALLOON_PAT_OFF		(6ULL << 20)
+#define BALLOON_PAT_LEN		(8U << 20)
+
+/* The balloon's figure @name (info/current_kb, target_kb), or -1. */
+static long long balloon_kib(const char *name)
+{
+	char path[PATH_MAX], buf[32];
+
+	snprintf(path, sizeof(path), BALLOON_DIR "/%s", name);
+	if (sysfs_read(path, buf, sizeof(buf)))
+		return -1;
+	return strtoll(buf, NULL, 10);
+}
+
+/* MemAvailable of /proc/meminfo, in KiB, or -1. */
+static long long mem_available_kib(void)
+{
+	char line[128];
+	long long kib = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %lld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* Ask dom0 for a memory target of @kib, wait until the guest has it. */
+static bool balloon_to(long long kib)
+{
+	long long cur = -1;
+	int i;
+
+	printf("@@XENPCI request=mem-target kib=%lld\n", kib);
+	fflush(stdout);
+	for (i = 0; i < BALLOON_STEP_S * 10; i++) {
+		cur = balloon_kib("info/current_kb");
+		/* The balloon gets within a few pages of a target. */
+		if (cur >= 0 && cur > kib - 1024 && cur < kib + 1024)
+			return true;
+		usleep(100000);
+	}
+	fprintf(stderr, "current_kb %lld after %d s, target %lld\n", cur,
+		BALLOON_STEP_S, kib);
+	return false;
+}
+
+/*
+ * Writes and reads back 1 MiB at a time, each time through buffers of its
+ * own just allocated (so they may be pages the guest gave back to Xen and
+ * got again), until *stop; its rounds in *rounds. Exits 0, 1 if a read
+ * differed, 2 if an I/O failed.
+ */
+static void balloon_io(const char *disk, unsigned long *rounds,
+		       unsigned long *stop)
+{
+	unsigned long i;
+	int fd = open(disk, O_RDWR | O_DIRECT | O_CLOEXEC);
+
+	if (fd < 0)
+		_exit(2);
+	for (i = 0; !__atomic_load_n(stop, __ATOMIC_ACQUIRE); i++) {
+		__u64 off = BALLOON_IO_OFF + (i % BALLOON_IO_SLOTS) * (1 << 20);
+		__u8 *out = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		__u8 *in = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (out == MAP_FAILED || in == MAP_FAILED)
+			_exit(2);
+		stream_fill(i, out, 1 << 20);
+		if (pwrite(fd, out, 1 << 20, off) != 1 << 20 ||
+		    pread(fd, in, 1 << 20, off) != 1 << 20)
+			_exit(2);
+		if (memcmp(in, out, 1 << 20))
+			_exit(1);
+		munmap(out, 1 << 20);
+		munmap(in, 1 << 20);
+		__atomic_add_fetch(rounds, 1, __ATOMIC_RELAXED);
+	}
+	_exit(0);
+}
+
+/*
+ * The guest gives most of its memory back to Xen and takes it again (dom0
+ * sets its target in xenstore, its balloon driver follows) while it does
+ * I/O: Xen frees the p2m entries of those pages and tells the ioreq
+ * servers to drop their mappings of guest memory. A backend that kept them
+ * would now move the guest's data to and from frames that are no longer
+ * the guest's. The I/O goes on through it all and reads back what it
+ * wrote; then a pattern written with O_DIRECT from fresh buffers reads
+ * back, and dom0 finds it in the disk's file (virtio_host).
+ */
+TEST_F_TIMEOUT(virtio, blk_balloon_io, 300)
+{
+	unsigned long *shared, before, during;
+	long long full, low, avail, give;
+	__u8 *out, *in;
+	int i, status, fd;
+	__u64 seed;
+	pid_t pid;
+
+	ASSERT_NE('\0', self->disk[0]);
+	full = balloon_kib("info/current_kb");
+	if (full < 0)
+		SKIP(return, "no Xen balloon driver (" BALLOON_DIR ")");
+	/*
+	 * A debug kernel needs much of it (the user's guest went from 256 to
+	 * 96 MiB): give what the guest can spare without its OOM killer.
+	 */
+	avail = mem_available_kib();
+	ASSERT_LT(0, avail);
+	give = avail / 2 < BALLOON_MAX_KIB ? avail / 2 : BALLOON_MAX_KIB;
+	ASSERT_LE(16 << 10, give) TH_LOG("%lld KiB available", avail);
+	shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, shared);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* A child stuck in the block layer must not hold our output. */
+		fd = open("/dev/null", O_WRONLY);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		balloon_io(self->disk, &shared[0], &shared[1]);
+	}
+	for (i = 0; i < BALLOON_STEP_S * 10 && shared[0] < 4; i++)
+		usleep(100000);
+	before = shared[0];
+	EXPECT_LE(4, before) TH_LOG("the I/O does not go on");
+
+	EXPECT_TRUE(balloon_to(full - give));
+	low = balloon_kib("info/current_kb");
+	EXPECT_TRUE(balloon_to(full));
+	during = shared[0] - before;
+
+	/* The I/O goes on after it all. */
+	for (i = 0; i < BALLOON_STEP_S * 10 && shared[0] < before + during + 4;
+	     i++)
+		usleep(100000);
+	__atomic_store_n(&shared[1], 1, __ATOMIC_RELEASE);
+	for (i = 0; i < BALLOON_STEP_S * 10 && !waitpid(pid, &status, WNOHANG);
+	     i++)
+		usleep(100000);
+	if (i == BALLOON_STEP_S * 10) {
+		kill(pid, SIGKILL);
+		ASSERT_TRUE(false)
+			TH_LOG("I/O stuck after %lu rounds (%lld -> %lld -> %lld KiB)",
+			       shared[0], full, low,
+			       balloon_kib("info/current_kb"));
+	}
+	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("the I/O ended with status %#x (1: read back other data, 2: I/O error)",
+		       status);
+	TH_LOG("memory %lld -> %lld -> %lld KiB; 1 MiB I/O: %lu before, %lu during, %lu in all",
+	       full, low, balloon_kib("info/current_kb"), before, during,
+	       shared[0]);
+
+	/* Fresh buffers, likely in pages the guest took back. */
+	out = mmap(NULL, BALLOON_PAT_LEN, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	in = mmap(NULL, BALLOON_PAT_LEN, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, out);
+	ASSERT_NE(MAP_FAILED, in);
+	seed = (__u64)time(NULL) << 16 ^ getpid() ^ 0xba11;
+	stream_fill(seed, out, BALLOON_PAT_LEN);
+	fd = open(self->disk, O_RDWR | O_DIRECT | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", self->disk, strerror(errno));
+	ASSERT_EQ(BALLOON_PAT_LEN, pwrite(fd, out, BALLOON_PAT_LEN,
+					  BALLOON_PAT_OFF));
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(BALLOON_PAT_LEN, pread(fd, in, BALLOON_PAT_LEN,
+					 BALLOON_PAT_OFF));
+	close(fd);
+	EXPECT_EQ(0, memcmp(in, out, BALLOON_PAT_LEN));
+	report("balloon-pattern seed=%llu offset=%llu length=%u",
+	       (unsigned long long)seed, BALLOON_PAT_OFF, BALLOON_PAT_LEN);
+	munmap(out, BALLOON_PAT_LEN);
+	munmap(in, BALLOON_PAT_LEN);
+	munmap(shared, 4096);
 }
 
 TEST_HARNESS_MAIN

@@ -7,8 +7,9 @@
  *
  * - the SHA-256 of the disk as the guest read it equals that of the
  *   backing file before the guest started (taken by dom0's init);
- * - the pattern the guest wrote with O_DIRECT is in the backing file,
- *   byte for byte;
+ * - the patterns the guest wrote with O_DIRECT, before and after its
+ *   memory went down and up again, are in the backing file, byte for
+ *   byte;
  * - the ext4 file system the guest made on its second disk passes e2fsck;
  * - the bytes the guest read from /dev/hwrng are in the stream the rng
  *   backend logged it served (seed and count);
@@ -152,15 +153,17 @@ TEST_F(host, disk_sha256_is_the_file_s)
 	EXPECT_STREQ(want, guest);
 }
 
-TEST_F(host, guest_pattern_in_file)
+/* The pattern the guest reported under @key is in the disk's file. */
+static void pattern_in_file(struct __test_metadata *_metadata,
+			    const char *log, const char *disk, const char *key)
 {
 	unsigned long long seed, off, len;
 	char rep[LINE_MAX_LEN];
 	__u8 *want, *got;
 	int fd;
 
-	ASSERT_TRUE(find_after(self->log, VIRTIO_REPORT "pattern ", rep,
-			       sizeof(rep)));
+	ASSERT_TRUE(find_after(log, key, rep, sizeof(rep)))
+		TH_LOG("the guest reported no %s", key);
 	seed = field(rep, "seed=");
 	off = field(rep, "offset=");
 	len = field(rep, "length=");
@@ -169,15 +172,28 @@ TEST_F(host, guest_pattern_in_file)
 	got = malloc(len);
 	ASSERT_TRUE(want && got);
 	stream_fill(seed, want, len);
-	fd = open(self->disk, O_RDONLY | O_CLOEXEC);
-	ASSERT_LE(0, fd) TH_LOG("%s: %s", self->disk, strerror(errno));
+	fd = open(disk, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", disk, strerror(errno));
 	ASSERT_EQ((ssize_t)len, pread(fd, got, len, off));
 	close(fd);
 	EXPECT_EQ(0, memcmp(want, got, len))
-		TH_LOG("%s at %llu differs from the guest's pattern", self->disk,
+		TH_LOG("%s at %llu differs from the guest's pattern", disk,
 		       off);
 	free(want);
 	free(got);
+}
+
+TEST_F(host, guest_pattern_in_file)
+{
+	pattern_in_file(_metadata, self->log, self->disk,
+			VIRTIO_REPORT "pattern ");
+}
+
+/* What the guest wrote after its memory went down and up is in the file. */
+TEST_F(host, guest_balloon_pattern_in_file)
+{
+	pattern_in_file(_metadata, self->log, self->disk,
+			VIRTIO_REPORT "balloon-pattern ");
 }
 
 /* The ext4 file system the guest made and filled passes a full e2fsck. */
