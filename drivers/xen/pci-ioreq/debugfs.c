@@ -2,8 +2,8 @@
 /*
  * debugfs: the directory of each guest (xen-pci-ioreq/<domid>), made by
  * guest.c when the guest's server is created and removed with it, and its
- * "stats" file: the request counters, INTx, irqfd and ioeventfd counters,
- * functions and BAR ranges.
+ * "stats" file: the request counters (Xen's invalidates among them), INTx,
+ * irqfd and ioeventfd counters, functions and BAR ranges.
  *
  * Locking: reading "stats" takes the guest's mutex, and its lock inside
  * the mutex to copy what the request path changes; it prints with no lock
@@ -120,6 +120,8 @@ static int xpi_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "requests_config: %llu\nrequests_mmio: %llu\n",
 		   snap->stats.config, snap->stats.mmio);
 	seq_printf(m, "requests_other: %llu\n", snap->stats.other);
+	seq_printf(m, "requests_invalidate: %llu\ninvalidates_completed: %llu\n",
+		   snap->stats.invalidate, snap->stats.invalidate_completed);
 	seq_printf(m, "answered_in_kernel: %llu\nrouted: %llu\n",
 		   snap->stats.in_kernel, snap->stats.routed);
 	seq_printf(m, "delivered: %llu\ncompleted: %llu\naborted: %llu\n",

@@ -122,7 +122,8 @@ static long xpi_ioctl_bind(struct xpi_file *f, void __user *uarg)
 	if (copy_from_user(&b, uarg, sizeof(b)))
 		return -EFAULT;
 	/* Bit 0 too: the retired KEEP, now what every BIND does. */
-	if (b.flags & ~XEN_PCI_IOREQ_BIND_LAYOUT || b.reserved)
+	if (b.flags & ~(XEN_PCI_IOREQ_BIND_LAYOUT | XEN_PCI_IOREQ_BIND_INVALIDATE) ||
+	    b.reserved)
 		return -EINVAL;
 	if (b.domid == 0 || b.domid >= DOMID_FIRST_RESERVED)
 		return -EINVAL;
@@ -134,7 +135,8 @@ static long xpi_ioctl_bind(struct xpi_file *f, void __user *uarg)
 	if (f->guest)
 		ret = READ_ONCE(f->guest->dead) ? -ENODEV : -EBUSY;
 	else
-		ret = xpi_guest_attach(f, b.domid, &layout);
+		ret = xpi_guest_attach(f, b.domid, &layout,
+				       b.flags & XEN_PCI_IOREQ_BIND_INVALIDATE);
 	mutex_unlock(&f->bind_lock);
 	return ret;
 }
@@ -381,7 +383,8 @@ static long xpi_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 
 static bool xpi_readable(struct xpi_file *f, struct xpi_guest *g)
 {
-	return READ_ONCE(g->dead) || !list_empty_careful(&f->queue);
+	return READ_ONCE(g->dead) || !list_empty_careful(&f->queue) ||
+	       xpi_inval_pending(f);
 }
 
 static ssize_t xpi_read(struct file *filp, char __user *buf, size_t count,
@@ -392,11 +395,13 @@ static ssize_t xpi_read(struct file *filp, char __user *buf, size_t count,
 	struct xen_pci_ioreq_request *recs;
 	bool requeued = false;
 	size_t max, n = 0;
+	u64 inval_was = 0;
 	ssize_t ret;
 
 	if (!g || count < sizeof(*recs))
 		return -EINVAL;
-	max = min_t(size_t, count / sizeof(*recs), g->nr_vcpus);
+	/* A request per vCPU, and an invalidate. */
+	max = min_t(size_t, count / sizeof(*recs), g->nr_vcpus + 1);
 	recs = kmalloc_array(max, sizeof(*recs), GFP_KERNEL);
 	if (!recs)
 		return -ENOMEM;
@@ -407,6 +412,14 @@ static ssize_t xpi_read(struct file *filp, char __user *buf, size_t count,
 			spin_unlock_irq(&g->lock);
 			ret = -ENODEV;
 			goto out;
+		}
+		/*
+		 * First, so that a backend drops its mappings before it
+		 * serves what the guest asked after the invalidate.
+		 */
+		if (xpi_inval_pending(f)) {
+			inval_was = f->inval_sent;
+			xpi_inval_record(f, &recs[n++]);
 		}
 		while (n < max && !list_empty(&f->queue)) {
 			struct xpi_vcpu *v = list_first_entry(&f->queue,
@@ -437,6 +450,16 @@ static ssize_t xpi_read(struct file *filp, char __user *buf, size_t count,
 		while (n--) {
 			struct xpi_vcpu *v;
 
+			if (recs[n].kind == XEN_PCI_IOREQ_KIND_INVALIDATE) {
+				/* Unless another read() took a newer one. */
+				if (!g->dead && f->inval_sent ==
+				    recs[n].id >> XPI_ID_VCPU_BITS) {
+					WRITE_ONCE(f->inval_sent, inval_was);
+					g->stats.delivered--;
+					requeued = true;
+				}
+				continue;
+			}
 			v = &g->vcpus[recs[n].id & XPI_ID_VCPU_MASK];
 			if (g->dead || v->state != XPI_REQ_DELIVERED ||
 			    v->file != f || v->rec.id != recs[n].id)
@@ -500,7 +523,7 @@ static __poll_t xpi_poll(struct file *filp, poll_table *wait)
 		return 0;
 	if (READ_ONCE(g->dead))
 		return EPOLLHUP;
-	if (!list_empty_careful(&f->queue))
+	if (!list_empty_careful(&f->queue) || xpi_inval_pending(f))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	return mask;
 }

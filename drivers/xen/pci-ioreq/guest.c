@@ -241,7 +241,7 @@ static struct xpi_guest *xpi_guest_find(domid_t domid,
  * cannot release its server between the lookup and the binding.
  */
 int xpi_guest_attach(struct xpi_file *f, domid_t domid,
-		     const struct xen_pci_ioreq_layout *l)
+		     const struct xen_pci_ioreq_layout *l, bool invalidate)
 {
 	struct xpi_guest *g;
 	int rc = 0;
@@ -275,7 +275,14 @@ int xpi_guest_attach(struct xpi_file *f, domid_t domid,
 			g->ioservid, g->nr_vcpus);
 bind:
 	mutex_lock(&g->mutex);
+	spin_lock_irq(&g->lock);
+	/* What Xen asked before is none of this file's business. */
+	f->invalidate = invalidate;
+	f->inval_want = g->inval_seq;
+	f->inval_sent = g->inval_seq;
+	f->inval_done = g->inval_seq;
 	list_add_tail(&f->node, &g->files);
+	spin_unlock_irq(&g->lock);
 	/* Pairs with the acquire in xpi_file_guest() (dev.c). */
 	smp_store_release(&f->guest, g);
 	mutex_unlock(&g->mutex);
@@ -295,7 +302,11 @@ void xpi_guest_detach(struct xpi_file *f)
 
 	mutex_lock(&xpi.lock);
 	mutex_lock(&g->mutex);
+	spin_lock_irq(&g->lock);
 	list_del(&f->node);
+	/* A vCPU may have waited for this file's invalidate only. */
+	xpi_inval_check(g);
+	spin_unlock_irq(&g->lock);
 	last = list_empty(&g->files) && f->release_server && !g->dead;
 	mutex_unlock(&g->mutex);
 	if (last)

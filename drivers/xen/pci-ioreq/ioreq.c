@@ -9,6 +9,15 @@
  * are aborted here for fn.c and dev.c, and those of a dead guest for
  * guest.c. This file defines the tracepoints (trace.h).
  *
+ * Xen's invalidate requests (IOREQ_TYPE_INVALIDATE: the guest gave memory
+ * back, and Xen freed its p2m entries) go to every file bound with
+ * XEN_PCI_IOREQ_BIND_INVALIDATE, whatever functions it registered, as one
+ * record per file that stands for all invalidates before it was read; the
+ * vCPU waits until each of those files has completed the record of its
+ * invalidate (a backend that kept guest memory mapped has dropped it), as
+ * Xen's own vCPU waits for a device model's response. With no such file,
+ * the kernel answers at once.
+ *
  * Locking: everything here runs under the guest's lock (taken by the
  * handler and by xpi_complete(), held by the callers of xpi_abort(),
  * xpi_abort_one() and xpi_process()), never sleeps, and takes no other
@@ -58,6 +67,7 @@ void xpi_abort_one(struct xpi_guest *g, struct xpi_vcpu *v)
 	lockdep_assert_held(&g->lock);
 	if (v->state == XPI_REQ_QUEUED)
 		list_del_init(&v->node);
+	/* A vCPU waiting for an invalidate is on no file's queue. */
 	if (!g->dead) {
 		if (read)
 			xpi_respond_read(g, v, v->rec.size, ~0ULL);
@@ -201,6 +211,93 @@ static void xpi_queue(struct xpi_guest *g, struct xpi_vcpu *v,
 	wake_up_interruptible_poll(&fn->file->wq, EPOLLIN | EPOLLRDNORM);
 }
 
+/* Whether file @f has an invalidate record to read. */
+bool xpi_inval_pending(struct xpi_file *f)
+{
+	return READ_ONCE(f->inval_sent) != READ_ONCE(f->inval_want);
+}
+
+/* The invalidate record of @f, now read. Under the guest's lock. */
+void xpi_inval_record(struct xpi_file *f, struct xen_pci_ioreq_request *rec)
+{
+	lockdep_assert_held(&f->guest->lock);
+	*rec = (struct xen_pci_ioreq_request) {
+		.id = f->inval_want << XPI_ID_VCPU_BITS | XPI_ID_INVALIDATE,
+		.vcpu = f->inval_vcpu,
+		.kind = XEN_PCI_IOREQ_KIND_INVALIDATE,
+		.dir = XEN_PCI_IOREQ_DIR_WRITE,
+		.bar = XEN_PCI_IOREQ_BAR_NONE,
+	};
+	WRITE_ONCE(f->inval_sent, f->inval_want);
+	f->guest->stats.delivered++;
+}
+
+/*
+ * Let the vCPUs go whose invalidate every file bound for invalidates has
+ * completed (or that no such file is left to complete).
+ */
+void xpi_inval_check(struct xpi_guest *g)
+{
+	u64 done = g->inval_seq;
+	struct xpi_file *f;
+	unsigned int i;
+
+	lockdep_assert_held(&g->lock);
+	if (g->dead)
+		return;
+	list_for_each_entry(f, &g->files, node)
+		if (f->invalidate)
+			done = min(done, f->inval_done);
+	for (i = 0; i < g->nr_vcpus; i++) {
+		struct xpi_vcpu *v = &g->vcpus[i];
+
+		if (v->state != XPI_REQ_INVALIDATE || v->inval > done)
+			continue;
+		xpi_respond(g, v);
+		trace_xen_pci_ioreq_complete(g->domid, v->id, v->rec.id, 0,
+					     false);
+		v->state = XPI_REQ_IDLE;
+	}
+}
+
+/*
+ * Xen asks to drop mappings of guest memory: tell every file bound for it,
+ * and have the vCPU wait for them.
+ */
+static void xpi_invalidate(struct xpi_guest *g, struct xpi_vcpu *v)
+{
+	struct xpi_file *f;
+	bool wait = false;
+
+	g->stats.invalidate++;
+	v->inval = ++g->inval_seq;
+	list_for_each_entry(f, &g->files, node) {
+		if (!f->invalidate)
+			continue;
+		WRITE_ONCE(f->inval_want, v->inval);
+		f->inval_vcpu = v->id;
+		wait = true;
+		wake_up_interruptible_poll(&f->wq, EPOLLIN | EPOLLRDNORM);
+	}
+	v->rec = (struct xen_pci_ioreq_request) {
+		.id = v->inval << XPI_ID_VCPU_BITS | XPI_ID_INVALIDATE,
+		.vcpu = v->id,
+		.kind = XEN_PCI_IOREQ_KIND_INVALIDATE,
+		.dir = XEN_PCI_IOREQ_DIR_WRITE,
+		.bar = XEN_PCI_IOREQ_BAR_NONE,
+	};
+	trace_xen_pci_ioreq_dispatch(g->domid, v->id, XPI_NO_SBDF,
+				     XEN_PCI_IOREQ_KIND_INVALIDATE, false, 0,
+				     0, 0, wait ? v->rec.id : 0);
+	if (wait) {
+		v->state = XPI_REQ_INVALIDATE;
+		return;
+	}
+	g->stats.in_kernel++;
+	xpi_respond(g, v);
+	trace_xen_pci_ioreq_complete(g->domid, v->id, 0, 0, false);
+}
+
 /* Decode a guest access and answer it, or queue it to its backend. */
 static void xpi_dispatch(struct xpi_guest *g, struct xpi_vcpu *v,
 			 const struct ioreq *req)
@@ -209,6 +306,10 @@ static void xpi_dispatch(struct xpi_guest *g, struct xpi_vcpu *v,
 		     xpi_size_valid(req->size);
 	struct xpi_target t;
 
+	if (req->type == IOREQ_TYPE_INVALIDATE) {
+		xpi_invalidate(g, v);
+		return;
+	}
 	xpi_decode(g, req, &t);
 	if (t.kind == XEN_PCI_IOREQ_KIND_CONFIG)
 		g->stats.config++;
@@ -282,6 +383,20 @@ int xpi_complete(struct xpi_guest *g, struct xpi_file *f,
 	spin_lock_irq(&g->lock);
 	if (g->dead) {
 		ret = -ENODEV;
+		goto out;
+	}
+	if (vid == XPI_ID_INVALIDATE) {
+		/* The last record read, not completed yet. */
+		if (!f->invalidate ||
+		    r->id >> XPI_ID_VCPU_BITS != f->inval_sent ||
+		    f->inval_done == f->inval_sent) {
+			ret = -EINVAL;
+			goto out;
+		}
+		f->inval_done = f->inval_sent;
+		g->stats.invalidate_completed++;
+		g->stats.completed++;
+		xpi_inval_check(g);
 		goto out;
 	}
 	if (vid >= g->nr_vcpus) {

@@ -19,12 +19,14 @@
  * @domid: the guest
  * @vcpu: its vCPU that waits for the access
  * @sbdf: the function (segment << 16 | bus << 8 | devfn), or ~0 if none
- * @kind: XEN_PCI_IOREQ_KIND_CONFIG or XEN_PCI_IOREQ_KIND_MMIO, 0 if neither
+ * @kind: XEN_PCI_IOREQ_KIND_CONFIG, _MMIO or _INVALIDATE (Xen asks the
+ *	backends to drop mappings of guest memory), 0 if none of them
  * @dir: XEN_PCI_IOREQ_DIR_READ or XEN_PCI_IOREQ_DIR_WRITE
  * @size: access size in bytes
  * @addr: register offset (config) or guest physical address (MMIO)
  * @data: data of a write
- * @id: request id handed to the backend, 0 if answered in the kernel
+ * @id: request id handed to the backend, 0 if answered in the kernel; for
+ *	an invalidate, the id of its records
  */
 TRACE_EVENT(xen_pci_ioreq_dispatch,
 	    TP_PROTO(u16 domid, u32 vcpu, u32 sbdf, u8 kind, u8 dir, u8 size,
@@ -51,7 +53,8 @@ TRACE_EVENT(xen_pci_ioreq_dispatch,
 	    TP_printk("dom%u vcpu%u sbdf %#x %s %s%u addr %#llx data %#llx %s %#llx",
 		      __entry->domid, __entry->vcpu, __entry->sbdf,
 		      __entry->kind == 1 ? "config" :
-		      __entry->kind == 2 ? "mmio" : "other",
+		      __entry->kind == 2 ? "mmio" :
+		      __entry->kind == 3 ? "invalidate" : "other",
 		      __entry->dir ? "read" : "write", __entry->size,
 		      __entry->addr, __entry->data,
 		      __entry->id ? "id" : "in-kernel", __entry->id)

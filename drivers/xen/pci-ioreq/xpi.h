@@ -86,9 +86,13 @@
 /* Functions per guest; PCI mode takes one Xen PCI range for each. */
 #define XPI_MAX_FNS		XPI_XEN_MAX_RANGES
 #define XPI_FN_HASH_BITS	6
-/* A request id is a sequence number above the vCPU id. */
+/*
+ * A request id is a sequence number above the vCPU id; an invalidate
+ * record's, the file's invalidate number above XPI_ID_INVALIDATE.
+ */
 #define XPI_ID_VCPU_BITS	8
 #define XPI_ID_VCPU_MASK	(BIT_ULL(XPI_ID_VCPU_BITS) - 1)
+#define XPI_ID_INVALIDATE	XPI_ID_VCPU_MASK
 /* How often the reaper looks for dead guests */
 #define XPI_REAP_INTERVAL	(2 * HZ)
 /* ioeventfds per function, irqfds per guest */
@@ -97,6 +101,7 @@
 #define XPI_NO_SBDF		(~0U)
 
 static_assert(order_base_2(XPI_MAX_VCPUS) <= XPI_ID_VCPU_BITS);
+static_assert(XPI_MAX_VCPUS <= XPI_ID_INVALIDATE);
 static_assert(XEN_PCI_IOREQ_BAR_ROM == PCI_ROM_RESOURCE);
 
 /* The uapi is the same for 32-bit and 64-bit userspace: no compat layer. */
@@ -122,6 +127,8 @@ static inline bool xpi_ecam_mode(void)
  * @config: configuration space requests
  * @mmio: BAR MMIO requests
  * @other: other requests (port I/O, Xen's own), answered in the kernel
+ * @invalidate: Xen's requests to drop mappings of guest memory
+ * @invalidate_completed: invalidate records completed by a backend
  * @in_kernel: requests answered in the kernel, without a backend
  * @routed: requests queued to a backend
  * @delivered: requests read() by a backend
@@ -133,6 +140,8 @@ struct xpi_stats {
 	u64 config;
 	u64 mmio;
 	u64 other;
+	u64 invalidate;
+	u64 invalidate_completed;
 	u64 in_kernel;
 	u64 routed;
 	u64 delivered;
@@ -145,6 +154,7 @@ enum xpi_req_state {
 	XPI_REQ_IDLE,		/* no request of this vCPU with a backend */
 	XPI_REQ_QUEUED,		/* on the file's queue, not read yet */
 	XPI_REQ_DELIVERED,	/* read, waiting for its completion */
+	XPI_REQ_INVALIDATE,	/* an invalidate, waiting for the files */
 };
 
 struct xpi_guest;
@@ -161,6 +171,8 @@ struct xpi_file;
  * @fn: the function it accesses, unless %XPI_REQ_IDLE
  * @node: entry in the file's queue while %XPI_REQ_QUEUED
  * @intx_before: for a write, the pins its function asserted when it came
+ * @inval: while %XPI_REQ_INVALIDATE, the guest's invalidate number that
+ *	every file bound with %XEN_PCI_IOREQ_BIND_INVALIDATE must complete
  * @rec: the request as the backend reads it
  * @name: name of the IRQ
  */
@@ -174,6 +186,7 @@ struct xpi_vcpu {
 	struct xpi_fn *fn;
 	struct list_head node;
 	u8 intx_before;
+	u64 inval;
 	struct xen_pci_ioreq_request rec;
 	char name[32];
 };
@@ -189,7 +202,7 @@ struct xpi_vcpu {
  * @dead: torn down: the server, its page and event channels are gone
  * @page: the page the shared ioreq page is mapped into
  * @iopage: the shared ioreq page
- * @files: files bound to the guest, under @mutex
+ * @files: files bound to the guest, changed under @mutex and @lock
  * @fns: registered functions, by SBDF
  * @nr_fns: number of registered functions
  * @ranges: BAR ranges, sorted by start
@@ -213,6 +226,7 @@ struct xpi_vcpu {
  * @msi_bad_address: MSIs refused: not written to the doorbell
  * @msi_bad_vector: MSIs refused: a vector the root complex does not have
  * @seq: sequence number of the next request id, under @lock
+ * @inval_seq: number of the last invalidate, under @lock
  * @stats: counters, under @lock
  * @debugfs: the guest's debugfs directory
  * @vcpus: the vCPUs
@@ -263,6 +277,7 @@ struct xpi_guest {
 	atomic64_t msi_bad_address;
 	atomic64_t msi_bad_vector;
 	u64 seq;
+	u64 inval_seq;
 	struct xpi_stats stats;
 	struct dentry *debugfs;
 	struct xpi_vcpu vcpus[] __counted_by(nr_vcpus);
@@ -300,6 +315,14 @@ struct xpi_fn {
  * @wq: woken for new requests and when the guest dies
  * @release_server: %XEN_PCI_IOREQ_RELEASE_SERVER asked that the server go
  *	with this file if it is the last, under the guest's mutex
+ * @invalidate: bound with %XEN_PCI_IOREQ_BIND_INVALIDATE
+ * @inval_want: the guest's last invalidate this file must complete
+ * @inval_sent: the last one it read (one record stands for all before)
+ * @inval_done: the last one it completed
+ * @inval_vcpu: the vCPU of @inval_want
+ *
+ * The @inval_* fields are invalidate numbers of the guest, under its lock;
+ * an invalidate record is pending while @inval_sent is below @inval_want.
  */
 struct xpi_file {
 	/** @bind_lock: serializes binding */
@@ -310,6 +333,11 @@ struct xpi_file {
 	struct list_head fns;
 	wait_queue_head_t wq;
 	bool release_server;
+	bool invalidate;
+	u64 inval_want;
+	u64 inval_sent;
+	u64 inval_done;
+	u32 inval_vcpu;
 };
 
 /**
@@ -375,6 +403,9 @@ int xpi_xen_setup(struct xpi_guest *g);
 void xpi_abort_one(struct xpi_guest *g, struct xpi_vcpu *v);
 void xpi_abort(struct xpi_guest *g, struct xpi_file *f, struct xpi_fn *fn);
 bool xpi_process(struct xpi_guest *g, struct xpi_vcpu *v);
+bool xpi_inval_pending(struct xpi_file *f);
+void xpi_inval_record(struct xpi_file *f, struct xen_pci_ioreq_request *rec);
+void xpi_inval_check(struct xpi_guest *g);
 irqreturn_t xpi_interrupt(int irq, void *dev_id);
 int xpi_complete(struct xpi_guest *g, struct xpi_file *f,
 		 const struct xen_pci_ioreq_response *r);
@@ -424,7 +455,7 @@ int xpi_irqfd_deassign(struct xpi_guest *g, struct xpi_fn *fn,
 
 /* guest.c: guest lifetime */
 int xpi_guest_attach(struct xpi_file *f, domid_t domid,
-		     const struct xen_pci_ioreq_layout *l);
+		     const struct xen_pci_ioreq_layout *l, bool invalidate);
 void xpi_guest_detach(struct xpi_file *f);
 void xpi_release_domain(struct xenbus_watch *watch, const char *path,
 			const char *token);

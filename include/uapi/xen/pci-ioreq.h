@@ -28,6 +28,12 @@
  */
 /* The bind names the guest's root complex in @layout (ECAM mode only). */
 #define XEN_PCI_IOREQ_BIND_LAYOUT	(1 << 1)
+/*
+ * Hand this file Xen's requests to drop mappings of guest memory
+ * (%XEN_PCI_IOREQ_KIND_INVALIDATE records), and make the guest wait until
+ * it completes them: for a backend that keeps guest memory mapped.
+ */
+#define XEN_PCI_IOREQ_BIND_INVALIDATE	(1 << 2)
 
 /**
  * struct xen_pci_ioreq_window - a range of guest physical addresses
@@ -76,7 +82,8 @@ struct xen_pci_ioreq_layout {
 /**
  * struct xen_pci_ioreq_bind - bind the file to a root complex of a guest
  * @domid: the guest's domain id; not dom0, not DOMID_SELF
- * @flags: %XEN_PCI_IOREQ_BIND_LAYOUT or 0; any other bit gives -EINVAL
+ * @flags: %XEN_PCI_IOREQ_BIND_LAYOUT, %XEN_PCI_IOREQ_BIND_INVALIDATE, or 0;
+ *	any other bit gives -EINVAL
  * @reserved: must be 0
  * @layout: with %XEN_PCI_IOREQ_BIND_LAYOUT, the root complex; else all 0
  *
@@ -93,6 +100,10 @@ struct xen_pci_ioreq_layout {
  * registers them again, and never find the root complex gone (which on Arm
  * is a data abort in the guest). It goes with the guest, or with its last
  * file if that file asked with %XEN_PCI_IOREQ_RELEASE_SERVER.
+ *
+ * A file bound with %XEN_PCI_IOREQ_BIND_INVALIDATE reads invalidate records
+ * besides the accesses to its functions (see struct xen_pci_ioreq_request);
+ * the others never see one.
  */
 struct xen_pci_ioreq_bind {
 	__u16 domid;
@@ -278,6 +289,8 @@ struct xen_pci_ioreq_msi {
 
 #define XEN_PCI_IOREQ_KIND_CONFIG	1	/* config space: @addr = register */
 #define XEN_PCI_IOREQ_KIND_MMIO		2	/* BAR: @addr = guest physical */
+/* Drop every mapping of guest memory (%XEN_PCI_IOREQ_BIND_INVALIDATE). */
+#define XEN_PCI_IOREQ_KIND_INVALIDATE	3
 
 #define XEN_PCI_IOREQ_DIR_WRITE		0
 #define XEN_PCI_IOREQ_DIR_READ		1
@@ -285,19 +298,31 @@ struct xen_pci_ioreq_msi {
 /**
  * struct xen_pci_ioreq_request - one guest access, read() from the file
  * @id: identifies the request; echo it in the response
- * @fn: the function accessed
+ * @fn: the function accessed; all 0 for an invalidate
  * @vcpu: the guest vCPU that made the access (it waits for the response)
- * @kind: %XEN_PCI_IOREQ_KIND_CONFIG or %XEN_PCI_IOREQ_KIND_MMIO
- * @dir: %XEN_PCI_IOREQ_DIR_READ or %XEN_PCI_IOREQ_DIR_WRITE
- * @size: access size in bytes: 1, 2, 4 or 8
+ * @kind: %XEN_PCI_IOREQ_KIND_CONFIG, %XEN_PCI_IOREQ_KIND_MMIO, or
+ *	%XEN_PCI_IOREQ_KIND_INVALIDATE (files bound with
+ *	%XEN_PCI_IOREQ_BIND_INVALIDATE only)
+ * @dir: %XEN_PCI_IOREQ_DIR_READ or %XEN_PCI_IOREQ_DIR_WRITE (invalidate:
+ *	write)
+ * @size: access size in bytes: 1, 2, 4 or 8; 0 for an invalidate
  * @bar: for MMIO, the @bar of the range hit; %XEN_PCI_IOREQ_BAR_NONE for
- *	config accesses
- * @addr: config: register offset (0-4095); MMIO: guest physical address
- * @data: data of a write, 0 for a read
+ *	config accesses and invalidates
+ * @addr: config: register offset (0-4095); MMIO: guest physical address;
+ *	invalidate: 0
+ * @data: data of a write, 0 for a read or an invalidate
  * @reserved: 0
  *
  * read() returns whole records only, as many as fit and are pending; it
  * blocks until one is pending unless the file is O_NONBLOCK (-EAGAIN).
+ *
+ * An invalidate says that the guest gave memory back to Xen: the frames
+ * the backend mapped there are no longer the guest's. The backend drops
+ * every mapping of guest memory it keeps (what it maps again afterwards is
+ * the guest's memory of now), then completes the record like any request.
+ * The guest's vCPU that freed the memory waits until every file bound
+ * with the flag has completed it. Invalidates coalesce: a file has at
+ * most one pending, which stands for all that came before it was read.
  */
 struct xen_pci_ioreq_request {
 	__u64 id;
@@ -321,8 +346,9 @@ struct xen_pci_ioreq_request {
  *
  * Every request read from the file must be completed exactly once, by a
  * write() to the same file; an unknown or already completed @id gives
- * -EINVAL. A write() may complete several requests: it processes whole
- * records in order and stops at the first bad one.
+ * -EINVAL. The @data of a write or an invalidate is ignored. A write()
+ * may complete several requests: it processes whole records in order and
+ * stops at the first bad one.
  */
 struct xen_pci_ioreq_response {
 	__u64 id;

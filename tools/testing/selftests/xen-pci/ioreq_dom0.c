@@ -66,7 +66,7 @@
 #define DEFAULT_PREF_SIZE	0x100000000ULL
 #define DEFAULT_INTX_BASE	44
 /* A flag of BIND that means nothing. */
-#define BIND_UNKNOWN_FLAG	(XEN_PCI_IOREQ_BIND_LAYOUT << 1)
+#define BIND_UNKNOWN_FLAG	(XEN_PCI_IOREQ_BIND_INVALIDATE << 1)
 /* The bit that was XEN_PCI_IOREQ_BIND_KEEP before the uapi was released */
 #define BIND_RETIRED_KEEP	0x1
 
