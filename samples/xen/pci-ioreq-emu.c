@@ -424,7 +424,7 @@ int main(int argc, char **argv)
 	else
 		t = pci_ioreq_kernel_open(tgt.domid,
 					  pci_ioreq_target_layout(&tgt),
-					  &e.be.fn);
+					  &e.be.fn, 0);
 	if (!t) {
 		ret = PCI_IOREQ_ERROR;
 		goto out;

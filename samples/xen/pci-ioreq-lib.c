@@ -192,9 +192,9 @@ static const struct pci_ioreq_transport_ops kernel_ops = {
  */
 static int kernel_bind(struct pci_ioreq_transport *t, unsigned int domid,
 		       const struct xen_pci_ioreq_layout *layout,
-		       const struct xen_pci_ioreq_function *fn)
+		       const struct xen_pci_ioreq_function *fn, __u16 flags)
 {
-	struct xen_pci_ioreq_bind bind = { .domid = domid };
+	struct xen_pci_ioreq_bind bind = { .domid = domid, .flags = flags };
 
 	if (layout) {
 		bind.flags |= XEN_PCI_IOREQ_BIND_LAYOUT;
@@ -220,10 +220,10 @@ static int kernel_bind(struct pci_ioreq_transport *t, unsigned int domid,
 		say("XEN_PCI_IOREQ_GET_INFO: %s\n", strerror(errno));
 		return -1;
 	}
-	/* Each vCPU waits for one request at a time. */
-	t->batch = t->info.nr_vcpus < 1 ? 1 :
-		   t->info.nr_vcpus > PCI_IOREQ_MAX_BATCH ?
-		   PCI_IOREQ_MAX_BATCH : t->info.nr_vcpus;
+	/* Each vCPU waits for one request at a time; and an invalidate. */
+	t->batch = t->info.nr_vcpus < 1 ? 2 :
+		   t->info.nr_vcpus >= PCI_IOREQ_MAX_BATCH ?
+		   PCI_IOREQ_MAX_BATCH : t->info.nr_vcpus + 1;
 	t->req = calloc(t->batch, sizeof(*t->req));
 	t->rsp = calloc(t->batch, sizeof(*t->rsp));
 	if (!t->req || !t->rsp) {
@@ -243,7 +243,7 @@ static int kernel_bind(struct pci_ioreq_transport *t, unsigned int domid,
 struct pci_ioreq_transport *
 pci_ioreq_kernel_open(unsigned int domid,
 		      const struct xen_pci_ioreq_layout *layout,
-		      const struct xen_pci_ioreq_function *fn)
+		      const struct xen_pci_ioreq_function *fn, __u16 flags)
 {
 	struct kernel_transport *kt = calloc(1, sizeof(*kt));
 
@@ -255,7 +255,7 @@ pci_ioreq_kernel_open(unsigned int domid,
 	kt->t.ops = &kernel_ops;
 	kt->t.name = "kernel";
 	kt->t.idle_ms = -1;
-	if (kernel_bind(&kt->t, domid, layout, fn)) {
+	if (kernel_bind(&kt->t, domid, layout, fn, flags)) {
 		kernel_free(kt);
 		return NULL;
 	}

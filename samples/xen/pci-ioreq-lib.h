@@ -105,14 +105,16 @@ struct pci_ioreq_transport {
 /*
  * The kernel's ioreq server: open /dev/xen/pci-ioreq (non-blocking), bind
  * it to the root complex @layout (NULL: the kernel's default, Xen's guest
- * layout) of guest @domid, register @fn and allocate the buffers. t->fd is
- * the file, for the ioctls a backend makes itself (ioeventfds, irqfds).
- * Closing unregisters the function. NULL after saying why not.
+ * layout) of guest @domid, with XEN_PCI_IOREQ_BIND_KEEP and @flags
+ * (XEN_PCI_IOREQ_BIND_INVALIDATE for a backend with an ops->invalidate),
+ * register @fn and allocate the buffers. t->fd is the file, for the ioctls
+ * a backend makes itself (ioeventfds, irqfds). Closing unregisters the
+ * function. NULL after saying why not.
  */
 struct pci_ioreq_transport *
 pci_ioreq_kernel_open(unsigned int domid,
 		      const struct xen_pci_ioreq_layout *layout,
-		      const struct xen_pci_ioreq_function *fn);
+		      const struct xen_pci_ioreq_function *fn, __u16 flags);
 
 /*
  * Make @sigs events of the backend's loop rather than interruptions: block
@@ -232,6 +234,12 @@ struct pci_ioreq_backend_ops {
 	void (*bad)(const struct xen_pci_ioreq_request *r);
 	/* Optional: --verbose, request @r answered with @data. */
 	void (*trace)(const struct xen_pci_ioreq_request *r, __u64 data);
+	/*
+	 * Optional: the guest gave memory back (an invalidate record, for a
+	 * file bound with XEN_PCI_IOREQ_BIND_INVALIDATE): drop every mapping
+	 * of guest memory before the record is completed.
+	 */
+	void (*invalidate)(struct pci_ioreq_backend *be);
 	/* Optional: after the responses of a batch went back. */
 	void (*batch_done)(struct pci_ioreq_backend *be);
 	/* Optional: extra fd @i (be->fds) is readable. */
@@ -247,6 +255,7 @@ struct pci_ioreq_stats {
 	unsigned long long requests;
 	unsigned long long cfg_reads, cfg_writes, mmio_reads, mmio_writes;
 	unsigned long long bad;		/* malformed requests, refused answers */
+	unsigned long long invalidates;	/* invalidate records */
 	unsigned long long maps, unmaps;	/* BAR ranges (un)routed */
 };
 

@@ -64,11 +64,18 @@ static int serve_batch(struct pci_ioreq_backend *be, unsigned int nr)
 	for (i = 0; i < nr; i++) {
 		const struct xen_pci_ioreq_request *r = &be->t->req[i];
 		struct xen_pci_ioreq_response *rsp = &be->t->rsp[i];
-		bool ok;
-		__u64 data;
+		bool ok = true;
+		__u64 data = 0;
 
-		ok = ops->request ? ops->request(be, r, &data) :
-				    pci_ioreq_serve(be, r, &data);
+		if (r->kind == XEN_PCI_IOREQ_KIND_INVALIDATE) {
+			/* Dropped before the guest's vCPU goes on. */
+			be->st.invalidates++;
+			if (ops->invalidate)
+				ops->invalidate(be);
+		} else {
+			ok = ops->request ? ops->request(be, r, &data) :
+					    pci_ioreq_serve(be, r, &data);
+		}
 		if (!ok) {
 			if (ops->bad && !be->quiet_bad)
 				ops->bad(r);

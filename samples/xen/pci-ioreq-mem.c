@@ -96,7 +96,46 @@ void pci_ioreq_mem_exit(struct pci_ioreq_mem *m)
 	m->xgt = NULL;
 }
 
-/* Map chunk @c of @r (once; pages the guest does not have stay absent). */
+/* Unmap chunk @c of @r, keeping its range reserved. */
+static void mem_drop_chunk(struct pci_ioreq_ram_region *r, __u64 c)
+{
+	struct pci_ioreq_mem_chunk *ch = &r->chunks[c];
+
+	/* Replacing the mapping unmaps the guest's frames. */
+	if (mmap(r->va + (c << CHUNK_SHIFT), 1UL << CHUNK_SHIFT, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+		 -1, 0) == MAP_FAILED)
+		say("unmapping guest RAM at %#llx: %s\n",
+		    (unsigned long long)(r->base + (c << CHUNK_SHIFT)),
+		    strerror(errno));
+	memset(ch, 0, sizeof(*ch));
+}
+
+void pci_ioreq_mem_invalidate(struct pci_ioreq_mem *m)
+{
+	unsigned int i;
+	__u64 c;
+
+	m->invalidates++;
+	for (i = 0; i < 2; i++) {
+		struct pci_ioreq_ram_region *r = &m->r[i];
+
+		if (!r->va)
+			continue;
+		for (c = 0; c < r->size >> CHUNK_SHIFT; c++) {
+			if (!r->chunks[c].tried)
+				continue;
+			mem_drop_chunk(r, c);
+			m->chunks_dropped++;
+		}
+	}
+}
+
+/*
+ * Map chunk @c of @r. Pages the guest does not have stay absent until the
+ * chunk is mapped again: by mem_ptr() when it needs one of them, after an
+ * invalidate.
+ */
 static void mem_map_chunk(struct pci_ioreq_mem *m,
 			  struct pci_ioreq_ram_region *r, __u64 c)
 {
@@ -153,10 +192,24 @@ static void *mem_ptr(struct pci_ioreq_mem *m, __u64 gpa, __u64 len)
 		for (pg = (gpa - r->base) >> XEN_PAGE_SHIFT; pg <= last; pg++) {
 			__u64 c = pg / CHUNK_PAGES;
 			unsigned int p = pg % CHUNK_PAGES;
+			struct pci_ioreq_mem_chunk *ch = &r->chunks[c];
 
-			if (!r->chunks[c].tried)
+			if (!ch->tried)
 				mem_map_chunk(m, r, c);
-			if (!(r->chunks[c].ok[p / 64] & 1ULL << (p % 64)))
+			if (ch->ok[p / 64] & 1ULL << (p % 64))
+				continue;
+			/*
+			 * Absent when the chunk was mapped: the guest may have
+			 * taken the page since (it gives no notice of that).
+			 * Map the chunk again, once; the pages mapped before
+			 * are the same frames at the same addresses.
+			 */
+			if (ch->tried) {
+				m->retries++;
+				mem_drop_chunk(r, c);
+				mem_map_chunk(m, r, c);
+			}
+			if (!(ch->ok[p / 64] & 1ULL << (p % 64)))
 				return NULL;
 		}
 		return r->va + (gpa - r->base);

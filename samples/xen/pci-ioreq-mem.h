@@ -2,8 +2,9 @@
 /*
  * Guest memory for a backend of samples/xen/ whose device does DMA
  * (pci-ioreq-virtio): the guest's RAM by foreign mapping
- * (libxenforeignmemory), mapped on first use in 2 MiB chunks and kept, or
- * the guest's grants (libxengnttab), mapped for the time of a request.
+ * (libxenforeignmemory), mapped on first use in 2 MiB chunks and kept
+ * until the guest gives memory back (pci_ioreq_mem_invalidate()), or the
+ * guest's grants (libxengnttab), mapped for the time of a request.
  * Defined in pci-ioreq-mem.c.
  */
 
@@ -30,6 +31,7 @@ struct pci_ioreq_mem {
 	unsigned int domid;
 	struct pci_ioreq_ram_region r[2];
 	unsigned long long map_calls, pages_mapped;
+	unsigned long long invalidates, chunks_dropped, retries;
 	unsigned long long grant_maps, grant_pages;
 };
 
@@ -57,5 +59,16 @@ void pci_ioreq_mem_exit(struct pci_ioreq_mem *m);
 void *pci_ioreq_dma_map(struct pci_ioreq_mem *m, __u64 addr, __u64 len,
 			bool write, struct pci_ioreq_gmap *g);
 void pci_ioreq_dma_unmap(struct pci_ioreq_mem *m, struct pci_ioreq_gmap *g);
+
+/*
+ * The guest gave memory back to Xen (an invalidate record): unmap every
+ * cached chunk of guest RAM, whose frames may no longer be the guest's.
+ * Every pointer that pci_ioreq_dma_map() returned for foreign-mapped RAM
+ * is then invalid: the caller maps again what it still uses (its rings),
+ * and has no buffer mapped (a single thread serves a chain at a time, and
+ * unmaps its buffers before it reads the next record). Grants: nothing
+ * to do, none stays mapped past its request.
+ */
+void pci_ioreq_mem_invalidate(struct pci_ioreq_mem *m);
 
 #endif /* _SAMPLES_XEN_PCI_IOREQ_MEM_H */

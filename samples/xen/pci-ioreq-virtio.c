@@ -23,7 +23,10 @@
  * Guest memory is reached by foreign mapping (libxenforeignmemory): guest
  * RAM is mapped on first use in 2 MiB chunks into one reserved range of
  * the backend's address space, and stays mapped, so steady-state I/O makes
- * no map or unmap hypercalls. With --grants, the guest's DMA addresses are
+ * no map or unmap hypercalls; when the guest gives memory back to Xen, Xen
+ * asks to drop such mappings (the backend binds with
+ * XEN_PCI_IOREQ_BIND_INVALIDATE), and the backend unmaps it all, maps its
+ * rings again and the rest on use. With --grants, the guest's DMA addresses are
  * grant references (its xen-grant-dma-ops, for a root complex whose
  * iommu-map leads to a "xen,grant-dma" node naming dom0): the rings are
  * mapped while their queue runs, and each buffer through gntdev for the
@@ -176,8 +179,10 @@ int main(int argc, char **argv)
 	if ((v.dev == &virtio_blk_ops && virtio_blk_open(&v, disk)) ||
 	    pci_ioreq_mem_init(&v.mem, tgt.domid, grants))
 		goto out;
+	/* Cached foreign mappings must go when the guest frees memory. */
 	v.be.t = pci_ioreq_kernel_open(tgt.domid,
-				       pci_ioreq_target_layout(&tgt), &v.be.fn);
+				       pci_ioreq_target_layout(&tgt), &v.be.fn,
+				       grants ? 0 : XEN_PCI_IOREQ_BIND_INVALIDATE);
 	if (!v.be.t || (v.fast && virtio_pci_fast(&v)))
 		goto out;
 

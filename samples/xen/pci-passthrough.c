@@ -389,7 +389,7 @@ static int setup(struct pt *p, const struct pci_ioreq_target *tgt)
 	}
 	p->be.t = pci_ioreq_kernel_open(tgt->domid,
 					pci_ioreq_target_layout(tgt),
-					&p->be.fn);
+					&p->be.fn, 0);
 	return p->be.t ? 0 : -1;
 }
 

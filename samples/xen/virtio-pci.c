@@ -536,6 +536,8 @@ void virtio_pci_stats(struct vdev *v)
 	       s->errors);
 	printf(" broken %llu resets %llu foreign-map calls %llu pages %llu",
 	       s->broken, s->resets, v->mem.map_calls, v->mem.pages_mapped);
+	printf(" invalidates %llu chunks dropped %llu retries %llu",
+	       b->invalidates, v->mem.chunks_dropped, v->mem.retries);
 	printf(" grant maps %llu pages %llu", v->mem.grant_maps,
 	       v->mem.grant_pages);
 	if (v->dev->stats)
@@ -547,6 +549,18 @@ void virtio_pci_stats(struct vdev *v)
 static void stats(struct pci_ioreq_backend *be)
 {
 	virtio_pci_stats(to_vdev(be));
+}
+
+/* The guest gave memory back: drop guest RAM, map the rings again. */
+static void invalidate(struct pci_ioreq_backend *be)
+{
+	struct vdev *v = to_vdev(be);
+	unsigned int i;
+
+	pci_ioreq_mem_invalidate(&v->mem);
+	for (i = 0; i < v->nr_queues; i++)
+		if (v->vq[i].enabled)
+			vq_remap_rings(v, &v->vq[i]);
 }
 
 static const struct pci_ioreq_backend_ops virtio_pci_ops = {
@@ -562,6 +576,7 @@ static const struct pci_ioreq_backend_ops virtio_pci_ops = {
 	.batch_done = process_kicked,
 	.fd_ready = kick_ready,
 	.stats = stats,
+	.invalidate = invalidate,
 };
 
 /* ---- setup and teardown ---- */

@@ -166,6 +166,9 @@ void vq_unmap_rings(struct vdev *v, struct vq *q);
 /* The driver enabled a queue: map its three rings, or break. */
 void vq_enable(struct vdev *v, struct vq *q);
 
+/* Guest RAM was unmapped: map an enabled queue's rings again, or break. */
+void vq_remap_rings(struct vdev *v, struct vq *q);
+
 /* Serve what queue @q has; interrupt once if anything was used. */
 void vq_process(struct vdev *v, struct vq *q);
 

@@ -31,14 +31,36 @@ static bool queue_ring_sizes_ok(struct vq *q)
 	       !(q->size & (q->size - 1));
 }
 
-/* The driver enabled a queue: map its three rings, or break. */
-void vq_enable(struct vdev *v, struct vq *q)
+/* Map the three rings of @q; false (nothing mapped) if one is not RAM. */
+static bool vq_map_rings(struct vdev *v, struct vq *q)
 {
 	__u64 dlen = 16ULL * q->size;
 	__u64 alen = 6 + 2ULL * q->size;
 	__u64 ulen = 6 + 8ULL * q->size;
 	struct pci_ioreq_mem *m = &v->mem;
 
+	q->desc = pci_ioreq_dma_map(m, q->desc_addr, dlen, false, &q->desc_map);
+	q->avail = pci_ioreq_dma_map(m, q->avail_addr, alen, false,
+				     &q->avail_map);
+	q->used = pci_ioreq_dma_map(m, q->used_addr, ulen, true, &q->used_map);
+	if (q->desc && q->avail && q->used)
+		return true;
+	vq_unmap_rings(v, q);
+	return false;
+}
+
+void vq_remap_rings(struct vdev *v, struct vq *q)
+{
+	if (!vq_map_rings(v, q))
+		virtio_mark_broken(v, "rings no longer in guest memory: %#llx %#llx %#llx",
+				   (unsigned long long)q->desc_addr,
+				   (unsigned long long)q->avail_addr,
+				   (unsigned long long)q->used_addr);
+}
+
+/* The driver enabled a queue: map its three rings, or break. */
+void vq_enable(struct vdev *v, struct vq *q)
+{
 	if (!queue_ring_sizes_ok(q)) {
 		virtio_mark_broken(v, "queue size %u", q->size);
 		return;
@@ -50,12 +72,7 @@ void vq_enable(struct vdev *v, struct vq *q)
 				   (unsigned long long)q->used_addr);
 		return;
 	}
-	q->desc = pci_ioreq_dma_map(m, q->desc_addr, dlen, false, &q->desc_map);
-	q->avail = pci_ioreq_dma_map(m, q->avail_addr, alen, false,
-				     &q->avail_map);
-	q->used = pci_ioreq_dma_map(m, q->used_addr, ulen, true, &q->used_map);
-	if (!q->desc || !q->avail || !q->used) {
-		vq_unmap_rings(v, q);
+	if (!vq_map_rings(v, q)) {
 		virtio_mark_broken(v, "rings not in guest memory given to us: %#llx %#llx %#llx",
 				   (unsigned long long)q->desc_addr,
 				   (unsigned long long)q->avail_addr,

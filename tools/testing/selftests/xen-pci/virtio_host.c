@@ -17,7 +17,8 @@
  *   each violation of the rules the guest reported, the disk never;
  * - the backends started with --fast took notifications by ioeventfd and
  *   interrupted by irqfd; guest memory came by grants to the backends
- *   started with --grants, by foreign mapping to the others.
+ *   started with --grants, by foreign mapping to the others, which heard
+ *   of Xen's invalidates when the guest's memory went down.
  *
  * XEN_PCI_GUEST names the guest, XEN_PCI_GUEST_LOG is its console log;
  * the backends' logs are /tmp/backend-GUEST-N.log.
@@ -272,12 +273,15 @@ TEST_F(host, backends_healthy_and_fast_paths_used)
 {
 	char pat[PATH_MAX], line[LINE_MAX_LEN], cmd[LINE_MAX_LEN];
 	int stats = 0, fast = 0, violations;
+	bool balloon;
 	glob_t g;
 	size_t i;
 
 	/* The guest broke the rng's rules on purpose (virtio_guest, raw). */
 	violations = count_lines(self->log, VIRTIO_REPORT "violation ");
 	ASSERT_LE(0, violations);
+	/* The guest's memory went down and up (virtio_guest). */
+	balloon = count_lines(self->log, VIRTIO_REPORT "balloon-pattern ") > 0;
 
 	snprintf(pat, sizeof(pat), "/tmp/backend-%s-*.log",
 		 getenv("XEN_PCI_GUEST"));
@@ -306,10 +310,17 @@ TEST_F(host, backends_healthy_and_fast_paths_used)
 			EXPECT_LT(0, field(line, " grant maps ")) TH_LOG("%s", line);
 			EXPECT_EQ(0, field(line, "foreign-map calls "))
 				TH_LOG("%s", line);
+			/* Nothing cached: no invalidates asked for. */
+			EXPECT_EQ(0, field(line, " invalidates "))
+				TH_LOG("%s", line);
 		} else {
 			EXPECT_LT(0, field(line, "foreign-map calls "))
 				TH_LOG("%s", line);
 			EXPECT_EQ(0, field(line, " grant maps ")) TH_LOG("%s", line);
+			/* Xen's invalidates reached the cache of mappings. */
+			if (balloon)
+				EXPECT_LT(0, field(line, " invalidates "))
+					TH_LOG("%s", line);
 		}
 		is_fast = strstr(cmd, "--fast");
 		/* "notifies N by request, M by ioeventfd" */
