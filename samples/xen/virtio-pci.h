@@ -45,7 +45,10 @@ struct virtio_device_ops {
 	__u64 features;			/* offered, beyond the transport's */
 	/* The device config structure, by dword; NULL: the device has none. */
 	__u32 (*devcfg_read32)(struct vdev *v, unsigned int off);
-	/* Serve the chain in v->chain: returns the bytes written into it. */
+	/*
+	 * Serve the chain in v->chain: returns the bytes written into it,
+	 * which fit in 32 bits (a chain is shorter than 4 GiB in all).
+	 */
 	__u32 (*request)(struct vdev *v);
 	/* What the "serving" line and the stats line say of the device. */
 	void (*describe)(struct vdev *v);
@@ -63,7 +66,7 @@ struct seg {
 struct chain {
 	__u16 head;
 	unsigned int nr, nr_read;	/* readable segments come first */
-	__u64 read_len, write_len;
+	__u64 read_len, write_len;	/* together below 4 GiB */
 	struct seg seg[VIRTIO_CHAIN_MAX];
 };
 

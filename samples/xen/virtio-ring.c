@@ -8,6 +8,7 @@
  */
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <linux/virtio_config.h>
@@ -101,6 +102,11 @@ static bool chain_add(struct vdev *v, struct chain *c, __u64 addr, __u32 len,
 	}
 	if (!write && c->nr > c->nr_read) {
 		virtio_mark_broken(v, "device-readable descriptor after a writable one");
+		return false;
+	}
+	/* The used length is 32 bits: a longer chain would wrap it. */
+	if (len > UINT32_MAX - c->read_len - c->write_len) {
+		virtio_mark_broken(v, "descriptor chain longer than 4 GiB");
 		return false;
 	}
 	s = &c->seg[c->nr];

@@ -28,8 +28,9 @@
  *   the rng function through its sysfs config and resource0 files, with
  *   rings in its own locked memory) gets DEVICE_NEEDS_RESET, never a dead
  *   backend: for a descriptor chain that loops, a buffer outside guest RAM,
- *   a grant reference never granted and a queue larger than offered; a
- *   reset brings the device back, and virtio_rng works again after.
+ *   a grant reference never granted, a queue larger than offered and a
+ *   chain of more than 4 GiB (its used length would not fit); a reset
+ *   brings the device back, and virtio_rng works again after.
  *
  * What only dom0 can check (the disk's SHA-256 against its backing file,
  * the pattern in that file, the rng bytes against the backend's seed) is
@@ -624,9 +625,18 @@ enum violation {
 	BAD_OUTSIDE_RAM,	/* a buffer at 512 GiB */
 	BAD_GRANT,		/* a grant reference nobody granted */
 	BAD_QUEUE_SIZE,		/* twice the size the device offers */
+	BAD_CHAIN_4GIB,		/* more than 4 GiB of buffers in one chain */
 };
 
 #define RAW_QUEUE_SIZE		8
+/*
+ * The 4 GiB chain: an indirect table of readable buffers, each 192 MiB of
+ * the guest's RAM from its start (Xen's Arm guest layout): the device may
+ * read them, and the rng writes nothing into them.
+ */
+#define GUEST_RAM_BASE		0x40000000ULL
+#define CHAIN_BUF_LEN		(192U << 20)
+#define CHAIN_BUFS		24	/* 4.5 GiB */
 #define GRANT_DMA_BIT		0x8000000000000000ULL	/* bit 63 */
 /* Present when this guest's DMA goes through grants (xen-vpci.yaml). */
 #define GRANT_DMA_NODE		"/proc/device-tree/passthrough/xen-grant-dma"
@@ -658,6 +668,7 @@ FIXTURE_VARIANT_ADD(raw, descriptor_loop) { .bad = BAD_LOOP };
 FIXTURE_VARIANT_ADD(raw, buffer_outside_ram) { .bad = BAD_OUTSIDE_RAM };
 FIXTURE_VARIANT_ADD(raw, grant_never_given) { .bad = BAD_GRANT };
 FIXTURE_VARIANT_ADD(raw, queue_larger_than_offered) { .bad = BAD_QUEUE_SIZE };
+FIXTURE_VARIANT_ADD(raw, chain_longer_than_4gib) { .bad = BAD_CHAIN_4GIB };
 
 /* Guest physical address of the page at @p (locked), or 0. */
 static __u64 user_gpa(void *p)
@@ -757,6 +768,8 @@ FIXTURE_SETUP(raw)
 		SKIP(return, "needs root");
 	if (variant->bad == BAD_GRANT && access(GRANT_DMA_NODE, F_OK))
 		SKIP(return, "guest memory is foreign-mapped here: no grant references");
+	if (variant->bad == BAD_CHAIN_4GIB && !access(GRANT_DMA_NODE, F_OK))
+		SKIP(return, "guest memory is granted here: no buffer of 192 MiB");
 	dev_driver(self->bdf, drv, sizeof(drv));
 	if (!strcmp(drv, "virtio-pci")) {
 		snprintf(path, sizeof(path), "/sys/bus/pci/drivers/virtio-pci/unbind");
@@ -880,6 +893,22 @@ TEST_F(raw, needs_reset_then_recovers)
 			/* bit 63: a grant; reference 0xfffff, never given */
 			desc[0].addr = GRANT_DMA_BIT | 0xfffffULL << 12;
 			break;
+		case BAD_CHAIN_4GIB: {
+			struct vring_desc *t = (void *)(self->mem + 2048);
+			int i;
+
+			for (i = 0; i < CHAIN_BUFS; i++) {
+				t[i].addr = GUEST_RAM_BASE;
+				t[i].len = CHAIN_BUF_LEN;
+				t[i].flags = VRING_DESC_F_NEXT;
+				t[i].next = i + 1;
+			}
+			t[CHAIN_BUFS - 1].flags = 0;
+			desc[0].addr = self->dma[0] + 2048;
+			desc[0].len = CHAIN_BUFS * sizeof(*t);
+			desc[0].flags = VRING_DESC_F_INDIRECT;
+			break;
+		}
 		default:
 			break;
 		}
@@ -895,7 +924,8 @@ TEST_F(raw, needs_reset_then_recovers)
 		TH_LOG("status %#x after reset", raw_status(self->common));
 	report("violation %s handled", variant->bad == BAD_LOOP ? "loop" :
 	       variant->bad == BAD_OUTSIDE_RAM ? "outside-ram" :
-	       variant->bad == BAD_GRANT ? "grant" : "queue-size");
+	       variant->bad == BAD_GRANT ? "grant" :
+	       variant->bad == BAD_CHAIN_4GIB ? "chain-4gib" : "queue-size");
 }
 
 /* After all that, the stock driver again. */

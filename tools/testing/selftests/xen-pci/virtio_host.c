@@ -14,7 +14,8 @@
  * - the bytes the guest read from /dev/hwrng are in the stream the rng
  *   backend logged it served (seed and count);
  * - the rng backend marked its device broken (and logged it) once for
- *   each violation of the rules the guest reported, the disk never;
+ *   each violation of the rules the guest reported (the chain of more
+ *   than 4 GiB for its length), the disk never;
  * - the backends started with --fast took notifications by ioeventfd and
  *   interrupted by irqfd; guest memory came by grants to the backends
  *   started with --grants, by foreign mapping to the others, which heard
@@ -302,6 +303,11 @@ TEST_F(host, backends_healthy_and_fast_paths_used)
 				TH_LOG("%s", line);
 			EXPECT_EQ(violations, count_lines(g.gl_pathv[i],
 							  "DEVICE_NEEDS_RESET"));
+			/* The 4 GiB chain broke it for its length. */
+			EXPECT_EQ(count_lines(self->log, VIRTIO_REPORT
+					      "violation chain-4gib "),
+				  count_lines(g.gl_pathv[i],
+					      "descriptor chain longer than 4 GiB"));
 		} else {
 			EXPECT_EQ(0, field(line, " broken ")) TH_LOG("%s", line);
 		}
