@@ -105,8 +105,8 @@ struct pci_ioreq_transport {
 /*
  * The kernel's ioreq server: open /dev/xen/pci-ioreq (non-blocking), bind
  * it to the root complex @layout (NULL: the kernel's default, Xen's guest
- * layout) of guest @domid, with XEN_PCI_IOREQ_BIND_KEEP and @flags
- * (XEN_PCI_IOREQ_BIND_INVALIDATE for a backend with an ops->invalidate),
+ * layout) of guest @domid with @flags (XEN_PCI_IOREQ_BIND_INVALIDATE for a
+ * backend with an ops->invalidate),
  * register @fn and allocate the buffers. t->fd is the file, for the ioctls
  * a backend makes itself (ioeventfds, irqfds). Closing unregisters the
  * function. NULL after saying why not.
