@@ -220,6 +220,11 @@ class Run:
     def tap(self, suite, text):
         st = self.suites[suite]
         if text.startswith('# selftests: '):
+            # Each program has its own limit (the selftests' settings): its
+            # stage lasts at least that long from the program's start, so
+            # that a program's own timeout, which names it, comes first.
+            self.deadline = max(self.deadline,
+                                time.monotonic() + self.args.program_limit + 30)
             st['prog'] = text[len('# selftests: '):].split(': ')[-1]
             st['sub'] = 0
             st['subfail'] = 0
@@ -533,6 +538,8 @@ def main():
                    help='count the KUnit results of the kernel log')
     p.add_argument('--kernel-limit', type=int, default=180)
     p.add_argument('--default-limit', type=int, default=60)
+    p.add_argument('--program-limit', type=int, default=600,
+                   help="a selftest program's own time limit (its settings file)")
     p.add_argument('--total-limit', type=int, default=1800)
     p.add_argument('--tail', type=int, default=40)
     p.add_argument('--echo', action='store_true', help='copy the console to stdout')
