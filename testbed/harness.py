@@ -123,6 +123,7 @@ class Run:
         self.k_child = {}          # KUnit: indent -> results seen at that indent
         self.booted = False        # the machine got past its first stage
         self.stage_times = []      # (stage, seconds) in order
+        self.test_times = []       # (seconds, test) of each subtest
         self.expect = Expect(args.expect, args.expect_as or args.name)
         self.out = open(args.results, 'a') if args.results else None
 
@@ -226,6 +227,7 @@ class Run:
             self.deadline = max(self.deadline,
                                 time.monotonic() + self.args.program_limit + 30)
             st['prog'] = text[len('# selftests: '):].split(': ')[-1]
+            st['t'] = time.monotonic()
             st['sub'] = 0
             st['subfail'] = 0
             st['plan'] = None
@@ -254,6 +256,9 @@ class Run:
                 return
             st['sub'] += 1
             full = '%s/%s/%s' % (suite, st['prog'], name)
+            now = time.monotonic()
+            self.test_times.append((now - st.get('t', now), full))
+            st['t'] = now
             out = '\n'.join(st['buf'])
             st['buf'] = []
             if directive == 'SKIP':
@@ -495,6 +500,12 @@ class Run:
             a.name, time.monotonic() - self.t0,
             ', '.join('%s %ds' % kv for kv in sorted(cost.items(), key=lambda kv: -kv[1]))),
             flush=True)
+        # Where to cut first: the slowest subtests (time since the result
+        # before it in the same program, so setup counts too).
+        slow = sorted(self.test_times, reverse=True)[:self.args.slowest]
+        if slow:
+            print('[harness] %s: slowest tests: %s' % (
+                a.name, ', '.join('%s %ds' % (n, s) for s, n in slow)), flush=True)
 
         if reason:
             self.stage_failed(self.stage, reason[1])
@@ -540,6 +551,8 @@ def main():
     p.add_argument('--default-limit', type=int, default=60)
     p.add_argument('--program-limit', type=int, default=600,
                    help="a selftest program's own time limit (its settings file)")
+    p.add_argument('--slowest', type=int, default=20,
+                   help='how many of the slowest tests the end of the run names')
     p.add_argument('--total-limit', type=int, default=1800)
     p.add_argument('--tail', type=int, default=40)
     p.add_argument('--echo', action='store_true', help='copy the console to stdout')
