@@ -108,7 +108,8 @@ TEST_F_TIMEOUT(dying, guest_destroyed_under_live_fds, 90)
 		n = read(fd2, &req, sizeof(req));
 		_exit(n < 0 ? errno & 0x7f : 0x80);
 	}
-	usleep(200000);	/* let it sleep in read() */
+	ASSERT_TRUE(wait_blocked_in(reader, __NR_read))
+		TH_LOG("the reader never slept in read()");
 
 	ASSERT_OK(guest_destroy(&self->guest));
 

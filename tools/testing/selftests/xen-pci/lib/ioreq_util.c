@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ioreq_util.h"
+#include "pci_util.h"
 
 /* The name of an errno value, for messages ("EINVAL"). */
 const char *errname(int err)
@@ -221,6 +222,34 @@ int server_irqs(int domid)
 }
 
 /* Wait until a guest statistic grows past @than; false on timeout. */
+/*
+ * Wait until task @pid sleeps in system call @nr (/proc/PID/syscall names
+ * it, and its state is S), for at most ROUND_TIMEOUT seconds: a child that
+ * must be blocked before the test acts, without a fixed time. False if it
+ * never was, or is gone.
+ */
+bool wait_blocked_in(pid_t pid, long nr)
+{
+	char path[64], buf[256], *p;
+	int i;
+
+	for (i = 0; i < ROUND_TIMEOUT * 100; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
+		if (sysfs_read(path, buf, sizeof(buf)))
+			return false;
+		if (strtol(buf, &p, 10) == nr && p != buf) {
+			snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+			if (sysfs_read(path, buf, sizeof(buf)))
+				return false;
+			p = strrchr(buf, ')');
+			if (p && p[1] == ' ' && p[2] == 'S')
+				return true;
+		}
+		usleep(10000);
+	}
+	return false;
+}
+
 bool stat_grows(int domid, const char *name, long long than)
 {
 	int i;

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include <linux/types.h>
 #include <xen/pci-ioreq.h>
@@ -69,6 +70,7 @@ long long server_stat(const char *dir, const char *name);
 long long guest_stat(int domid, const char *name);
 int server_irqs(int domid);
 bool stat_grows(int domid, const char *name, long long than);
+bool wait_blocked_in(pid_t pid, long nr);
 
 /* The test macros, for the programs that include kselftest_harness.h. */
 #ifdef __KSELFTEST_HARNESS_H
