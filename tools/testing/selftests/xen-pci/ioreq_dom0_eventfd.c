@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -212,11 +213,13 @@ out:
 	close(null);
 }
 
-/* The INTx pins a function asserts, from the guest's statistics, or -1. */
-static int fn_intx(int domid, struct xen_pci_ioreq_function fn)
+/*
+ * The figure @key of @fn's line in the guest's statistics ("function
+ * 0000:00:0d.0 ranges 1 intx 0x1 ioeventfds 0"), or -1.
+ */
+static int fn_stat(int domid, struct xen_pci_ioreq_function fn, const char *key)
 {
-	char path[96], line[256], want[48];
-	unsigned int intx;
+	char path[96], line[256], want[48], k[24];
 	int val = -1;
 	FILE *f;
 
@@ -224,18 +227,24 @@ static int fn_intx(int domid, struct xen_pci_ioreq_function fn)
 		 domid);
 	snprintf(want, sizeof(want), "function %04x:%02x:%02x.%u ", fn.segment,
 		 fn.bus, fn.devfn >> 3, fn.devfn & 7);
+	snprintf(k, sizeof(k), " %s ", key);
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		char *p = strstr(line, " intx ");
+		char *p = strstr(line, k);
 
-		if (!strncmp(line, want, strlen(want)) && p &&
-		    sscanf(p, " intx %x", &intx) == 1)
-			val = intx;
+		if (!strncmp(line, want, strlen(want)) && p)
+			val = strtol(p + strlen(k), NULL, 0);
 	}
 	fclose(f);
 	return val;
+}
+
+/* The INTx pins a function asserts, or -1. */
+static int fn_intx(int domid, struct xen_pci_ioreq_function fn)
+{
+	return fn_stat(domid, fn, "intx");
 }
 
 /*
@@ -307,30 +316,10 @@ static int guest_irqfds(int domid, struct xen_pci_ioreq_function fn)
 	return guest_stat(domid, "irqfds");
 }
 
-/* The ioeventfds of @fn, from the guest's statistics, or -1. */
+/* The ioeventfds of @fn, or -1. */
 static int fn_ioeventfds(int domid, struct xen_pci_ioreq_function fn)
 {
-	char path[96], line[256], want[48];
-	unsigned int n;
-	int val = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/kernel/debug/xen-pci-ioreq/%d/stats",
-		 domid);
-	snprintf(want, sizeof(want), "function %04x:%02x:%02x.%u ", fn.segment,
-		 fn.bus, fn.devfn >> 3, fn.devfn & 7);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *p = strstr(line, " ioeventfds ");
-
-		if (!strncmp(line, want, strlen(want)) && p &&
-		    sscanf(p, " ioeventfds %u", &n) == 1)
-			val = n;
-	}
-	fclose(f);
-	return val;
+	return fn_stat(domid, fn, "ioeventfds");
 }
 
 /* More than the guest's irqfds and a function's ioeventfds (256, 64) */

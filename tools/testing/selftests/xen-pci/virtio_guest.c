@@ -559,6 +559,28 @@ static bool rng_current_is_virtio(bool want)
 }
 
 /*
+ * Write @bdf to virtio-pci's @what (bind, unbind) under a watchdog that
+ * prints the blocked tasks after RNG_STEP_LIMIT s: whether it worked in time.
+ */
+static bool rng_step(struct __test_metadata *_metadata, int cycle,
+		     const char *what, const char *bdf)
+{
+	char path[64];
+	bool in_time;
+	pid_t wd;
+	int ret;
+
+	snprintf(path, sizeof(path), VIRTIO_PCI_DRV "%s", what);
+	wd = step_watchdog(RNG_STEP_LIMIT);
+	ret = sysfs_write(path, bdf);
+	in_time = step_done(wd);
+	EXPECT_EQ(0, ret) TH_LOG("cycle %d: %s: %s", cycle, what, strerror(-ret));
+	EXPECT_TRUE(in_time)
+		TH_LOG("cycle %d: the %s took over %d s", cycle, what, RNG_STEP_LIMIT);
+	return !ret && in_time;
+}
+
+/*
  * The rng function unbound from virtio-pci and bound again, RNG_CYCLES
  * times, while another process reads /dev/hwrng without pause: neither
  * may wait for ever (an unbind once hung in CI on the grants guest). A
@@ -569,9 +591,8 @@ TEST_F_TIMEOUT(virtio, rng_unbind_bind_while_read, 300)
 {
 	char drv[64];
 	__u8 buf[64];
-	pid_t reader, wd;
-	bool in_time;
-	int i, ret, fd;
+	pid_t reader;
+	int i, fd;
 
 	reader = fork();
 	ASSERT_LE(0, reader);
@@ -591,19 +612,9 @@ TEST_F_TIMEOUT(virtio, rng_unbind_bind_while_read, 300)
 	for (i = 0; i < RNG_CYCLES; i++) {
 		ASSERT_TRUE(rng_current_is_virtio(true))
 			TH_LOG("cycle %d: virtio_rng is not the current rng", i);
-		wd = step_watchdog(RNG_STEP_LIMIT);
-		ret = sysfs_write(VIRTIO_PCI_DRV "unbind", self->rng);
-		in_time = step_done(wd);
-		ASSERT_EQ(0, ret) TH_LOG("cycle %d: unbind: %s", i, strerror(-ret));
-		ASSERT_TRUE(in_time)
-			TH_LOG("cycle %d: the unbind took over %d s", i, RNG_STEP_LIMIT);
+		ASSERT_TRUE(rng_step(_metadata, i, "unbind", self->rng));
 		ASSERT_TRUE(rng_current_is_virtio(false));
-		wd = step_watchdog(RNG_STEP_LIMIT);
-		ret = sysfs_write(VIRTIO_PCI_DRV "bind", self->rng);
-		in_time = step_done(wd);
-		ASSERT_EQ(0, ret) TH_LOG("cycle %d: bind: %s", i, strerror(-ret));
-		ASSERT_TRUE(in_time)
-			TH_LOG("cycle %d: the bind took over %d s", i, RNG_STEP_LIMIT);
+		ASSERT_TRUE(rng_step(_metadata, i, "bind", self->rng));
 	}
 	kill(reader, SIGKILL);
 	waitpid(reader, NULL, 0);
