@@ -158,7 +158,11 @@ class Run:
 
     def result(self, status, name, detail='', output=''):
         if status == 'FAIL' and not detail and output:
-            detail = ' | '.join(output.splitlines()[-3:])
+            # A kernel's report starts with what and where (its first
+            # lines); a test's failure ends with it.
+            lines = output.splitlines()
+            detail = ' | '.join(lines[:6] if name.endswith('/kernel_reports')
+                                else lines[-3:])
         status, name, detail = self.judge(status, name, detail, output)
         self.record(status, name, detail)
 
