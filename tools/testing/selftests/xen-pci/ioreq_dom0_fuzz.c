@@ -397,7 +397,7 @@ TEST_F_TIMEOUT(guest, fuzz, FUZZ_SECONDS + 60)
 	struct xen_pci_ioreq_function fn = mkfn(0, 31, 7);
 	struct xen_pci_ioreq_request req;
 	const char *ioctls_env = getenv("XEN_PCI_IOREQ_FUZZ_IOCTLS");
-	unsigned long long seed, want = FUZZ_MIN_IOCTLS * 3 / 2, n;
+	unsigned long long seed, want = FUZZ_MIN_IOCTLS, n;
 	bool time_up = false;
 	struct timespec t0, t;
 	struct fuzz z = { .domid = self->domid, .lay = self->lay };

@@ -433,7 +433,7 @@ TEST_F_TIMEOUT(fresh, server_outlives_files_until_guest_dies, 90)
  * no debugfs directory, no event channel, no module reference, no leak
  * (kmemleak, when the kernel has it).
  */
-#define CHURN_ROUNDS		20
+#define CHURN_ROUNDS		8
 #define CHURN_BOOT_TIMEOUT	90	/* seconds for a guest's first request */
 #define KMEMLEAK		"/sys/kernel/debug/kmemleak"
 

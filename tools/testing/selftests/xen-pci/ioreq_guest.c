@@ -672,7 +672,7 @@ TEST_F_TIMEOUT(emu, intx, 60)
 
 /* ---- two functions on one INTx line ---- */
 
-#define STORM_ROUNDS		1500	/* interrupts per function */
+#define STORM_ROUNDS		500	/* interrupts per function */
 #define STORM_MAX_DELAY_US	300
 
 /* One function of the storm, and what its thread saw. */
