@@ -45,8 +45,14 @@ setup_base() {
 # line by line as they come (a test may talk to the host through markers),
 # with busybox's timeout, which lacks the --foreground option that
 # kselftest/runner.sh needs. The last result is the kernel's own health.
+# xenpci.only=NAME,... passes "-t NAME" to each program: only the test
+# cases of that name run (a short run of a few cases of a long program).
 run_kselftests() {	# SUITE [TEST,...]: every test, or the ones named
 	local list=/opt/kselftest/kselftest-list.txt n=0 total coll t rc limit
+	local only="" c
+	for c in $(cmdline_arg xenpci.only "" | tr , ' '); do
+		only="$only -t $c"
+	done
 	if [ -n "${2:-}" ]; then
 		: > "/tmp/.ksft-list-$1"
 		for t in $(echo "$2" | tr , ' '); do
@@ -66,7 +72,7 @@ run_kselftests() {	# SUITE [TEST,...]: every test, or the ones named
 			limit=$(sed -n 's/^timeout=//p' "/opt/kselftest/$coll/settings")
 		echo "# selftests: $coll: $t"
 		( cd "/opt/kselftest/$coll" && export XEN_PCI_SUITE=$1 &&
-		  timeout -s KILL "$limit" "./$t" </dev/null 2>&1
+		  timeout -s KILL "$limit" "./$t" $only </dev/null 2>&1
 		  echo $? > /tmp/.ksft-rc ) | awk '{ print "# " $0; fflush() }'
 		rc=$(cat /tmp/.ksft-rc)
 		case $rc in
