@@ -21,6 +21,12 @@
  *   balloon target, asked on the console) while it writes and reads back
  *   with O_DIRECT; the I/O goes on and reads back what it wrote, and a
  *   pattern written after it from fresh buffers reads back;
+ * - a device that is gone does not hang its driver: with the ring of the
+ *   second disk full (virtio_blk.queue_depth=1024, deeper than the ring)
+ *   and 512 reads in flight when its backend is killed, removing the
+ *   function fails every read with EIO; with the backend of the first
+ *   disk killed, unbinding virtio_blk and removing the function end; each
+ *   within GONE_LIMIT_S, and a rescan brings the disk back;
  * - /dev/hwrng is virtio_rng and gives bytes; the rng function is unbound
  *   and bound again 50 times while a process reads /dev/hwrng, and no step
  *   hangs;
@@ -41,6 +47,8 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
+#include <limits.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -475,6 +483,318 @@ TEST_F_TIMEOUT(virtio, blk_backend_killed, 300)
 	TH_LOG("%s back as %s after %d s", self->blk2, self->disk2, i);
 	free(sb);
 	munmap((void *)progress, 4096);
+}
+
+#define GONE_LIMIT_S	30	/* a removal or unbind that takes longer hangs */
+#define GONE_READS	512	/* reads in flight, twice the ring (256) */
+#define GONE_STUCK	"/tmp/virtio-stuck-%s"	/* its removal hangs */
+
+/* Whether an earlier test left the removal of @bdf hanging. */
+static bool gone_stuck(const char *bdf)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), GONE_STUCK, bdf);
+	return !access(path, F_OK);
+}
+
+/* Kill the backend of @bdf, and wait until the function reads all ones. */
+static int kill_blk(struct __test_metadata *_metadata, const char *bdf)
+{
+	unsigned long slot = strtoul(bdf + 8, NULL, 16);
+	int i;
+
+	printf("@@XENPCI request=kill-backend slot=%lu\n", slot);
+	fflush(stdout);
+	for (i = 0; i < KILL_STEP_S * 10 && config_vendor(bdf) != 0xffff; i++)
+		usleep(100000);
+	EXPECT_EQ(0xffff, config_vendor(bdf))
+		TH_LOG("the backend of %s was not killed", bdf);
+	return config_vendor(bdf) == 0xffff ? 0 : -1;
+}
+
+/*
+ * A child that may hang for ever lets go of the test's output: the test
+ * runner reads it to its end, which a hanging holder would never give.
+ */
+static void gone_child_detach(void)
+{
+	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
+}
+
+/*
+ * Write @val to @path from a child, and wait at most GONE_LIMIT_S for the
+ * write to return: 0 if it did (its result in *ret), -1 if it hangs. A
+ * child that hangs is left behind (uninterruptible), and GONE_STUCK tells
+ * the tests that follow that @bdf is locked by it.
+ */
+static int bounded_write(const char *bdf, const char *path, const char *val,
+			 int *ret)
+{
+	char stuck[PATH_MAX];
+	int i, status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		gone_child_detach();
+		_exit(-sysfs_write(path, val));
+	}
+	for (i = 0; i < GONE_LIMIT_S * 10; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			*ret = WIFEXITED(status) ? -WEXITSTATUS(status) : -EINTR;
+			return 0;
+		}
+		usleep(100000);
+	}
+	snprintf(stuck, sizeof(stuck), GONE_STUCK, bdf);
+	close(open(stuck, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	return -1;
+}
+
+/*
+ * dom0 restarts the backend of @bdf, and a rescan brings its disk back:
+ * its new name in @disk, and its first block reads.
+ */
+static void blk_back(struct __test_metadata *_metadata, const char *bdf,
+		     char *disk, size_t len)
+{
+	char name[32];
+	void *buf;
+	int i, fd;
+
+	printf("@@XENPCI request=restart-backend slot=%lu\n",
+	       strtoul(bdf + 8, NULL, 16));
+	fflush(stdout);
+	for (i = 0; i < KILL_STEP_S; i++) {
+		sysfs_write("/sys/bus/pci/rescan", "1");
+		if (blk_name(bdf, name, sizeof(name)))
+			break;
+		sleep(1);
+	}
+	ASSERT_TRUE(blk_name(bdf, name, sizeof(name)))
+		TH_LOG("%s did not come back", bdf);
+	snprintf(disk, len, "/dev/%s", name);
+	fd = open(disk, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", disk, strerror(errno));
+	ASSERT_EQ(0, posix_memalign(&buf, 4096, 4096));
+	EXPECT_EQ(4096, pread(fd, buf, 4096, 0))
+		TH_LOG("%s: %s", disk, strerror(errno));
+	close(fd);
+	free(buf);
+}
+
+struct gone_reads {
+	int fd;
+	int error;	/* errno of a reader that could not start */
+	int started;	/* threads that began their read */
+	int ended;	/* reads that returned */
+	int eio;	/* of those, failed with EIO */
+};
+
+static struct gone_reads *gone;
+
+static void *gone_read(void *arg)
+{
+	long i = (long)arg;
+	void *buf;
+	ssize_t n;
+
+	if (posix_memalign(&buf, 4096, 4096))
+		return NULL;
+	__atomic_add_fetch(&gone->started, 1, __ATOMIC_RELAXED);
+	n = pread(gone->fd, buf, 4096, i * 4096 * 8);
+	if (n < 0 && errno == EIO)
+		__atomic_add_fetch(&gone->eio, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&gone->ended, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * GONE_READS reads of 4 KiB with O_DIRECT, each from a thread of its own,
+ * so all are in flight at once; counts in *gone, shared with the test.
+ */
+static void gone_reader(const char *disk)
+{
+	size_t stack = 256 << 10;
+	pthread_attr_t attr;
+	pthread_t t;
+	long i;
+	int err;
+
+	gone_child_detach();
+	/* Small stacks; PTHREAD_STACK_MIN is 128 KiB on arm64. */
+	if (stack < PTHREAD_STACK_MIN)
+		stack = PTHREAD_STACK_MIN;
+	gone->fd = open(disk, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (gone->fd < 0) {
+		gone->error = errno;
+		_exit(1);
+	}
+	err = pthread_attr_init(&attr);
+	if (!err)
+		err = pthread_attr_setstacksize(&attr, stack);
+	for (i = 0; !err && i < GONE_READS; i++)
+		err = pthread_create(&t, &attr, gone_read, (void *)i);
+	if (err) {
+		gone->error = err;
+		_exit(1);
+	}
+	pthread_exit(NULL);
+}
+
+/*
+ * Requests of block device @name that hold a tag (in the ring, or waiting
+ * in blk-mq for room in it), from its blk-mq debugfs files.
+ */
+static int tags_busy(const char *name)
+{
+	char path[PATH_MAX], line[128];
+	int i, busy, sum = 0;
+	FILE *f;
+
+	for (i = 0; i < 16; i++) {
+		snprintf(path, sizeof(path),
+			 "/sys/kernel/debug/block/%s/hctx%d/tags", name, i);
+		f = fopen(path, "re");
+		if (!f)
+			break;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "busy=%d", &busy) == 1) {
+				sum += busy;
+				break;
+			}
+		fclose(f);
+	}
+	return i ? sum : -1;
+}
+
+/* Whether a hardware queue of block device @name is stopped. */
+static bool hctx_stopped(const char *name)
+{
+	char path[PATH_MAX], state[256];
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		snprintf(path, sizeof(path),
+			 "/sys/kernel/debug/block/%s/hctx%d/state", name, i);
+		if (sysfs_read(path, state, sizeof(state)))
+			break;
+		if (strstr(state, "STOPPED"))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The ring of the second disk is full and its hardware queue stopped
+ * (virtio_blk.queue_depth=1024 on the command line, deeper than the ring
+ * of 256) when its backend is gone: GONE_READS reads in flight, half of
+ * them waiting in blk-mq. Only a completion from the device restarts a
+ * stopped queue, and a device that is gone completes nothing: removing
+ * the function must still end every read, with EIO, within GONE_LIMIT_S,
+ * rather than hang in del_gendisk().
+ */
+TEST_F_TIMEOUT(virtio, blk_gone_full_ring_removed, 300)
+{
+	char path[PATH_MAX], depth[16];
+	pid_t pid;
+	int i, ret;
+
+	if (!self->blk2[0] || !self->disk2[0])
+		SKIP(return, "no second virtio-blk function in this guest");
+	if (gone_stuck(self->blk2))
+		SKIP(return, "an earlier removal of %s hangs", self->blk2);
+	ASSERT_EQ(0, sysfs_read("/sys/module/virtio_blk/parameters/queue_depth",
+				depth, sizeof(depth)));
+	ASSERT_LE(2 * GONE_READS, atoi(depth))
+		TH_LOG("the guest needs virtio_blk.queue_depth=%d", 2 * GONE_READS);
+	gone = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, gone);
+	ASSERT_EQ(0, kill_blk(_metadata, self->blk2));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		gone_reader(self->disk2);
+	for (i = 0; i < GONE_LIMIT_S * 10 &&
+	     tags_busy(self->disk2 + 5) < GONE_READS; i++)
+		usleep(100000);
+	ASSERT_EQ(GONE_READS, tags_busy(self->disk2 + 5))
+		TH_LOG("%d requests in flight, %d reads started (%s)",
+		       tags_busy(self->disk2 + 5), gone->started,
+		       strerror(gone->error));
+	ASSERT_TRUE(hctx_stopped(self->disk2 + 5))
+		TH_LOG("the ring of %s never filled up", self->disk2);
+	ASSERT_EQ(0, gone->ended) TH_LOG("reads ended before the removal");
+	TH_LOG("%s: %d reads in flight, the ring full, the queue stopped",
+	       self->disk2, GONE_READS);
+
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/remove", self->blk2);
+	ASSERT_EQ(0, bounded_write(self->blk2, path, "1", &ret))
+		TH_LOG("removing %s did not end within %d s", self->blk2,
+		       GONE_LIMIT_S);
+	ASSERT_EQ(0, ret) TH_LOG("remove: %s", strerror(-ret));
+	for (i = 0; i < GONE_LIMIT_S * 10 &&
+	     __atomic_load_n(&gone->ended, __ATOMIC_ACQUIRE) < GONE_READS; i++)
+		usleep(100000);
+	ASSERT_EQ(GONE_READS, gone->ended)
+		TH_LOG("%d of %d reads ended", gone->ended, GONE_READS);
+	EXPECT_EQ(GONE_READS, gone->eio)
+		TH_LOG("%d reads failed with EIO", gone->eio);
+	waitpid(pid, NULL, 0);
+	TH_LOG("%s removed, its %d reads failed with EIO", self->blk2,
+	       gone->eio);
+
+	blk_back(_metadata, self->blk2, self->disk2, sizeof(self->disk2));
+	munmap(gone, 4096);
+}
+
+/*
+ * Unbinding virtio_blk from the virtio device of the first disk while its
+ * backend is gone (this is no removal: its virtqueues are not broken, and
+ * no I/O is in flight): the driver's reset of the device must end within
+ * GONE_LIMIT_S (a device that reads all ones never reads 0), and so must
+ * the removal of the function after it. Then the disk comes back.
+ */
+TEST_F_TIMEOUT(virtio, blk_gone_unbound, 300)
+{
+	char path[PATH_MAX], vdev[32];
+	int ret;
+
+	ASSERT_NE('\0', self->disk[0]) TH_LOG("no block device below %s",
+					      self->blk);
+	if (gone_stuck(self->blk))
+		SKIP(return, "an earlier removal of %s hangs", self->blk);
+	ASSERT_TRUE(virtio_child(self->blk, vdev, sizeof(vdev)));
+	ASSERT_EQ(0, kill_blk(_metadata, self->blk));
+
+	ASSERT_EQ(0, bounded_write(self->blk,
+				   "/sys/bus/virtio/drivers/virtio_blk/unbind",
+				   vdev, &ret))
+		TH_LOG("unbinding virtio_blk from %s did not end within %d s",
+		       vdev, GONE_LIMIT_S);
+	ASSERT_EQ(0, ret) TH_LOG("unbind: %s", strerror(-ret));
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/%s/driver",
+		 self->blk, vdev);
+	ASSERT_NE(0, access(path, F_OK)) TH_LOG("%s is still bound", vdev);
+	TH_LOG("virtio_blk unbound from %s (%s), its backend gone", vdev,
+	       self->blk);
+
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/remove", self->blk);
+	ASSERT_EQ(0, bounded_write(self->blk, path, "1", &ret))
+		TH_LOG("removing %s did not end within %d s", self->blk,
+		       GONE_LIMIT_S);
+	ASSERT_EQ(0, ret) TH_LOG("remove: %s", strerror(-ret));
+	blk_back(_metadata, self->blk, self->disk, sizeof(self->disk));
 }
 
 /* /dev/hwrng is the virtio rng, and reads. */
