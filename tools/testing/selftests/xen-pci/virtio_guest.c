@@ -486,7 +486,9 @@ TEST_F_TIMEOUT(virtio, blk_backend_killed, 300)
 }
 
 #define GONE_LIMIT_S	30	/* a removal or unbind that takes longer hangs */
-#define GONE_READS	512	/* reads in flight, twice the ring (256) */
+#define GONE_READS	512	/* requests in flight, twice the ring (256) */
+#define GONE_THREADS	32	/* each reads GONE_READ_LEN: 16 requests of 4 KiB */
+#define GONE_READ_LEN	(64 << 10)
 #define GONE_STUCK	"/tmp/virtio-stuck-%s"	/* its removal hangs */
 
 /* Whether an earlier test left the removal of @bdf hanging. */
@@ -607,10 +609,10 @@ static void *gone_read(void *arg)
 	void *buf;
 	ssize_t n;
 
-	if (posix_memalign(&buf, 4096, 4096))
+	if (posix_memalign(&buf, 4096, GONE_READ_LEN))
 		return NULL;
 	__atomic_add_fetch(&gone->started, 1, __ATOMIC_RELAXED);
-	n = pread(gone->fd, buf, 4096, i * 4096 * 8);
+	n = pread(gone->fd, buf, GONE_READ_LEN, i * GONE_READ_LEN * 2);
 	if (n < 0 && errno == EIO)
 		__atomic_add_fetch(&gone->eio, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&gone->ended, 1, __ATOMIC_RELEASE);
@@ -618,8 +620,10 @@ static void *gone_read(void *arg)
 }
 
 /*
- * GONE_READS reads of 4 KiB with O_DIRECT, each from a thread of its own,
- * so all are in flight at once; counts in *gone, shared with the test.
+ * GONE_THREADS reads of GONE_READ_LEN with O_DIRECT, each from a thread of
+ * its own, so all are in flight at once: with max_sectors_kb at 4, that is
+ * GONE_READS requests (a guest of 256 MiB has too few threads for one
+ * request each). Counts in *gone, shared with the test.
  */
 static void gone_reader(const char *disk)
 {
@@ -641,7 +645,7 @@ static void gone_reader(const char *disk)
 	err = pthread_attr_init(&attr);
 	if (!err)
 		err = pthread_attr_setstacksize(&attr, stack);
-	for (i = 0; !err && i < GONE_READS; i++)
+	for (i = 0; !err && i < GONE_THREADS; i++)
 		err = pthread_create(&t, &attr, gone_read, (void *)i);
 	if (err) {
 		gone->error = err;
@@ -719,6 +723,9 @@ TEST_F_TIMEOUT(virtio, blk_gone_full_ring_removed, 300)
 	gone = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, gone);
+	snprintf(path, sizeof(path), "/sys/block/%s/queue/max_sectors_kb",
+		 self->disk2 + 5);
+	ASSERT_EQ(0, sysfs_write(path, "4"));
 	ASSERT_EQ(0, kill_blk(_metadata, self->blk2));
 
 	pid = fork();
@@ -735,7 +742,7 @@ TEST_F_TIMEOUT(virtio, blk_gone_full_ring_removed, 300)
 	ASSERT_TRUE(hctx_stopped(self->disk2 + 5))
 		TH_LOG("the ring of %s never filled up", self->disk2);
 	ASSERT_EQ(0, gone->ended) TH_LOG("reads ended before the removal");
-	TH_LOG("%s: %d reads in flight, the ring full, the queue stopped",
+	TH_LOG("%s: %d requests in flight, the ring full, the queue stopped",
 	       self->disk2, GONE_READS);
 
 	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/remove", self->blk2);
@@ -746,9 +753,9 @@ TEST_F_TIMEOUT(virtio, blk_gone_full_ring_removed, 300)
 	for (i = 0; i < GONE_LIMIT_S * 10 &&
 	     __atomic_load_n(&gone->ended, __ATOMIC_ACQUIRE) < GONE_READS; i++)
 		usleep(100000);
-	ASSERT_EQ(GONE_READS, gone->ended)
-		TH_LOG("%d of %d reads ended", gone->ended, GONE_READS);
-	EXPECT_EQ(GONE_READS, gone->eio)
+	ASSERT_EQ(GONE_THREADS, gone->ended)
+		TH_LOG("%d of %d reads ended", gone->ended, GONE_THREADS);
+	EXPECT_EQ(GONE_THREADS, gone->eio)
 		TH_LOG("%d reads failed with EIO", gone->eio);
 	waitpid(pid, NULL, 0);
 	TH_LOG("%s removed, its %d reads failed with EIO", self->blk2,
