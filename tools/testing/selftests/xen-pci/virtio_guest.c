@@ -491,6 +491,42 @@ TEST_F_TIMEOUT(virtio, blk_backend_killed, 300)
 #define GONE_READ_LEN	(64 << 10)
 #define GONE_STUCK	"/tmp/virtio-stuck-%s"	/* its removal hangs */
 
+/*
+ * Show where the kernel is (sysrq w: the blocked tasks; sysrq l: what each
+ * CPU runs); their stacks reach the console.
+ */
+static void sysrq_show(void)
+{
+	int fd = open("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		perror("sysrq-trigger");
+		return;
+	}
+	if (write(fd, "w", 1) != 1 || write(fd, "l", 1) != 1)
+		perror("sysrq-trigger");
+	close(fd);
+}
+
+/*
+ * The interrupt counts of the virtio functions (their INTx line, or their
+ * MSI vectors), as a comment of the test's output: an interrupt storm of
+ * a device that is gone shows as a count that leaps.
+ */
+static void gone_irqs(const char *when)
+{
+	char line[512];
+	FILE *f = fopen("/proc/interrupts", "re");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "virtio"))
+			printf("# irqs %s: %s", when, line);
+	fclose(f);
+	fflush(stdout);
+}
+
 /* Whether an earlier test left the removal of @bdf hanging. */
 static bool gone_stuck(const char *bdf)
 {
@@ -556,6 +592,10 @@ static int bounded_write(const char *bdf, const char *path, const char *val,
 		}
 		usleep(100000);
 	}
+	gone_irqs("hanging");
+	sysrq_show();
+	sleep(2);
+	gone_irqs("2 s later");
 	snprintf(stuck, sizeof(stuck), GONE_STUCK, bdf);
 	close(open(stuck, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
 	return -1;
@@ -782,13 +822,16 @@ TEST_F_TIMEOUT(virtio, blk_gone_unbound, 300)
 	if (gone_stuck(self->blk))
 		SKIP(return, "an earlier removal of %s hangs", self->blk);
 	ASSERT_TRUE(virtio_child(self->blk, vdev, sizeof(vdev)));
+	gone_irqs("before the kill");
 	ASSERT_EQ(0, kill_blk(_metadata, self->blk));
+	gone_irqs("killed");
 
 	ASSERT_EQ(0, bounded_write(self->blk,
 				   "/sys/bus/virtio/drivers/virtio_blk/unbind",
 				   vdev, &ret))
 		TH_LOG("unbinding virtio_blk from %s did not end within %d s",
 		       vdev, GONE_LIMIT_S);
+	gone_irqs("unbound");
 	ASSERT_EQ(0, ret) TH_LOG("unbind: %s", strerror(-ret));
 	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/%s/driver",
 		 self->blk, vdev);
@@ -838,23 +881,16 @@ TEST_F(virtio, rng_reads)
 #define VIRTIO_PCI_DRV		"/sys/bus/pci/drivers/virtio-pci/"
 
 /*
- * A process that, unless stopped within @secs, prints the blocked tasks
- * (sysrq w: their stacks reach the console) and exits.
+ * A process that, unless stopped within @secs, shows where the kernel is
+ * (sysrq_show()) and exits.
  */
 static pid_t step_watchdog(int secs)
 {
 	pid_t p = fork();
 
 	if (!p) {
-		int fd;
-
 		sleep(secs);
-		fd = open("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			if (write(fd, "w", 1) != 1)
-				perror("sysrq-trigger");
-			close(fd);
-		}
+		sysrq_show();
 		_exit(1);
 	}
 	return p;
