@@ -139,8 +139,10 @@ static int xpi_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "irqfd_signals: %lld\nirqfd_asserted: %lld\n",
 		   atomic64_read(&g->irqfd_signals),
 		   atomic64_read(&g->irqfd_asserted));
-	seq_printf(m, "irqfd_cancelled: %lld\nirqfds_closed: %lld\n",
+	seq_printf(m, "irqfd_cancelled: %lld\nirqfd_resampled: %lld\n",
 		   atomic64_read(&g->irqfd_cancelled),
+		   atomic64_read(&g->irqfd_resampled));
+	seq_printf(m, "irqfds_closed: %lld\n",
 		   atomic64_read(&g->irqfd_closed));
 	seq_printf(m, "ioeventfds_closed: %lld\n",
 		   atomic64_read(&g->ioeventfd_closed));

@@ -298,18 +298,37 @@ static long xpi_ioctl_ioeventfd(struct xpi_file *f, void __user *udata)
 	return ret;
 }
 
+/* The resamplefd of @a, or NULL without XEN_PCI_IOREQ_IRQFD_RESAMPLE. */
+static struct eventfd_ctx *
+xpi_irqfd_resample_ctx(const struct xen_pci_ioreq_irqfd *a)
+{
+	struct eventfd_ctx *ctx;
+
+	if (!(a->flags & XEN_PCI_IOREQ_IRQFD_RESAMPLE))
+		return NULL;
+	CLASS(fd, rfd)(a->resamplefd);
+	if (!fd_file(rfd))
+		return ERR_PTR(-EBADF);
+	ctx = eventfd_ctx_fileget(fd_file(rfd));
+	return IS_ERR(ctx) ? ERR_PTR(-EINVAL) : ctx;
+}
+
 static long xpi_ioctl_irqfd(struct xpi_file *f, void __user *udata)
 {
+	const u32 flags = XEN_PCI_IOREQ_IRQFD_DEASSIGN |
+			  XEN_PCI_IOREQ_IRQFD_RESAMPLE;
+	struct eventfd_ctx *ctx, *resample;
 	struct xen_pci_ioreq_irqfd a;
-	struct eventfd_ctx *ctx;
 	struct xpi_fn *fn;
 	long ret;
 
 	if (copy_from_user(&a, udata, sizeof(a)))
 		return -EFAULT;
-	if (a.flags & ~XEN_PCI_IOREQ_IRQFD_DEASSIGN || a.pin < 1 ||
+	if (a.flags & ~flags || a.flags == flags || a.pin < 1 ||
 	    a.pin > 4 || memchr_inv(a.reserved0, 0, sizeof(a.reserved0)) ||
 	    a.reserved)
+		return -EINVAL;
+	if (!(a.flags & XEN_PCI_IOREQ_IRQFD_RESAMPLE) && a.resamplefd)
 		return -EINVAL;
 	CLASS(fd, fd)(a.fd);
 	CLASS(xpi_locked_guest, g)(f);
@@ -326,13 +345,28 @@ static long xpi_ioctl_irqfd(struct xpi_file *f, void __user *udata)
 	ctx = eventfd_ctx_fileget(fd_file(fd));
 	if (IS_ERR(ctx))
 		return PTR_ERR(ctx);
-	if (a.flags & XEN_PCI_IOREQ_IRQFD_DEASSIGN)
+	if (a.flags & XEN_PCI_IOREQ_IRQFD_DEASSIGN) {
 		ret = xpi_irqfd_deassign(g, fn, ctx, a.pin);
-	else
-		ret = xpi_irqfd_assign(g, fn, fd_file(fd), ctx, a.pin);
-	/* An assigned irqfd keeps the reference. */
-	if (ret || (a.flags & XEN_PCI_IOREQ_IRQFD_DEASSIGN))
 		eventfd_ctx_put(ctx);
+		return ret;
+	}
+	resample = xpi_irqfd_resample_ctx(&a);
+	if (IS_ERR(resample)) {
+		eventfd_ctx_put(ctx);
+		return PTR_ERR(resample);
+	}
+	/* A resample would signal the irqfd itself: refused. */
+	if (resample == ctx)
+		ret = -EINVAL;
+	else
+		ret = xpi_irqfd_assign(g, fn, fd_file(fd), ctx, resample,
+				       a.pin);
+	/* An assigned irqfd keeps the references. */
+	if (ret) {
+		eventfd_ctx_put(ctx);
+		if (resample)
+			eventfd_ctx_put(resample);
+	}
 	return ret;
 }
 

@@ -90,6 +90,6 @@ int xpi_intx(struct xpi_guest *g, struct xpi_file *f,
 	if (xpi_sbdf_segment(fn->sbdf) || xpi_sbdf_bus(fn->sbdf))
 		return -EINVAL;
 	if (!in->level)
-		xpi_irqfd_cancel(g, fn, in->pin);
+		xpi_irqfd_resample(g, fn, in->pin);
 	return xpi_set_intx(g, fn, in->pin, in->level);
 }

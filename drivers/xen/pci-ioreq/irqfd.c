@@ -7,8 +7,9 @@
  * that is closed (its last file): DEASSIGN needs the eventfd, so nothing
  * else could remove it then, and it would hold a place of the guest's
  * limit, which all of the guest's backends share. The IRQFD ioctl of dev.c
- * assigns and deassigns them; intx.c cancels signals a deassertion
- * overtook; fn.c and guest.c drop them.
+ * assigns and deassigns them; a deassertion (intx.c) signals the
+ * resamplefds of the pin's irqfds and drops the signals it overtook on
+ * those; fn.c and guest.c drop them.
  *
  * Locking: the guest's irqfd list is under its mutex, which the callers
  * hold and the work takes. The wakeup runs with the eventfd's wait queue
@@ -38,6 +39,7 @@
  * @guest: the guest
  * @fn: the function whose pin it asserts
  * @ctx: the eventfd
+ * @resample: signalled at each deassertion of the pin, or NULL
  * @wait: our entry in the eventfd's wait queue
  * @pt: adds @wait to it
  * @pending: signalled since the guest's irqfd work last looked
@@ -49,6 +51,7 @@ struct xpi_irqfd {
 	struct xpi_guest *guest;
 	struct xpi_fn *fn;
 	struct eventfd_ctx *ctx;
+	struct eventfd_ctx *resample;
 	wait_queue_entry_t wait;
 	poll_table pt;
 	atomic_t pending;
@@ -99,6 +102,8 @@ static void xpi_irqfd_free(struct xpi_guest *g, struct xpi_irqfd *q)
 	list_del(&q->node);
 	WRITE_ONCE(g->nr_irqfds, g->nr_irqfds - 1);
 	eventfd_ctx_put(q->ctx);
+	if (q->resample)
+		eventfd_ctx_put(q->resample);
 	kfree(q);
 }
 
@@ -139,21 +144,31 @@ void xpi_irqfd_work(struct work_struct *work)
 }
 
 /*
- * The backend deasserts @pin of @fn: a signal of its irqfd that came before
- * and that the guest's work has not turned into an assertion yet is for the
- * condition now handled, and must not assert the pin after the deassertion
- * (which would leave the line asserted with nothing to service). A signal
- * that comes after this asserts as usual.
+ * The backend deasserts @pin of @fn. It decided so from what it last saw,
+ * and another of its threads may have raised a new condition since: the
+ * kernel cannot tell, and must not lose it. Without a resamplefd, a signal
+ * of the irqfd that came before and has not asserted the pin yet asserts
+ * after the deassertion (at worst, one interrupt with nothing to service);
+ * a condition raised and asserted before the deassertion is the backend's
+ * to raise again, as on a wire. With one, such a signal is dropped and
+ * every deassertion signals the resamplefd: the backend looks again and
+ * signals the irqfd if its condition still stands, as with KVM's
+ * resamplefd at the guest's EOI. A signal that comes after this asserts
+ * as usual.
  */
-void xpi_irqfd_cancel(struct xpi_guest *g, struct xpi_fn *fn, u8 pin)
+void xpi_irqfd_resample(struct xpi_guest *g, struct xpi_fn *fn, u8 pin)
 {
 	struct xpi_irqfd *q;
 
 	lockdep_assert_held(&g->mutex);
-	list_for_each_entry(q, &g->irqfds, node)
-		if (q->fn == fn && q->pin == pin &&
-		    atomic_xchg(&q->pending, 0))
+	list_for_each_entry(q, &g->irqfds, node) {
+		if (q->fn != fn || q->pin != pin || !q->resample)
+			continue;
+		if (atomic_xchg(&q->pending, 0))
 			atomic64_inc(&g->irqfd_cancelled);
+		eventfd_signal(q->resample);
+		atomic64_inc(&g->irqfd_resampled);
+	}
 }
 
 /* Drop the irqfds of @fn, or all of the guest's if @fn is NULL. */
@@ -166,9 +181,13 @@ void xpi_irqfd_drop(struct xpi_guest *g, struct xpi_fn *fn)
 			xpi_irqfd_free(g, q);
 }
 
-/* Assert @pin of @fn on each signal of @ctx, the eventfd of @file. */
+/*
+ * Assert @pin of @fn on each signal of @ctx, the eventfd of @file; signal
+ * @resample, if not NULL, at each deassertion of the pin.
+ */
 int xpi_irqfd_assign(struct xpi_guest *g, struct xpi_fn *fn,
-		     struct file *file, struct eventfd_ctx *ctx, u8 pin)
+		     struct file *file, struct eventfd_ctx *ctx,
+		     struct eventfd_ctx *resample, u8 pin)
 {
 	struct xpi_irqfd *q;
 	__poll_t events;
@@ -192,6 +211,7 @@ int xpi_irqfd_assign(struct xpi_guest *g, struct xpi_fn *fn,
 	q->fn = fn;
 	q->pin = pin;
 	q->ctx = ctx;
+	q->resample = resample;
 	init_waitqueue_func_entry(&q->wait, xpi_irqfd_wakeup);
 	init_poll_funcptr(&q->pt, xpi_irqfd_ptable);
 	list_add_tail(&q->node, &g->irqfds);

@@ -217,7 +217,9 @@ struct xpi_vcpu {
  * @irqfd_work: asserts the pins whose irqfds were signalled
  * @irqfd_signals: irqfd signals seen
  * @irqfd_asserted: pins asserted for them
- * @irqfd_cancelled: signals a deassertion overtook before they asserted
+ * @irqfd_cancelled: signals a deassertion overtook before they asserted,
+ *	dropped because the irqfd has a resamplefd
+ * @irqfd_resampled: deassertions signalled to a resamplefd
  * @irqfd_closed: irqfds that went with their eventfd
  * @ioeventfd_work: frees the ioeventfds whose eventfd was closed
  * @ioeventfd_closed: ioeventfds that went with their eventfd
@@ -269,6 +271,7 @@ struct xpi_guest {
 	atomic64_t irqfd_signals;
 	atomic64_t irqfd_asserted;
 	atomic64_t irqfd_cancelled;
+	atomic64_t irqfd_resampled;
 	atomic64_t irqfd_closed;
 	struct work_struct ioeventfd_work;
 	atomic64_t ioeventfd_closed;
@@ -446,10 +449,11 @@ int xpi_ioeventfd_deassign(struct xpi_guest *g, struct xpi_fn *fn,
 
 /* irqfd.c: eventfds that assert INTx pins */
 void xpi_irqfd_work(struct work_struct *work);
-void xpi_irqfd_cancel(struct xpi_guest *g, struct xpi_fn *fn, u8 pin);
+void xpi_irqfd_resample(struct xpi_guest *g, struct xpi_fn *fn, u8 pin);
 void xpi_irqfd_drop(struct xpi_guest *g, struct xpi_fn *fn);
 int xpi_irqfd_assign(struct xpi_guest *g, struct xpi_fn *fn,
-		     struct file *file, struct eventfd_ctx *ctx, u8 pin);
+		     struct file *file, struct eventfd_ctx *ctx,
+		     struct eventfd_ctx *resample, u8 pin);
 int xpi_irqfd_deassign(struct xpi_guest *g, struct xpi_fn *fn,
 		       struct eventfd_ctx *ctx, u8 pin);
 

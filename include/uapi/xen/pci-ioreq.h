@@ -236,30 +236,44 @@ struct xen_pci_ioreq_ioeventfd {
 
 /* Remove the irqfd that has these @fn, @fd and @pin. */
 #define XEN_PCI_IOREQ_IRQFD_DEASSIGN	(1 << 0)
+/* Hand overtaken signals back through @resamplefd (see below). */
+#define XEN_PCI_IOREQ_IRQFD_RESAMPLE	(1 << 1)
 
 /**
  * struct xen_pci_ioreq_irqfd - assert an INTx line when an eventfd is signalled
  * @fn: the function, which this file must have registered; on bus 0
  * @fd: an eventfd
- * @flags: %XEN_PCI_IOREQ_IRQFD_DEASSIGN or 0
+ * @flags: %XEN_PCI_IOREQ_IRQFD_DEASSIGN, %XEN_PCI_IOREQ_IRQFD_RESAMPLE or 0
  * @pin: 1 (INTA) to 4 (INTD)
  * @reserved0: must be 0
+ * @resamplefd: with %XEN_PCI_IOREQ_IRQFD_RESAMPLE, an eventfd other than
+ *	@fd; otherwise must be 0
  * @reserved: must be 0
  *
  * Each signal of @fd asserts @pin of @fn, as %XEN_PCI_IOREQ_SET_INTX with
  * level 1 does: the line stays asserted until the backend deasserts it
- * with %XEN_PCI_IOREQ_SET_INTX, and each assertion reaches the guest. That
- * deassertion cancels the signals before it that have not asserted yet. An
- * irqfd goes away with its function, with the guest, and when @fd is
- * closed (its last file). Adding one that exists gives -EEXIST; removing
- * one that does not, -ENOENT.
+ * with %XEN_PCI_IOREQ_SET_INTX, and each assertion reaches the guest. No
+ * signal is lost: without %XEN_PCI_IOREQ_IRQFD_RESAMPLE, a signal that a
+ * deassertion overtakes (the signal came first, its assertion had not
+ * happened yet) asserts after the deassertion; if the condition it stood
+ * for was handled already, the guest takes one interrupt with nothing to
+ * service. With it, each deassertion of @pin drops such signals and
+ * signals @resamplefd: the backend checks whether its condition still
+ * stands and signals @fd again if it does, as with KVM's resamplefd. A
+ * backend whose threads raise conditions while another deasserts needs
+ * it: a condition raised and asserted just before a deassertion that did
+ * not see it is raised again only so. An irqfd goes
+ * away with its function, with the guest, and when @fd is closed (its
+ * last file). Adding one that exists gives -EEXIST; removing one that does
+ * not, -ENOENT.
  */
 struct xen_pci_ioreq_irqfd {
 	struct xen_pci_ioreq_function fn;
 	__s32 fd;
 	__u32 flags;
 	__u8 pin;
-	__u8 reserved0[7];
+	__u8 reserved0[3];
+	__s32 resamplefd;
 	__u64 reserved;
 };
 
