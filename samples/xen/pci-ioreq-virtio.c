@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 	};
 	struct pci_ioreq_target tgt = PCI_IOREQ_TARGET_INIT;
 	unsigned long long seed = 1;
-	struct vdev v = { .disk_fd = -1, .irqfd = -1 };
+	struct vdev v = { .disk_fd = -1, .irqfd = -1, .resamplefd = -1 };
 	const char *disk = NULL, *type = NULL, *serial = NULL;
 	bool grants = false;
 	int opt, sfd, ret = PCI_IOREQ_ERROR;

@@ -12,6 +12,7 @@
  */
 
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -484,12 +485,33 @@ static void process_kicked(struct pci_ioreq_backend *be)
 			vq_process(v, &v->vq[i]);
 }
 
-/* --fast: the ioeventfd of queue @i was signalled. */
+/*
+ * --fast: a deassertion overtook a signal of the irqfd, and the kernel
+ * handed it back: signal again if the ISR still asks for the line. (This
+ * backend is one thread, so it never does: its deassertions follow the
+ * ISR reads that cleared what the signals stood for.)
+ */
+static void resample_ready(struct vdev *v)
+{
+	__u64 cnt;
+
+	if (read(v->resamplefd, &cnt, sizeof(cnt)) != sizeof(cnt))
+		return;
+	v->st.resamples += cnt;
+	if (!v->intx_level)
+		update_intx(v);
+}
+
+/* --fast: the ioeventfd of queue @i (or the resamplefd) was signalled. */
 static void kick_ready(struct pci_ioreq_backend *be, unsigned int i)
 {
 	struct vdev *v = to_vdev(be);
 	__u64 cnt;
 
+	if (i == v->nr_queues) {
+		resample_ready(v);
+		return;
+	}
 	if (read(v->vq[i].kick_fd, &cnt, sizeof(cnt)) != sizeof(cnt))
 		return;
 	v->st.kick_wakeups++;
@@ -536,6 +558,7 @@ void virtio_pci_stats(struct vdev *v)
 	       s->errors);
 	printf(" broken %llu resets %llu foreign-map calls %llu pages %llu",
 	       s->broken, s->resets, v->mem.map_calls, v->mem.pages_mapped);
+	printf(" resamples %llu", s->resamples);
 	printf(" invalidates %llu chunks dropped %llu retries %llu",
 	       b->invalidates, v->mem.chunks_dropped, v->mem.retries);
 	printf(" grant maps %llu pages %llu", v->mem.grant_maps,
@@ -607,16 +630,21 @@ void virtio_pci_init(struct vdev *v, const struct virtio_device_ops *dev,
 		      1ULL << VIRTIO_F_ACCESS_PLATFORM |
 		      1ULL << VIRTIO_RING_F_INDIRECT_DESC | dev->features;
 	v->irqfd = -1;
+	v->resamplefd = -1;
 	for (i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		v->vq[i].kick_fd = -1;
 	reset_device(v);
 	v->st.resets = 0;
 }
 
+/* The loop's fds: a notify ioeventfd per queue, and the resamplefd. */
+static_assert(VIRTIO_MAX_QUEUES + 1 <= PCI_IOREQ_MAX_FDS, "loop fds");
+
 int virtio_pci_fast(struct vdev *v)
 {
 	struct xen_pci_ioreq_irqfd irq = {
 		.fn = v->be.fn,
+		.flags = XEN_PCI_IOREQ_IRQFD_RESAMPLE,
 		.pin = INTX_PIN,
 	};
 	unsigned int i;
@@ -629,6 +657,13 @@ int virtio_pci_fast(struct vdev *v)
 		v->be.fds[i] = v->vq[i].kick_fd;
 		v->be.nr_fds = i + 1;
 	}
+	v->resamplefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (v->resamplefd < 0)
+		goto fail;
+	/* fd nr_queues of the loop: resample_ready() */
+	v->be.fds[i] = v->resamplefd;
+	v->be.nr_fds = i + 1;
+	irq.resamplefd = v->resamplefd;
 	irq.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (irq.fd < 0)
 		goto fail;
@@ -678,4 +713,6 @@ void virtio_pci_exit(struct vdev *v)
 			close(v->vq[i].kick_fd);
 	if (v->irqfd >= 0)
 		close(v->irqfd);
+	if (v->resamplefd >= 0)
+		close(v->resamplefd);
 }

@@ -89,7 +89,7 @@ struct vq {
 struct vstats {
 	unsigned long long notify_mmio, notify_eventfd, kick_wakeups;
 	unsigned long long chains, intx, irqfd, bytes_in, bytes_out;
-	unsigned long long flushes, errors, broken, resets;
+	unsigned long long flushes, errors, broken, resets, resamples;
 };
 
 struct vdev {
@@ -114,6 +114,7 @@ struct vdev {
 	__u8 isr;
 	bool intx_level;
 	int irqfd;			/* --fast: asserts INTA */
+	int resamplefd;			/* --fast: its overtaken signals */
 
 	struct pci_ioreq_mem mem;
 	struct chain *chain;

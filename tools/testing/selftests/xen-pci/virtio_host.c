@@ -341,6 +341,8 @@ TEST_F(host, backends_healthy_and_fast_paths_used)
 		fast++;
 		EXPECT_LT(0, field(line, "by request, ")) TH_LOG("%s", line);
 		EXPECT_LT(0, field(line, " irqfd ")) TH_LOG("%s", line);
+		/* Each deassertion came back through the resamplefd. */
+		EXPECT_LT(0, field(line, " resamples ")) TH_LOG("%s", line);
 		TH_LOG("%s", line);
 	}
 	globfree(&g);
