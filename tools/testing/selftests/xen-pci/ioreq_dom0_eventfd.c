@@ -306,17 +306,6 @@ out:
 	close(e);
 }
 
-static int _test_cmd_irqfd_resample(int fd, struct xen_pci_ioreq_function fn,
-				    int efd, int rfd, __u32 flags, __u8 pin)
-{
-	struct xen_pci_ioreq_irqfd a = {
-		.fn = fn, .fd = efd, .flags = flags, .pin = pin,
-		.resamplefd = rfd,
-	};
-
-	return ioctl(fd, XEN_PCI_IOREQ_IRQFD, &a);
-}
-
 /* What @efd counted since it was last read (nonblocking), or -1. */
 static long long eventfd_take(int efd)
 {

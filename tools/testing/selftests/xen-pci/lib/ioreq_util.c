@@ -101,14 +101,21 @@ int _test_cmd_ioeventfd(int fd, struct xen_pci_ioreq_function fn, int efd,
 	return ioctl(fd, XEN_PCI_IOREQ_IOEVENTFD, &a);
 }
 
-int _test_cmd_irqfd(int fd, struct xen_pci_ioreq_function fn, int efd,
-		    __u32 flags, __u8 pin)
+int _test_cmd_irqfd_resample(int fd, struct xen_pci_ioreq_function fn,
+			     int efd, int rfd, __u32 flags, __u8 pin)
 {
 	struct xen_pci_ioreq_irqfd a = {
 		.fn = fn, .fd = efd, .flags = flags, .pin = pin,
+		.resamplefd = rfd,
 	};
 
 	return ioctl(fd, XEN_PCI_IOREQ_IRQFD, &a);
+}
+
+int _test_cmd_irqfd(int fd, struct xen_pci_ioreq_function fn, int efd,
+		    __u32 flags, __u8 pin)
+{
+	return _test_cmd_irqfd_resample(fd, fn, efd, 0, flags, pin);
 }
 
 int _test_cmd_msi(int fd, struct xen_pci_ioreq_function fn, __u64 address,

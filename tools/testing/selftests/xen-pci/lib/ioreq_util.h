@@ -55,6 +55,8 @@ int _test_cmd_ioeventfd(int fd, struct xen_pci_ioreq_function fn, int efd,
 			__u32 flags, __u64 addr, __u32 size, __u64 data);
 int _test_cmd_irqfd(int fd, struct xen_pci_ioreq_function fn, int efd,
 		    __u32 flags, __u8 pin);
+int _test_cmd_irqfd_resample(int fd, struct xen_pci_ioreq_function fn,
+			     int efd, int rfd, __u32 flags, __u8 pin);
 
 int _test_cmd_msi(int fd, struct xen_pci_ioreq_function fn, __u64 address,
 		  __u32 data);
