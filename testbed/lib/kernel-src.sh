@@ -23,15 +23,33 @@ if [ ! -e "$PRISTINE/.unpacked" ]; then
 fi
 
 # Patched tree: rebuilt from the pristine one whenever the series changes.
+# The pristine files keep their old mtimes, so a file that the previous
+# series changed and this one no longer does would come back older than
+# the objects built from its changed content, and make would keep them (a
+# header that loses a field would leave objects of two layouts). Each file
+# the previous tree had of its own (patched or ours: not a hard link of the
+# pristine one) is kept aside, and one that now differs gets a new mtime.
 want=$LVER-$(tree_hash "$REPO_ROOT/patches")
 if [ "$(cat "$SRC/.patched" 2>/dev/null)" != "$want" ]; then
 	log "applying patches/ to $LVER"
+	prev=$CACHE/linux/src-prev
+	rm -rf "$prev" && mkdir -p "$prev"
+	if [ -d "$SRC" ]; then
+		(cd "$SRC" && find . -type f -links 1 ! -path './.*' -print0 |
+			rsync -a --from0 --files-from=- . "$prev/")
+	fi
 	rm -rf "$SRC"
 	cp -al "$PRISTINE" "$SRC"
 	rm -f "$SRC/.unpacked" "$SRC/.overlay"
 	for p in $(series_patches); do
 		series_apply "$SRC" "$p" || die "patches/$p does not apply to $LVER"
 	done
+	(cd "$prev" && find . -type f -print0) | while read -r -d '' f; do
+		[ -e "$SRC/$f" ] && ! cmp -s "$prev/$f" "$SRC/$f" || continue
+		# a new inode: touching a hard link would age the pristine copy
+		cp "$SRC/$f" "$SRC/$f.new" && mv "$SRC/$f.new" "$SRC/$f"
+	done
+	rm -rf "$prev"
 	echo "$want" > "$SRC/.patched"
 fi
 

@@ -115,6 +115,8 @@ echo "-- builds done at $(elapsed)"
 
 # The download stage's selection logic, against a local archive (no network).
 check fetch-selftest "$PY" "$L/test_fetch.py" --results "$RES"
+# The kernel source stage's rebuild logic, on a tree of two files.
+check kernel-src-selftest bash "$L/test_kernel_src.sh" --results "$RES"
 
 check static "$L/static-checks.sh" "$RES"
 
