@@ -51,7 +51,6 @@ struct sim_fn {
 	struct resource res[SIM_NR_BARS];
 	resource_size_t size[SIM_NR_BARS];	/* true size of each BAR */
 	struct sim_bus *sub;			/* secondary bus of a bridge */
-	u8 align_order[SIM_NR_BARS];		/* as pci_dev::bar_align_order */
 	struct resource win[SIM_NR_WINS];	/* windows of a bridge */
 };
 
@@ -155,11 +154,6 @@ static void sim_realign_bus(struct kunit *test, struct sim_bus *bus)
 		moved = xen_vpci_page_align_bars(fn->res, SIM_NR_BARS, &pinned);
 		KUNIT_EXPECT_EQ(test, moved, expect);
 		KUNIT_EXPECT_EQ(test, pinned, 0UL);
-
-		/* What pci_assign_resource() notes when it places them */
-		for (i = 0; i < SIM_NR_BARS; i++)
-			if (fn->res[i].flags & IORESOURCE_STARTALIGN)
-				fn->align_order[i] = ilog2(sim_align(&fn->res[i]));
 
 		if (fn->sub)
 			sim_realign_bus(test, fn->sub);
@@ -828,9 +822,11 @@ static void xen_vpci_test_random_mixes(struct kunit *test)
  * when something added below a bridge does not fit): pci_assign_resource()
  * dropped IORESOURCE_STARTALIGN when it placed a BAR; release_child_resources()
  * takes each BAR out of its window and sets its start to 0, keeping its size
- * and flags. With @restore, pci_restore_bar_alignment() then gives each BAR
- * the alignment it was assigned with. Returns the number of memory BARs left
- * with no alignment at all, which the next pbus_size_mem() disables.
+ * and flags. With @restore, pci_realign_released_bar() then gives each BAR
+ * that has neither IORESOURCE_SIZEALIGN nor IORESOURCE_STARTALIGN left its
+ * start alignment back: a page, as pcibios_default_alignment() is 0 in a domU.
+ * Returns the number of memory BARs left with no alignment at all, which the
+ * next pbus_size_mem() disables.
  */
 static unsigned int sim_release_bus(struct kunit *test, struct sim_bus *bus,
 				    bool restore)
@@ -846,7 +842,6 @@ static unsigned int sim_release_bus(struct kunit *test, struct sim_bus *bus,
 		for (i = 0; i < SIM_NR_BARS; i++) {
 			struct resource *res = &fn->res[i];
 			resource_size_t size = resource_size(res);
-			resource_size_t align;
 
 			if (!res->parent)
 				continue;
@@ -856,12 +851,11 @@ static unsigned int sim_release_bus(struct kunit *test, struct sim_bus *bus,
 			res->start = 0;
 			res->end = size - 1;
 
-			if (restore && fn->align_order[i]) {
-				align = (resource_size_t)1 << fn->align_order[i];
-				res->flags &= ~IORESOURCE_SIZEALIGN;
-				if (size < align) {
+			if (restore && !(res->flags & (IORESOURCE_SIZEALIGN |
+							IORESOURCE_STARTALIGN))) {
+				if (size < PAGE_SIZE) {
 					res->flags |= IORESOURCE_STARTALIGN;
-					res->start = align;
+					res->start = PAGE_SIZE;
 				} else {
 					res->flags |= IORESOURCE_SIZEALIGN;
 				}
