@@ -142,8 +142,9 @@ static int xpi_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "irqfd_cancelled: %lld\nirqfd_resampled: %lld\n",
 		   atomic64_read(&g->irqfd_cancelled),
 		   atomic64_read(&g->irqfd_resampled));
-	seq_printf(m, "irqfds_closed: %lld\n",
-		   atomic64_read(&g->irqfd_closed));
+	seq_printf(m, "irqfds_closed: %lld\nirqfd_msi_sent: %lld\n",
+		   atomic64_read(&g->irqfd_closed),
+		   atomic64_read(&g->irqfd_msi_sent));
 	seq_printf(m, "ioeventfds_closed: %lld\n",
 		   atomic64_read(&g->ioeventfd_closed));
 	seq_printf(m, "msi_sent: %lld\nmsi_unsupported: %lld\n",

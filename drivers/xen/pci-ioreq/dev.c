@@ -313,23 +313,43 @@ xpi_irqfd_resample_ctx(const struct xen_pci_ioreq_irqfd *a)
 	return IS_ERR(ctx) ? ERR_PTR(-EINVAL) : ctx;
 }
 
-static long xpi_ioctl_irqfd(struct xpi_file *f, void __user *udata)
+/* The flags and fields of an irqfd request, as far as they go alone. */
+static int xpi_irqfd_args_check(const struct xen_pci_ioreq_irqfd *a)
 {
 	const u32 flags = XEN_PCI_IOREQ_IRQFD_DEASSIGN |
-			  XEN_PCI_IOREQ_IRQFD_RESAMPLE;
+			  XEN_PCI_IOREQ_IRQFD_RESAMPLE |
+			  XEN_PCI_IOREQ_IRQFD_MSI;
+
+	if (a->flags & ~flags ||
+	    memchr_inv(a->reserved0, 0, sizeof(a->reserved0)))
+		return -EINVAL;
+	/* An MSI is an edge: no pin, nothing to resample. */
+	if (a->flags & XEN_PCI_IOREQ_IRQFD_MSI)
+		return a->pin || (a->flags & XEN_PCI_IOREQ_IRQFD_RESAMPLE) ?
+		       -EINVAL : 0;
+	if ((a->flags & XEN_PCI_IOREQ_IRQFD_DEASSIGN &&
+	     a->flags & XEN_PCI_IOREQ_IRQFD_RESAMPLE) ||
+	    a->pin < 1 || a->pin > 4 || a->msi_address ||
+	    (!(a->flags & XEN_PCI_IOREQ_IRQFD_RESAMPLE) && a->resamplefd))
+		return -EINVAL;
+	return 0;
+}
+
+static long xpi_ioctl_irqfd(struct xpi_file *f, void __user *udata)
+{
 	struct eventfd_ctx *ctx, *resample;
 	struct xen_pci_ioreq_irqfd a;
 	struct xpi_fn *fn;
+	u32 intid = 0;
+	bool msi;
 	long ret;
 
 	if (copy_from_user(&a, udata, sizeof(a)))
 		return -EFAULT;
-	if (a.flags & ~flags || a.flags == flags || a.pin < 1 ||
-	    a.pin > 4 || memchr_inv(a.reserved0, 0, sizeof(a.reserved0)) ||
-	    a.reserved)
-		return -EINVAL;
-	if (!(a.flags & XEN_PCI_IOREQ_IRQFD_RESAMPLE) && a.resamplefd)
-		return -EINVAL;
+	ret = xpi_irqfd_args_check(&a);
+	if (ret)
+		return ret;
+	msi = a.flags & XEN_PCI_IOREQ_IRQFD_MSI;
 	CLASS(fd, fd)(a.fd);
 	CLASS(xpi_locked_guest, g)(f);
 	if (IS_ERR(g))
@@ -337,8 +357,8 @@ static long xpi_ioctl_irqfd(struct xpi_file *f, void __user *udata)
 	fn = xpi_file_fn(g, f, &a.fn);
 	if (IS_ERR(fn))
 		return PTR_ERR(fn);
-	/* Root bus only, as XEN_PCI_IOREQ_SET_INTX */
-	if (xpi_sbdf_segment(fn->sbdf) || xpi_sbdf_bus(fn->sbdf))
+	/* INTx on the root bus only, as XEN_PCI_IOREQ_SET_INTX */
+	if (!msi && (xpi_sbdf_segment(fn->sbdf) || xpi_sbdf_bus(fn->sbdf)))
 		return -EINVAL;
 	if (!fd_file(fd))
 		return -EBADF;
@@ -350,6 +370,13 @@ static long xpi_ioctl_irqfd(struct xpi_file *f, void __user *udata)
 		eventfd_ctx_put(ctx);
 		return ret;
 	}
+	if (msi) {
+		ret = xpi_msi_check(g, a.msi_address, a.msi_data, &intid);
+		if (ret) {
+			eventfd_ctx_put(ctx);
+			return ret;
+		}
+	}
 	resample = xpi_irqfd_resample_ctx(&a);
 	if (IS_ERR(resample)) {
 		eventfd_ctx_put(ctx);
@@ -360,7 +387,7 @@ static long xpi_ioctl_irqfd(struct xpi_file *f, void __user *udata)
 		ret = -EINVAL;
 	else
 		ret = xpi_irqfd_assign(g, fn, fd_file(fd), ctx, resample,
-				       a.pin);
+				       a.pin, intid);
 	/* An assigned irqfd keeps the references. */
 	if (ret) {
 		eventfd_ctx_put(ctx);

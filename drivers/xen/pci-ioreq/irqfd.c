@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * irqfds: eventfds whose signals assert an INTx pin of a function. The
- * eventfd's wakeup takes the count and queues the guest's irqfd work,
- * which asserts the pins through intx.c. Each irqfd belongs to one
+ * irqfds: eventfds whose signals assert an INTx pin of a function, or
+ * raise one of its MSIs. For INTx the eventfd's wakeup takes the count and
+ * queues the guest's irqfd work, which asserts the pins through intx.c; an
+ * MSI is an edge of an SPI (msi.c), which the wakeup raises itself: one
+ * hypercall, which does not sleep. Each irqfd belongs to one
  * function and goes with it, with the guest, or with its eventfd once
  * that is closed (its last file): DEASSIGN needs the eventfd, so nothing
  * else could remove it then, and it would hold a place of the guest's
@@ -13,8 +15,9 @@
  *
  * Locking: the guest's irqfd list is under its mutex, which the callers
  * hold and the work takes. The wakeup runs with the eventfd's wait queue
- * lock held and takes none of ours: it only marks the irqfd and queues the
- * work, which removes it from the wait queue and frees it. The irqfd stays
+ * lock held and takes none of ours: it marks the irqfd and queues the
+ * work, which removes it from the wait queue and frees it, or raises an
+ * MSI from what the irqfd holds. The irqfd stays
  * on the wait queue until it is freed, and the guest lives until its
  * irqfds are gone and its work is cancelled (guest.c), so the wakeup never
  * finds either freed.
@@ -34,7 +37,7 @@
 #include "xpi.h"
 
 /**
- * struct xpi_irqfd - an eventfd whose signals assert an INTx pin
+ * struct xpi_irqfd - an eventfd whose signals assert an INTx pin or raise an MSI
  * @node: entry in the guest's @irqfds
  * @guest: the guest
  * @fn: the function whose pin it asserts
@@ -44,7 +47,9 @@
  * @pt: adds @wait to it
  * @pending: signalled since the guest's irqfd work last looked
  * @closed: its eventfd was closed; the guest's irqfd work frees it
- * @pin: the pin, 1 to 4
+ * @pin: the pin, 1 to 4; 0 for an MSI
+ * @msi_intid: the interrupt its message raises, checked when it was added;
+ *	0 for INTx
  */
 struct xpi_irqfd {
 	struct list_head node;
@@ -57,13 +62,23 @@ struct xpi_irqfd {
 	atomic_t pending;
 	bool closed;
 	u8 pin;
+	u32 msi_intid;
 };
+
+/* An MSI irqfd's message: an edge, nothing to deassert. Never sleeps. */
+static void xpi_irqfd_raise_msi(struct xpi_irqfd *q)
+{
+	struct xpi_guest *g = q->guest;
+
+	if (!READ_ONCE(g->dead) && !xpi_xen_irq(g, q->msi_intid, 1))
+		atomic64_inc(&g->irqfd_msi_sent);
+}
 
 /*
  * Called by the eventfd, with its wait queue's lock held: take the count
- * and leave the assertion to the guest's work, which may sleep; so is the
- * end of an irqfd whose eventfd was closed (EPOLLHUP: the eventfd's file
- * is released, our reference keeps its context).
+ * and raise an MSI, or leave the assertion to the guest's work, which may
+ * sleep; so is the end of an irqfd whose eventfd was closed (EPOLLHUP: the
+ * eventfd's file is released, our reference keeps its context).
  */
 static int xpi_irqfd_wakeup(wait_queue_entry_t *wait, unsigned int mode,
 			    int sync, void *key)
@@ -74,12 +89,15 @@ static int xpi_irqfd_wakeup(wait_queue_entry_t *wait, unsigned int mode,
 
 	if (flags & EPOLLIN) {
 		eventfd_ctx_do_read(q->ctx, &cnt);
-		atomic_set(&q->pending, 1);
 		atomic64_inc(&q->guest->irqfd_signals);
+		if (q->msi_intid)
+			xpi_irqfd_raise_msi(q);
+		else
+			atomic_set(&q->pending, 1);
 	}
 	if (flags & EPOLLHUP)
 		WRITE_ONCE(q->closed, true);
-	if (flags & (EPOLLIN | EPOLLHUP))
+	if ((flags & EPOLLHUP) || ((flags & EPOLLIN) && !q->msi_intid))
 		schedule_work(&q->guest->irqfd_work);
 	return 0;
 }
@@ -135,7 +153,9 @@ void xpi_irqfd_work(struct work_struct *work)
 		list_for_each_entry(q, &g->irqfds, node) {
 			if (!atomic_xchg(&q->pending, 0))
 				continue;
-			if (!xpi_set_intx(g, q->fn, q->pin, 1))
+			if (q->msi_intid)
+				xpi_irqfd_raise_msi(q);
+			else if (!xpi_set_intx(g, q->fn, q->pin, 1))
 				atomic64_inc(&g->irqfd_asserted);
 		}
 	}
@@ -183,11 +203,12 @@ void xpi_irqfd_drop(struct xpi_guest *g, struct xpi_fn *fn)
 
 /*
  * Assert @pin of @fn on each signal of @ctx, the eventfd of @file; signal
- * @resample, if not NULL, at each deassertion of the pin.
+ * @resample, if not NULL, at each deassertion of the pin. With @msi_intid
+ * (and @pin 0), raise that interrupt instead, an MSI of @fn.
  */
 int xpi_irqfd_assign(struct xpi_guest *g, struct xpi_fn *fn,
 		     struct file *file, struct eventfd_ctx *ctx,
-		     struct eventfd_ctx *resample, u8 pin)
+		     struct eventfd_ctx *resample, u8 pin, u32 msi_intid)
 {
 	struct xpi_irqfd *q;
 	__poll_t events;
@@ -210,13 +231,14 @@ int xpi_irqfd_assign(struct xpi_guest *g, struct xpi_fn *fn,
 	q->guest = g;
 	q->fn = fn;
 	q->pin = pin;
+	q->msi_intid = msi_intid;
 	q->ctx = ctx;
 	q->resample = resample;
 	init_waitqueue_func_entry(&q->wait, xpi_irqfd_wakeup);
 	init_poll_funcptr(&q->pt, xpi_irqfd_ptable);
 	list_add_tail(&q->node, &g->irqfds);
 	WRITE_ONCE(g->nr_irqfds, g->nr_irqfds + 1);
-	/* Signalled already: assert now. */
+	/* Signalled already (an MSI while it was masked): interrupt now. */
 	events = vfs_poll(file, &q->pt);
 	if (events & EPOLLIN) {
 		atomic_set(&q->pending, 1);

@@ -221,6 +221,7 @@ struct xpi_vcpu {
  *	dropped because the irqfd has a resamplefd
  * @irqfd_resampled: deassertions signalled to a resamplefd
  * @irqfd_closed: irqfds that went with their eventfd
+ * @irqfd_msi_sent: MSIs raised by the signals of MSI irqfds
  * @ioeventfd_work: frees the ioeventfds whose eventfd was closed
  * @ioeventfd_closed: ioeventfds that went with their eventfd
  * @msi_sent: MSIs raised
@@ -273,6 +274,7 @@ struct xpi_guest {
 	atomic64_t irqfd_cancelled;
 	atomic64_t irqfd_resampled;
 	atomic64_t irqfd_closed;
+	atomic64_t irqfd_msi_sent;
 	struct work_struct ioeventfd_work;
 	atomic64_t ioeventfd_closed;
 	atomic64_t msi_sent;
@@ -434,6 +436,8 @@ int xpi_intx(struct xpi_guest *g, struct xpi_file *f,
 /* msi.c: message-signalled interrupts */
 int xpi_msi(struct xpi_guest *g, struct xpi_file *f,
 	    const struct xen_pci_ioreq_msi *in);
+/* The interrupt of a message, or its error (counted). */
+int xpi_msi_check(struct xpi_guest *g, u64 address, u32 data, u32 *intid);
 
 /* ioeventfd.c: writes completed in the kernel */
 void xpi_ioeventfd_work(struct work_struct *work);
@@ -447,13 +451,13 @@ int xpi_ioeventfd_deassign(struct xpi_guest *g, struct xpi_fn *fn,
 			   struct eventfd_ctx *ctx,
 			   const struct xen_pci_ioreq_ioeventfd *a);
 
-/* irqfd.c: eventfds that assert INTx pins */
+/* irqfd.c: eventfds that assert INTx pins or raise MSIs */
 void xpi_irqfd_work(struct work_struct *work);
 void xpi_irqfd_resample(struct xpi_guest *g, struct xpi_fn *fn, u8 pin);
 void xpi_irqfd_drop(struct xpi_guest *g, struct xpi_fn *fn);
 int xpi_irqfd_assign(struct xpi_guest *g, struct xpi_fn *fn,
 		     struct file *file, struct eventfd_ctx *ctx,
-		     struct eventfd_ctx *resample, u8 pin);
+		     struct eventfd_ctx *resample, u8 pin, u32 msi_intid);
 int xpi_irqfd_deassign(struct xpi_guest *g, struct xpi_fn *fn,
 		       struct eventfd_ctx *ctx, u8 pin);
 

@@ -238,17 +238,23 @@ struct xen_pci_ioreq_ioeventfd {
 #define XEN_PCI_IOREQ_IRQFD_DEASSIGN	(1 << 0)
 /* Hand overtaken signals back through @resamplefd (see below). */
 #define XEN_PCI_IOREQ_IRQFD_RESAMPLE	(1 << 1)
+/* Each signal is the MSI @msi_data to @msi_address (see below). */
+#define XEN_PCI_IOREQ_IRQFD_MSI		(1 << 2)
 
 /**
- * struct xen_pci_ioreq_irqfd - assert an INTx line when an eventfd is signalled
- * @fn: the function, which this file must have registered; on bus 0
+ * struct xen_pci_ioreq_irqfd - interrupt the guest when an eventfd is signalled
+ * @fn: the function, which this file must have registered; on bus 0 for
+ *	INTx
  * @fd: an eventfd
- * @flags: %XEN_PCI_IOREQ_IRQFD_DEASSIGN, %XEN_PCI_IOREQ_IRQFD_RESAMPLE or 0
- * @pin: 1 (INTA) to 4 (INTD)
+ * @flags: %XEN_PCI_IOREQ_IRQFD_DEASSIGN, %XEN_PCI_IOREQ_IRQFD_RESAMPLE,
+ *	%XEN_PCI_IOREQ_IRQFD_MSI, or 0
+ * @pin: 1 (INTA) to 4 (INTD); 0 with %XEN_PCI_IOREQ_IRQFD_MSI
  * @reserved0: must be 0
  * @resamplefd: with %XEN_PCI_IOREQ_IRQFD_RESAMPLE, an eventfd other than
  *	@fd; otherwise must be 0
- * @reserved: must be 0
+ * @msi_data: with %XEN_PCI_IOREQ_IRQFD_MSI, the message data
+ * @msi_address: with %XEN_PCI_IOREQ_IRQFD_MSI, the message address;
+ *	otherwise must be 0
  *
  * Each signal of @fd asserts @pin of @fn, as %XEN_PCI_IOREQ_SET_INTX with
  * level 1 does: the line stays asserted until the backend deasserts it
@@ -262,10 +268,23 @@ struct xen_pci_ioreq_ioeventfd {
  * stands and signals @fd again if it does, as with KVM's resamplefd. A
  * backend whose threads raise conditions while another deasserts needs
  * it: a condition raised and asserted just before a deassertion that did
- * not see it is raised again only so. An irqfd goes
- * away with its function, with the guest, and when @fd is closed (its
- * last file). Adding one that exists gives -EEXIST; removing one that does
- * not, -ENOENT.
+ * not see it is raised again only so.
+ *
+ * With %XEN_PCI_IOREQ_IRQFD_MSI, each signal of @fd is the message
+ * @msi_data written to @msi_address by @fn, as %XEN_PCI_IOREQ_MSI sends
+ * it, raised in the eventfd's wakeup itself: an edge, with nothing to
+ * deassert and nothing to resample. The message is checked when the irqfd
+ * is added, with the errors of %XEN_PCI_IOREQ_MSI. Signals that come
+ * faster than they are raised make one interrupt, as a pending MSI does.
+ * The backend masks the vector by removing the irqfd and unmasks it by
+ * adding it again: signals of @fd while it was away raise one interrupt
+ * when it comes back. A changed message is a removal and an addition.
+ * Removing one names @fn and @fd with %XEN_PCI_IOREQ_IRQFD_MSI; the message
+ * is not looked at.
+ *
+ * An irqfd goes away with its function, with the guest, and when @fd is
+ * closed (its last file). Adding one that exists gives -EEXIST; removing
+ * one that does not, -ENOENT.
  */
 struct xen_pci_ioreq_irqfd {
 	struct xen_pci_ioreq_function fn;
@@ -273,8 +292,11 @@ struct xen_pci_ioreq_irqfd {
 	__u32 flags;
 	__u8 pin;
 	__u8 reserved0[3];
-	__s32 resamplefd;
-	__u64 reserved;
+	union {
+		__s32 resamplefd;
+		__u32 msi_data;
+	};
+	__u64 msi_address;
 };
 
 /**

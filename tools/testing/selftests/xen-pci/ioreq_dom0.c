@@ -47,6 +47,8 @@
 #include <linux/capability.h>
 #include <xen/pci-ioreq.h>
 
+#include <sys/eventfd.h>
+
 #include "../kselftest_harness.h"
 #include "lib/ioreq_util.h"
 #include "lib/pci_util.h"
@@ -834,6 +836,93 @@ TEST_F(guest, msi)
 	EXPECT_ERRNO(EINVAL, ioctl(fd, XEN_PCI_IOREQ_MSI, &raw));
 	EXPECT_EQ(sent + 2, server_stat(dir, "msi_sent"));
 	close(fd);
+}
+
+/*
+ * An MSI irqfd raises its message's SPI at each signal, in the eventfd's
+ * wakeup: the count is up when write() returns. It refuses what
+ * XEN_PCI_IOREQ_MSI refuses, a pin and a resamplefd; removed (the vector
+ * masked), it raises nothing, and added again (unmasked) it raises once
+ * for the signals in between, as a pending bit would.
+ */
+TEST_F(guest, irqfd_msi)
+{
+	struct xen_pci_ioreq_function fn = mkfn(0, 1, 0), other = mkfn(0, 2, 0);
+	const __u32 msi = XEN_PCI_IOREQ_IRQFD_MSI;
+	const __u64 db = msi_layout.msi_doorbell;
+	struct xen_pci_ioreq_irqfd raw;
+	long long sent, signals;
+	__u64 one = 1;
+	int fd, efd, efd2, i;
+	char dir[48];
+
+	if (!self->ecam)
+		SKIP(return, "Xen decodes config cycles here: no MSI of ours");
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	efd2 = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+	ASSERT_LE(0, efd2);
+
+	/* The default root complex has no MSI. */
+	test_cmd_register(self->fd, other);
+	test_err_irqfd_msi(EOPNOTSUPP, self->fd, other, efd, 0, db, 0);
+	test_cmd_unregister(self->fd, other);
+
+	fd = open_dev(true);
+	ASSERT_LE(0, fd);
+	test_cmd_bind_layout(fd, self->domid, &msi_layout);
+	snprintf(dir, sizeof(dir), "%d@%llx", self->domid,
+		 (unsigned long long)msi_layout.ecam.base);
+	test_err_irqfd_msi(ENOENT, fd, fn, efd, 0, db, 0);
+	test_cmd_register(fd, fn);
+	test_err_irqfd_msi(EINVAL, fd, fn, efd, 0, db + 4, 0);
+	test_err_irqfd_msi(ERANGE, fd, fn, efd, 0, db, 16);
+	raw = (struct xen_pci_ioreq_irqfd){
+		.fn = fn, .fd = efd, .flags = msi, .pin = 1, .msi_address = db,
+	};
+	EXPECT_ERRNO(EINVAL, ioctl(fd, XEN_PCI_IOREQ_IRQFD, &raw));
+	raw.pin = 0;
+	raw.flags |= XEN_PCI_IOREQ_IRQFD_RESAMPLE;
+	raw.resamplefd = efd2;
+	EXPECT_ERRNO(EINVAL, ioctl(fd, XEN_PCI_IOREQ_IRQFD, &raw));
+	EXPECT_EQ(0, server_stat(dir, "irqfds"));
+
+	/* Each signal raises the vector's SPI before write() returns. */
+	test_cmd_irqfd_msi(fd, fn, efd, 0, db, 3);
+	test_err_irqfd_msi(EEXIST, fd, fn, efd, 0, db, 3);
+	EXPECT_EQ(1, server_stat(dir, "irqfds"));
+	sent = server_stat(dir, "irqfd_msi_sent");
+	signals = server_stat(dir, "irqfd_signals");
+	ASSERT_LE(0, sent);
+	for (i = 1; i <= 5; i++) {
+		ASSERT_EQ(8, write(efd, &one, 8));
+		EXPECT_EQ(sent + i, server_stat(dir, "irqfd_msi_sent"));
+	}
+	EXPECT_EQ(signals + 5, server_stat(dir, "irqfd_signals"));
+	EXPECT_ERRNO(EAGAIN, read(efd, &one, 8));
+	one = 1;
+	/* Neither an INTx nor a plain MSI was counted for them. */
+	EXPECT_EQ(0, server_stat(dir, "irqfd_asserted"));
+
+	/* Masked: nothing raised. Unmasked: once for what came between. */
+	test_cmd_irqfd_msi(fd, fn, efd, XEN_PCI_IOREQ_IRQFD_DEASSIGN, 0, 0);
+	test_err_irqfd_msi(ENOENT, fd, fn, efd, XEN_PCI_IOREQ_IRQFD_DEASSIGN,
+			   0, 0);
+	ASSERT_EQ(8, write(efd, &one, 8));
+	ASSERT_EQ(8, write(efd, &one, 8));
+	EXPECT_EQ(sent + 5, server_stat(dir, "irqfd_msi_sent"));
+	test_cmd_irqfd_msi(fd, fn, efd, 0, db, 3);
+	EXPECT_TRUE(server_stat_grows(dir, "irqfd_msi_sent", sent + 5));
+	EXPECT_EQ(sent + 6, server_stat(dir, "irqfd_msi_sent"));
+
+	/* It goes with its function. */
+	test_cmd_unregister(fd, fn);
+	EXPECT_EQ(0, server_stat(dir, "irqfds"));
+	ASSERT_EQ(8, write(efd, &one, 8));
+	EXPECT_EQ(sent + 6, server_stat(dir, "irqfd_msi_sent"));
+	close(fd);
+	close(efd);
+	close(efd2);
 }
 
 int main(int argc, char **argv)

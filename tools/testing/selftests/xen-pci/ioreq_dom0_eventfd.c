@@ -157,8 +157,9 @@ TEST_F(guest, irqfd)
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, XEN_PCI_IOREQ_IRQFD, NULL));
 	for (i = 0; i < 2; i++) {
 		bad = (struct xen_pci_ioreq_irqfd){ .fn = fn, .fd = e1, .pin = 1 };
+		/* a message without XEN_PCI_IOREQ_IRQFD_MSI */
 		if (i)
-			bad.reserved = 1;
+			bad.msi_address = 1;
 		else
 			bad.reserved0[2] = 1;
 		EXPECT_ERRNO(EINVAL, ioctl(self->fd, XEN_PCI_IOREQ_IRQFD, &bad));

@@ -218,7 +218,7 @@ static int reserved_off(unsigned int nr)
 	case 5: return offsetof(struct xen_pci_ioreq_mmio, reserved);
 	case 6: return offsetof(struct xen_pci_ioreq_intx, reserved);
 	case 7: return offsetof(struct xen_pci_ioreq_ioeventfd, reserved);
-	case 8: return offsetof(struct xen_pci_ioreq_irqfd, reserved);
+	case 8: return offsetof(struct xen_pci_ioreq_irqfd, reserved0);
 	case 9: return offsetof(struct xen_pci_ioreq_msi, reserved);
 	default: return -1;
 	}

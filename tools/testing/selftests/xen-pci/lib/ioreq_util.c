@@ -118,6 +118,17 @@ int _test_cmd_irqfd(int fd, struct xen_pci_ioreq_function fn, int efd,
 	return _test_cmd_irqfd_resample(fd, fn, efd, 0, flags, pin);
 }
 
+int _test_cmd_irqfd_msi(int fd, struct xen_pci_ioreq_function fn, int efd,
+			__u32 flags, __u64 address, __u32 data)
+{
+	struct xen_pci_ioreq_irqfd a = {
+		.fn = fn, .fd = efd, .flags = flags | XEN_PCI_IOREQ_IRQFD_MSI,
+		.msi_address = address, .msi_data = data,
+	};
+
+	return ioctl(fd, XEN_PCI_IOREQ_IRQFD, &a);
+}
+
 int _test_cmd_msi(int fd, struct xen_pci_ioreq_function fn, __u64 address,
 		  __u32 data)
 {
@@ -257,14 +268,22 @@ bool wait_blocked_in(pid_t pid, long nr)
 	return false;
 }
 
-bool stat_grows(int domid, const char *name, long long than)
+bool server_stat_grows(const char *dir, const char *name, long long than)
 {
 	int i;
 
 	for (i = 0; i < ROUND_TIMEOUT * 100; i++) {
-		if (guest_stat(domid, name) > than)
+		if (server_stat(dir, name) > than)
 			return true;
 		usleep(10000);
 	}
 	return false;
+}
+
+bool stat_grows(int domid, const char *name, long long than)
+{
+	char dir[16];
+
+	snprintf(dir, sizeof(dir), "%d", domid);
+	return server_stat_grows(dir, name, than);
 }

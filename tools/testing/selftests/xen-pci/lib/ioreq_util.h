@@ -60,6 +60,9 @@ int _test_cmd_irqfd_resample(int fd, struct xen_pci_ioreq_function fn,
 
 int _test_cmd_msi(int fd, struct xen_pci_ioreq_function fn, __u64 address,
 		  __u32 data);
+/* XEN_PCI_IOREQ_IRQFD with XEN_PCI_IOREQ_IRQFD_MSI and @flags. */
+int _test_cmd_irqfd_msi(int fd, struct xen_pci_ioreq_function fn, int efd,
+			__u32 flags, __u64 address, __u32 data);
 int bind_fd_flags(int fd, int domid, unsigned int flags);
 int bind_fd(int fd, int domid);
 int open_bound_flags(int domid, bool nonblock, unsigned int flags);
@@ -72,6 +75,8 @@ long long server_stat(const char *dir, const char *name);
 long long guest_stat(int domid, const char *name);
 int server_irqs(int domid);
 bool stat_grows(int domid, const char *name, long long than);
+/* As stat_grows(), for the server of debugfs directory @dir. */
+bool server_stat_grows(const char *dir, const char *name, long long than);
 bool wait_blocked_in(pid_t pid, long nr);
 
 /* The test macros, for the programs that include kselftest_harness.h. */
@@ -150,6 +155,11 @@ static inline long succeeded(struct __test_metadata *_metadata, long ret,
 #define test_cmd_release_server(fd)						\
 	ASSERT_OK(ioctl(fd, XEN_PCI_IOREQ_RELEASE_SERVER, 0))
 
+#define test_cmd_irqfd_msi(fd, fn, efd, flags, address, data)			\
+	ASSERT_OK(_test_cmd_irqfd_msi(fd, fn, efd, flags, address, data))
+#define test_err_irqfd_msi(_errno, fd, fn, efd, flags, address, data)		\
+	EXPECT_ERRNO(_errno, _test_cmd_irqfd_msi(fd, fn, efd, flags, address,	\
+						 data))
 #define test_cmd_msi(fd, fn, address, data)					\
 	ASSERT_OK(_test_cmd_msi(fd, fn, address, data))
 #define test_err_msi(_errno, fd, fn, address, data)				\
