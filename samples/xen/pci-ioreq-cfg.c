@@ -277,6 +277,24 @@ int pci_ioreq_set_intx(struct pci_ioreq_backend *be, bool level)
 	return -1;
 }
 
+int pci_ioreq_msi(struct pci_ioreq_backend *be, __u64 address, __u32 data)
+{
+	struct xen_pci_ioreq_msi msi = {
+		.fn = be->fn,
+		.data = data,
+		.address = address,
+	};
+
+	if (!be->t->ops->msi) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	if (!be->t->ops->msi(be->t, &msi))
+		return 0;
+	pci_ioreq_failed(be);
+	return -1;
+}
+
 /* ---- requests ---- */
 
 static bool serve_config(struct pci_ioreq_backend *be,

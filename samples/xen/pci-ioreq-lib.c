@@ -156,6 +156,16 @@ static int kernel_set_intx(struct pci_ioreq_transport *t,
 	return kernel_failed("XEN_PCI_IOREQ_SET_INTX");
 }
 
+static int kernel_msi(struct pci_ioreq_transport *t,
+		      const struct xen_pci_ioreq_msi *msi)
+{
+	if (!ioctl(t->fd, XEN_PCI_IOREQ_MSI, msi))
+		return 0;
+	if (errno == EINVAL || errno == ERANGE || errno == EOPNOTSUPP)
+		return -1;
+	return kernel_failed("XEN_PCI_IOREQ_MSI");
+}
+
 static void kernel_free(struct kernel_transport *kt)
 {
 	if (kt->t.fd >= 0)
@@ -181,6 +191,7 @@ static const struct pci_ioreq_transport_ops kernel_ops = {
 	.add_mmio = kernel_add_mmio,
 	.remove_mmio = kernel_remove_mmio,
 	.set_intx = kernel_set_intx,
+	.msi = kernel_msi,
 	.close = kernel_close,
 };
 

@@ -81,6 +81,12 @@ struct pci_ioreq_transport_ops {
 	/* Set the level of an INTx pin of the function. */
 	int (*set_intx)(struct pci_ioreq_transport *t,
 			const struct xen_pci_ioreq_intx *intx);
+	/*
+	 * Optional: signal a message-signalled interrupt. Leaves EINVAL,
+	 * ERANGE and EOPNOTSUPP (the message refused) to the caller.
+	 */
+	int (*msi)(struct pci_ioreq_transport *t,
+		   const struct xen_pci_ioreq_msi *msi);
 	/* If set: after t->idle_ms without events, is the guest still there? */
 	int (*check)(struct pci_ioreq_transport *t);
 	/* Stop serving, release everything (@gone: the guest is gone). */
@@ -327,6 +333,12 @@ void pci_ioreq_unroute_bars(struct pci_ioreq_backend *be);
 int pci_ioreq_set_intx(struct pci_ioreq_backend *be, bool level);
 
 /*
+ * Signal the message @data to @address of the function; -1 if that failed
+ * (errno EOPNOTSUPP: the transport or the root complex has no MSI).
+ */
+int pci_ioreq_msi(struct pci_ioreq_backend *be, __u64 address, __u32 data);
+
+/*
  * Serve a config or BAR request of an emulated function through ops;
  * *@data: the value read. False for a request that makes no sense.
  */
@@ -374,8 +386,10 @@ struct pci_ioreq_target {
 	"                         Xen's guest layout: comma-separated\n"	\
 	"                         ecam=BASE:SIZE, mem=BASE:SIZE,\n"		\
 	"                         pref=BASE:SIZE (0:0: none), intx=ID (GIC\n"	\
-	"                         interrupt ID of the first INTx line); a\n"	\
-	"                         key left out keeps Xen's value\n"
+	"                         interrupt ID of the first INTx line),\n"	\
+	"                         msi=ID:COUNT (MSI vectors from GIC\n"	\
+	"                         interrupt ID ID), doorbell=ADDR (of\n"	\
+	"                         MSI); a key left out keeps Xen's value\n"
 
 #define PCI_IOREQ_TARGET_USAGE						\
 	"  -d, --domid N          the guest (required)\n"		\

@@ -65,6 +65,20 @@ static bool pci_ioreq_parse_window(const char *arg,
 	return ok;
 }
 
+/* msi=ID:COUNT: the GIC interrupt ID of vector 0 and the number of vectors */
+static bool pci_ioreq_parse_msi(const char *arg,
+				struct xen_pci_ioreq_layout *l)
+{
+	struct xen_pci_ioreq_window w;
+
+	if (!pci_ioreq_parse_window(arg, &w) || w.base > 1019 ||
+	    w.size > 1020)
+		return false;
+	l->msi_base = w.base;
+	l->msi_count = w.size;
+	return true;
+}
+
 /*
  * --layout SPEC into @l, which starts as PCI_IOREQ_DEFAULT_LAYOUT. Only the
  * syntax is checked here: the kernel, or the Xen transport, checks the
@@ -74,7 +88,7 @@ static bool pci_ioreq_parse_layout(const char *spec,
 				   struct xen_pci_ioreq_layout *l)
 {
 	char *copy = strdup(spec), *save = NULL, *kv;
-	unsigned long long intx;
+	unsigned long long intx, addr;
 	bool ok = !!copy;
 
 	for (kv = copy ? strtok_r(copy, ",", &save) : NULL; ok && kv;
@@ -88,6 +102,11 @@ static bool pci_ioreq_parse_layout(const char *spec,
 		else if (!strncmp(kv, "intx=", 5) &&
 			 pci_ioreq_parse_uint(kv + 5, 1019, false, &intx))
 			l->intx_base = intx;
+		else if (!strncmp(kv, "msi=", 4))
+			ok = pci_ioreq_parse_msi(kv + 4, l);
+		else if (!strncmp(kv, "doorbell=", 9) &&
+			 pci_ioreq_parse_uint(kv + 9, ULLONG_MAX, false, &addr))
+			l->msi_doorbell = addr;
 		else
 			ok = false;
 	}

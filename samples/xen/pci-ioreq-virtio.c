@@ -11,8 +11,12 @@
  * One process serves one PCI function: a modern (virtio 1.x, revision 1)
  * virtio-pci device whose common config, ISR, device config and notify
  * structures lie in a 16 KiB memory BAR, as the vendor-specific
- * capabilities of its config space say. It has no MSI-X capability, so the
- * guest's virtio_pci driver uses INTx. Two device types:
+ * capabilities of its config space say. Where the guest's root complex has
+ * MSI (--layout msi=ID:COUNT,doorbell=ADDR, as its device tree's
+ * "msi-ranges" and "msi" region say), the function also has an MSI-X
+ * capability whose table and PBA double the BAR: the guest's virtio_pci
+ * driver then gives each queue its own vector and never reads the ISR.
+ * Otherwise it uses INTx. Two device types:
  *
  *   blk  virtio-blk backed by a dom0 file: read, write, flush, get-id;
  *        capacity, block size and segment limit in the device config;
@@ -42,8 +46,9 @@
  *
  * With --fast, queue notifications are ioeventfds (the guest's notify
  * write is completed in the kernel and wakes the backend through an
- * eventfd) and the interrupt is an irqfd; without, each notify is a
- * request read from /dev/xen/pci-ioreq and INTx is set by ioctl.
+ * eventfd) and the INTx interrupt is an irqfd; without, each notify is a
+ * request read from /dev/xen/pci-ioreq and INTx is set by ioctl. An MSI-X
+ * vector is signalled by ioctl (XEN_PCI_IOREQ_MSI) either way.
  *
  * Usage:
  *	pci-ioreq-virtio --domid N --slot S --device blk --disk FILE
@@ -153,8 +158,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	/* MSI-X where the guest's root complex has MSI (--layout msi=) */
 	virtio_pci_init(&v, strcmp(type, "blk") ? &virtio_rng_ops :
-						  &virtio_blk_ops, &tgt.fn);
+						  &virtio_blk_ops, &tgt.fn,
+			tgt.layout.msi_count > 0);
 	if (v.dev == &virtio_blk_ops) {
 		if (v.read_only)
 			v.features |= 1ULL << VIRTIO_BLK_F_RO;

@@ -4,9 +4,12 @@
  * backends' library: a modern (virtio 1.x, revision 1) function whose
  * common config, ISR, device config and notify structures lie in a 16 KiB
  * memory BAR, as the vendor-specific capabilities of its config space
- * say, with the VIRTIO_PCI_CAP_PCI_CFG window. It has no MSI-X
- * capability: the interrupt is INTx, set by request or (--fast) through
- * an irqfd, and with --fast each queue's notify address is an ioeventfd.
+ * say, with the VIRTIO_PCI_CAP_PCI_CFG window. Its interrupt is INTx, set
+ * by request or (--fast) through an irqfd; where the guest's root complex
+ * has MSI it also has an MSI-X capability, with a vector for each queue and
+ * one for config changes, and then, once the driver enables MSI-X, it
+ * neither sets the ISR nor uses INTx. With --fast each queue's notify
+ * address is an ioeventfd.
  * The device type (virtio-blk.c, virtio-rng.c) adds its IDs, features,
  * device config and the serving of its queue.
  */
@@ -31,8 +34,11 @@
 #define INTX_PIN		1	/* INTA */
 #define VIRTIO_SUBSYS_ID	0x1100
 
-/* BAR 0: one page per structure. */
+/* BAR 0: one page per structure; the MSI-X table and PBA double it. */
 #define BAR0_SIZE		0x4000
+#define BAR0_SIZE_MSIX		0x8000
+#define MSIX_TABLE_OFF		0x4000
+#define MSIX_PBA_OFF		0x5000
 #define COMMON_OFF		0x0000	/* must stay 0: see bar0_read32() */
 #define COMMON_LEN		0x40
 #define ISR_OFF			0x1000
@@ -49,6 +55,7 @@
 #define CAP_NOTIFY		0x70	/* struct virtio_pci_notify_cap */
 #define CAP_PCICFG		0x84	/* struct virtio_pci_cfg_cap */
 #define CAP_PCICFG_DATA		(CAP_PCICFG + 16)
+#define CAP_MSIX		0x98
 
 static void ioctl_failed(struct vdev *v, const char *what)
 {
@@ -78,19 +85,42 @@ static void set_intx(struct vdev *v, bool level)
 	v->intx_level = level;
 }
 
-/* The line follows the ISR: asserted on its first bit, like a level. */
+/*
+ * The line follows the ISR: asserted on its first bit, like a level; never
+ * while MSI-X is on.
+ */
 static void update_intx(struct vdev *v)
 {
-	bool level = v->isr && !(v->be.hdr.command & PCI_COMMAND_INTX_DISABLE);
+	bool level = v->isr &&
+		     !(v->be.hdr.command & PCI_COMMAND_INTX_DISABLE) &&
+		     !pci_ioreq_msix_enabled(&v->msix);
 
 	if (level != v->intx_level)
 		set_intx(v, level);
 }
 
-void virtio_raise_isr(struct vdev *v, __u8 bits)
+static void raise_isr(struct vdev *v, __u8 bits)
 {
 	v->isr |= bits;
 	update_intx(v);
+}
+
+void virtio_interrupt(struct vdev *v, struct vq *q)
+{
+	__u16 vec = q ? q->msix_vector : v->msix_config;
+
+	if (!pci_ioreq_msix_enabled(&v->msix)) {
+		raise_isr(v, q ? VIRTIO_ISR_QUEUE : VIRTIO_ISR_CONFIG);
+		return;
+	}
+	if (vec != VIRTIO_MSI_NO_VECTOR && !v->be.gone)
+		pci_ioreq_msix_signal(&v->be, &v->msix, vec);
+}
+
+/* What the driver may map a queue or config changes to. */
+static __u16 msix_vector(struct vdev *v, __u16 vec)
+{
+	return vec < v->msix.nr ? vec : VIRTIO_MSI_NO_VECTOR;
 }
 
 /* ---- queue notifications through ioeventfds (--fast) ---- */
@@ -153,7 +183,7 @@ void virtio_mark_broken(struct vdev *v, const char *fmt, ...)
 	v->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	v->generation++;
 	if (v->status & VIRTIO_CONFIG_S_DRIVER_OK)
-		virtio_raise_isr(v, VIRTIO_ISR_CONFIG);
+		virtio_interrupt(v, NULL);
 }
 
 static void reset_device(struct vdev *v)
@@ -280,7 +310,7 @@ static void common_write32(struct vdev *v, unsigned int off, __u32 val,
 		break;
 	case 0x10:
 		if (mask & 0xffff)
-			v->msix_config = new;
+			v->msix_config = msix_vector(v, new);
 		break;
 	case 0x14:
 		if (mask & 0xff)
@@ -292,7 +322,7 @@ static void common_write32(struct vdev *v, unsigned int off, __u32 val,
 		if (qw && (mask & 0xffff))
 			q->size = new;
 		if (q && (mask & 0xffff0000))
-			q->msix_vector = new >> 16;
+			q->msix_vector = msix_vector(v, new >> 16);
 		break;
 	case 0x1c:
 		if (qw && (mask & 0xffff) && (new & 0xffff) == 1)
@@ -323,7 +353,10 @@ static __u32 bar0_read32(void *dev, unsigned int off)
 
 	if (off < COMMON_OFF + COMMON_LEN)
 		return common_read32(v, off - COMMON_OFF);
+	if (pci_ioreq_msix_bar_read32(&v->msix, off, &isr))
+		return isr;
 	if (off == ISR_OFF) {
+		v->st.isr_reads++;
 		isr = v->isr;
 		v->isr = 0;
 		update_intx(v);
@@ -342,6 +375,9 @@ static void bar0_write32(void *dev, unsigned int off, __u32 val, __u32 mask)
 
 	if (off < COMMON_OFF + COMMON_LEN) {
 		common_write32(v, off - COMMON_OFF, val, mask);
+	} else if (pci_ioreq_msix_bar_write32(&v->be, &v->msix, off, val,
+					      mask)) {
+		return;
 	} else if (off >= NOTIFY_OFF &&
 		   off < NOTIFY_OFF + VIRTIO_MAX_QUEUES * NOTIFY_MULT) {
 		qi = (off - NOTIFY_OFF) / NOTIFY_MULT;
@@ -400,14 +436,18 @@ static __u32 cfg_read32(void *dev, unsigned int off)
 	case CAP_NOTIFY + 16:
 		return NOTIFY_MULT;
 	case CAP_PCICFG:
-		return PCI_CAP_ID_VNDR | 20 << 16 |
-		       (__u32)VIRTIO_PCI_CAP_PCI_CFG << 24;
+		return PCI_CAP_ID_VNDR | (v->msix.nr ? CAP_MSIX : 0) << 8 |
+		       20 << 16 | (__u32)VIRTIO_PCI_CAP_PCI_CFG << 24;
 	case CAP_PCICFG + 4:
 		return v->pcicfg_bar;
 	case CAP_PCICFG + 8:
 		return v->pcicfg_off;
 	case CAP_PCICFG + 12:
 		return v->pcicfg_len;
+	case CAP_MSIX ... CAP_MSIX + PCI_IOREQ_MSIX_CAP_LEN - 1:
+		if (!v->msix.nr)
+			return 0;
+		return pci_ioreq_msix_cap_read(&v->msix, (off - CAP_MSIX) / 4, 0);
 	default:
 		return pci_ioreq_header_read(&v->be, off, status);
 	}
@@ -423,7 +463,7 @@ static bool pcicfg_window_ok(struct vdev *v)
 	       (v->pcicfg_len == 1 || v->pcicfg_len == 2 ||
 		v->pcicfg_len == 4) &&
 	       !(v->pcicfg_off & (v->pcicfg_len - 1)) &&
-	       v->pcicfg_off < BAR0_SIZE;
+	       v->pcicfg_off < v->be.hdr.bar[0].size;
 }
 
 /* A config access at the window's data: BAR 0 through config space. */
@@ -458,6 +498,14 @@ static void cfg_write32(void *dev, unsigned int off, __u32 val, __u32 mask)
 		break;
 	case CAP_PCICFG + 12:
 		v->pcicfg_len = new;
+		break;
+	case CAP_MSIX ... CAP_MSIX + PCI_IOREQ_MSIX_CAP_LEN - 1:
+		if (!v->msix.nr)
+			break;
+		pci_ioreq_msix_cap_write(&v->be, &v->msix, (off - CAP_MSIX) / 4,
+					 val, mask);
+		/* INTx is off while MSI-X is on, and back when it goes */
+		update_intx(v);
 		break;
 	}
 }
@@ -558,7 +606,8 @@ void virtio_pci_stats(struct vdev *v)
 	       s->errors);
 	printf(" broken %llu resets %llu foreign-map calls %llu pages %llu",
 	       s->broken, s->resets, v->mem.map_calls, v->mem.pages_mapped);
-	printf(" resamples %llu", s->resamples);
+	printf(" resamples %llu isr reads %llu", s->resamples, s->isr_reads);
+	pci_ioreq_msix_stats(&v->msix);
 	printf(" invalidates %llu chunks dropped %llu retries %llu",
 	       b->invalidates, v->mem.chunks_dropped, v->mem.retries);
 	printf(" grant maps %llu pages %llu", v->mem.grant_maps,
@@ -605,7 +654,7 @@ static const struct pci_ioreq_backend_ops virtio_pci_ops = {
 /* ---- setup and teardown ---- */
 
 void virtio_pci_init(struct vdev *v, const struct virtio_device_ops *dev,
-		     const struct xen_pci_ioreq_function *fn)
+		     const struct xen_pci_ioreq_function *fn, bool msix)
 {
 	struct pci_ioreq_header *h = &v->be.hdr;
 	unsigned int i;
@@ -622,10 +671,14 @@ void virtio_pci_init(struct vdev *v, const struct virtio_device_ops *dev,
 	h->header_type = PCI_HEADER_TYPE_NORMAL;
 	h->cap_list = CAP_COMMON;
 	h->pin = INTX_PIN;
-	h->bar[0].size = BAR0_SIZE;
+	h->bar[0].size = msix ? BAR0_SIZE_MSIX : BAR0_SIZE;
 	h->bar[0].flags = PCI_BASE_ADDRESS_SPACE_MEMORY |
 			  PCI_BASE_ADDRESS_MEM_TYPE_32;
 	v->nr_queues = 1;
+	/* a vector per queue, and one for config changes */
+	if (msix)
+		pci_ioreq_msix_init(&v->msix, VIRTIO_MAX_QUEUES + 1, 0,
+				    MSIX_TABLE_OFF, MSIX_PBA_OFF);
 	v->features = 1ULL << VIRTIO_F_VERSION_1 |
 		      1ULL << VIRTIO_F_ACCESS_PLATFORM |
 		      1ULL << VIRTIO_RING_F_INDIRECT_DESC | dev->features;
@@ -663,6 +716,9 @@ int virtio_pci_fast(struct vdev *v)
 	/* fd nr_queues of the loop: resample_ready() */
 	v->be.fds[i] = v->resamplefd;
 	v->be.nr_fds = i + 1;
+	/* MSI-X vectors: an irqfd each while unmasked */
+	if (v->msix.nr && pci_ioreq_msix_irqfds(&v->be, &v->msix))
+		return -1;
 	irq.resamplefd = v->resamplefd;
 	irq.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (irq.fd < 0)
@@ -692,6 +748,7 @@ void virtio_pci_teardown(struct vdev *v)
 		.pin = INTX_PIN,
 	};
 
+	pci_ioreq_msix_exit(&v->be, &v->msix);
 	if (v->be.gone)
 		return;
 	v->be.hdr.command &= ~PCI_COMMAND_MEMORY;
@@ -708,6 +765,9 @@ void virtio_pci_exit(struct vdev *v)
 {
 	unsigned int i;
 
+	/* the guest is gone, or virtio_pci_teardown() removed the irqfds */
+	v->be.gone = true;
+	pci_ioreq_msix_exit(&v->be, &v->msix);
 	for (i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		if (v->vq[i].kick_fd >= 0)
 			close(v->vq[i].kick_fd);

@@ -7,7 +7,8 @@
  *   virtio-pci.c    the PCI transport: config space and its capabilities,
  *                   the common config, ISR, notify and device structures
  *                   in BAR 0, device status and reset, INTx or irqfd,
- *                   ioeventfds;
+ *                   MSI-X (a vector per queue and one for config changes,
+ *                   pci-ioreq-msix.c), ioeventfds;
  *   virtio-ring.c   split virtqueues: their rings, descriptor chains and
  *                   the copies into and out of a chain's buffers;
  *   virtio-blk.c    virtio-blk, backed by a file of dom0;
@@ -26,6 +27,7 @@
 
 #include "pci-ioreq-lib.h"
 #include "pci-ioreq-mem.h"
+#include "pci-ioreq-msix.h"
 
 #define VIRTIO_MAX_QUEUES	2
 #define VIRTIO_QUEUE_SIZE_MAX	256
@@ -90,6 +92,7 @@ struct vstats {
 	unsigned long long notify_mmio, notify_eventfd, kick_wakeups;
 	unsigned long long chains, intx, irqfd, bytes_in, bytes_out;
 	unsigned long long flushes, errors, broken, resets, resamples;
+	unsigned long long isr_reads;
 };
 
 struct vdev {
@@ -115,6 +118,7 @@ struct vdev {
 	bool intx_level;
 	int irqfd;			/* --fast: asserts INTA */
 	int resamplefd;			/* --fast: its overtaken signals */
+	struct pci_ioreq_msix msix;	/* nr 0: INTx only */
 
 	struct pci_ioreq_mem mem;
 	struct chain *chain;
@@ -138,11 +142,12 @@ struct vdev {
 
 /*
  * Make @v a virtio-pci function for guest function @fn with device @dev:
- * its header, BAR 0, features, queues (reset), no fds open yet. The
- * backend then opens its transport, and with --fast virtio_pci_fast().
+ * its header, BAR 0, features, queues (reset), an MSI-X capability if
+ * @msix, no fds open yet. The backend then opens its transport, and with
+ * --fast virtio_pci_fast().
  */
 void virtio_pci_init(struct vdev *v, const struct virtio_device_ops *dev,
-		     const struct xen_pci_ioreq_function *fn);
+		     const struct xen_pci_ioreq_function *fn, bool msix);
 
 /* --fast: an ioeventfd per queue and an irqfd; -1 after saying why not. */
 int virtio_pci_fast(struct vdev *v);
@@ -156,8 +161,11 @@ void virtio_pci_exit(struct vdev *v);
 /* Print the counters (SIGUSR1, and at exit). */
 void virtio_pci_stats(struct vdev *v);
 
-/* Set ISR bits; the line follows. */
-void virtio_raise_isr(struct vdev *v, __u8 bits);
+/*
+ * Interrupt the driver for queue @q, or for a config change (@q NULL): the
+ * vector the driver chose while MSI-X is on, else the ISR bit and INTx.
+ */
+void virtio_interrupt(struct vdev *v, struct vq *q);
 
 /* The guest broke the virtio rules: DEVICE_NEEDS_RESET, say why. */
 void virtio_mark_broken(struct vdev *v, const char *fmt, ...);

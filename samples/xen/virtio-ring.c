@@ -345,5 +345,5 @@ void vq_process(struct vdev *v, struct vq *q)
 	}
 	if (used && !(__atomic_load_n(&q->avail->flags, __ATOMIC_ACQUIRE) &
 		      VRING_AVAIL_F_NO_INTERRUPT))
-		virtio_raise_isr(v, VIRTIO_ISR_QUEUE);
+		virtio_interrupt(v, q);
 }
