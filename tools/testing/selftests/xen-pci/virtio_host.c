@@ -98,7 +98,7 @@ static bool find_in_backends(const char *key, char *out, size_t len,
 	glob_t g;
 	size_t i;
 
-	snprintf(pat, sizeof(pat), "/tmp/backend-%s-*.log",
+	snprintf(pat, sizeof(pat), "/tmp/backend-%s-[0-9]*.log",
 		 getenv("XEN_PCI_GUEST"));
 	if (glob(pat, 0, NULL, &g))
 		return false;
@@ -287,7 +287,7 @@ TEST_F(host, backends_healthy_and_fast_paths_used)
 	/* The guest's memory went down and up (virtio_guest). */
 	balloon = count_lines(self->log, VIRTIO_REPORT "balloon-pattern ") > 0;
 
-	snprintf(pat, sizeof(pat), "/tmp/backend-%s-*.log",
+	snprintf(pat, sizeof(pat), "/tmp/backend-%s-[0-9]*.log",
 		 getenv("XEN_PCI_GUEST"));
 	ASSERT_EQ(0, glob(pat, 0, NULL, &g));
 	for (i = 0; i < g.gl_pathc; i++) {
