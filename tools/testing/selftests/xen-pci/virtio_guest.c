@@ -7,7 +7,10 @@
  * - each function is bound to virtio-pci, and its virtio device to
  *   virtio_blk or virtio_rng, with VIRTIO_F_VERSION_1 negotiated;
  * - the disk has the backend's serial (GET_ID), and its whole content
- *   reads, with interrupts on the function's INTx line;
+ *   reads, with interrupts on the function's INTx line, or on its MSI-X
+ *   vectors where the root complex has "msi-ranges": then each function has
+ *   a vector for config changes and one per queue (named after the queue in
+ *   /proc/interrupts), and a queue's I/O interrupts on its own vector;
  * - a pattern written with O_DIRECT reads back with O_DIRECT;
  * - on the second disk (if the guest has one), mkfs.ext4 makes a file
  *   system that takes a few thousand files, which read back after a
@@ -47,6 +50,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
+#include <glob.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
@@ -211,11 +215,140 @@ TEST_F(virtio, stock_drivers_bound)
 	}
 }
 
-/* GET_ID, the capacity, and the whole disk read with INTx interrupts. */
+/* The guest's root complex is its own MSI controller ("msi-ranges"). */
+static bool root_complex_has_msi(void)
+{
+	glob_t g;
+	bool msi;
+
+	msi = !glob("/proc/device-tree/passthrough/pcie@*/msi-ranges", 0,
+		    NULL, &g);
+	if (msi)
+		globfree(&g);
+	return msi;
+}
+
+#define MAX_VECTORS	8
+
+/* The IRQs of the MSI or MSI-X vectors of @bdf, sorted; how many. */
+static int fn_msi_irqs(const char *bdf, unsigned long *irq, int max)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int i, n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/msi_irqs", bdf);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && n < max) {
+		if (!isdigit(de->d_name[0]))
+			continue;
+		irq[n] = strtoul(de->d_name, NULL, 10);
+		for (i = n++; i > 0 && irq[i - 1] > irq[i]; i--) {
+			unsigned long t = irq[i];
+
+			irq[i] = irq[i - 1];
+			irq[i - 1] = t;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * The interrupts @bdf has taken: on its MSI or MSI-X vectors if it has
+ * any, else on its INTx line; -1 if they cannot be read.
+ */
+static long long fn_irq_count(const char *bdf)
+{
+	unsigned long irq[MAX_VECTORS];
+	long long total = 0, c;
+	int i, n = fn_msi_irqs(bdf, irq, MAX_VECTORS);
+
+	if (!n) {
+		if (dev_attr_ulong(bdf, "irq", &irq[0]))
+			return -1;
+		return irq_count(irq[0]);
+	}
+	for (i = 0; i < n; i++) {
+		c = irq_count(irq[i]);
+		if (c < 0)
+			return -1;
+		total += c;
+	}
+	return total;
+}
+
+/* The action name of @irq ("virtio0-config"), from /sys/kernel/irq. */
+static bool irq_action(unsigned long irq, char *name, size_t len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/kernel/irq/%lu/actions", irq);
+	return !sysfs_read(path, name, len);
+}
+
+/*
+ * Where the root complex has MSI, virtio_pci gives each function a vector
+ * for config changes and one for its queue, and a queue's completions
+ * interrupt on the queue's vector; where it has not, the function has no
+ * vector and uses INTx.
+ */
+TEST_F(virtio, interrupts_msix_per_queue_or_intx)
+{
+	static const char * const queue[] = { "req.0", "input" };
+	bool msi = root_complex_has_msi();
+	unsigned long irq[2][MAX_VECTORS];
+	long long before, after;
+	char want[64], name[64], vdev[32];
+	int i, j, n, fd;
+	__u8 *buf;
+
+	for (i = 0; i < 2; i++) {
+		const char *bdf = i ? self->rng : self->blk;
+
+		ASSERT_TRUE(virtio_child(bdf, vdev, sizeof(vdev)));
+		n = fn_msi_irqs(bdf, irq[i], MAX_VECTORS);
+		if (!msi) {
+			EXPECT_EQ(0, n) TH_LOG("%s has MSI vectors without msi-ranges",
+					       bdf);
+			continue;
+		}
+		/* The config vector first, then the queue's: as allocated. */
+		ASSERT_EQ(2, n) TH_LOG("%s: %d MSI-X vectors", bdf, n);
+		for (j = 0; j < n; j++) {
+			snprintf(want, sizeof(want), "%s-%s", vdev,
+				 j ? queue[i] : "config");
+			ASSERT_TRUE(irq_action(irq[i][j], name, sizeof(name)));
+			EXPECT_STREQ(want, name) TH_LOG("IRQ %lu", irq[i][j]);
+		}
+		TH_LOG("%s: MSI-X IRQs %lu (config), %lu (%s)", bdf, irq[i][0],
+		       irq[i][1], queue[i]);
+	}
+	if (!msi)
+		return;
+
+	/* 1 MiB read from the disk: completions on the queue's vector. */
+	ASSERT_EQ(0, posix_memalign((void **)&buf, 4096, PATTERN_LEN));
+	before = irq_count(irq[0][1]);
+	fd = open(self->disk, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", self->disk, strerror(errno));
+	ASSERT_EQ(PATTERN_LEN, pread(fd, buf, PATTERN_LEN, 0));
+	close(fd);
+	free(buf);
+	after = irq_count(irq[0][1]);
+	EXPECT_GT(after, before) TH_LOG("no interrupt on IRQ %lu", irq[0][1]);
+	TH_LOG("%lld interrupts on the queue's vector for 1 MiB",
+	       after - before);
+}
+
+/* GET_ID, the capacity, and the whole disk read with interrupts. */
 TEST_F(virtio, blk_reads_whole_disk)
 {
 	char path[PATH_MAX], serial[64], cmd[128], sum[80];
-	unsigned long irq, sectors;
+	unsigned long sectors;
 	long long irqs0, irqs1;
 	FILE *p;
 
@@ -229,9 +362,9 @@ TEST_F(virtio, blk_reads_whole_disk)
 	sectors = strtoul(cmd, NULL, 10);
 	ASSERT_GE(sectors, (PATTERN_OFF + PATTERN_LEN) / 512);
 
-	ASSERT_EQ(0, dev_attr_ulong(self->blk, "irq", &irq));
-	irqs0 = irq_count(irq);
-	ASSERT_GE(irqs0, 0) TH_LOG("IRQ %lu is not in /proc/interrupts", irq);
+	irqs0 = fn_irq_count(self->blk);
+	ASSERT_GE(irqs0, 0) TH_LOG("%s: its IRQs are not in /proc/interrupts",
+				   self->blk);
 	/* Through the page cache, as a user would; drop it first. */
 	sysfs_write("/proc/sys/vm/drop_caches", "3");
 	snprintf(cmd, sizeof(cmd), "sha256sum %s", self->disk);
@@ -241,11 +374,11 @@ TEST_F(virtio, blk_reads_whole_disk)
 	ASSERT_EQ(0, pclose(p));
 	ASSERT_EQ(' ', sum[64]) TH_LOG("sha256sum said: %s", sum);
 	sum[64] = '\0';
-	irqs1 = irq_count(irq);
-	EXPECT_GT(irqs1, irqs0) TH_LOG("no interrupt on IRQ %lu", irq);
+	irqs1 = fn_irq_count(self->blk);
+	EXPECT_GT(irqs1, irqs0) TH_LOG("no interrupt for %s", self->blk);
 	report("disk-sha256=%s sectors=%lu", sum, sectors);
-	TH_LOG("%s: %lu sectors, sha256 %s, %lld interrupts on IRQ %lu",
-	       self->disk, sectors, sum, irqs1 - irqs0, irq);
+	TH_LOG("%s: %lu sectors, sha256 %s, %lld interrupts", self->disk,
+	       sectors, sum, irqs1 - irqs0);
 }
 
 /* A pattern written with O_DIRECT and synced reads back with O_DIRECT. */
