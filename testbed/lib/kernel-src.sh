@@ -23,17 +23,20 @@ if [ ! -e "$PRISTINE/.unpacked" ]; then
 fi
 
 # Patched tree: rebuilt from the pristine one whenever the series changes.
-# The pristine files keep their old mtimes, so a file that the previous
-# series changed and this one no longer does would come back older than
-# the objects built from its changed content, and make would keep them (a
-# header that loses a field would leave objects of two layouts). Each file
-# the previous tree had of its own (patched or ours: not a hard link of the
-# pristine one) is kept aside, and one that now differs gets a new mtime.
+# The pristine files keep their old mtimes, so a file that an earlier
+# series changed and this one does not would come back older than the
+# objects built from its changed content, and make would keep them (a
+# header that loses a field would leave objects of two layouts). The files
+# the previous tree had of its own (patched or ours: not hard links of the
+# pristine tree) are noted in src-prev; each of them that is a hard link of
+# the pristine tree again gets a copy of its own, with a new mtime. The
+# note goes only once the new tree is whole, so a series that failed to
+# apply, or two changes without a build between them, lose nothing.
 want=$LVER-$(tree_hash "$REPO_ROOT/patches")
 if [ "$(cat "$SRC/.patched" 2>/dev/null)" != "$want" ]; then
 	log "applying patches/ to $LVER"
 	prev=$CACHE/linux/src-prev
-	rm -rf "$prev" && mkdir -p "$prev"
+	mkdir -p "$prev"
 	if [ -d "$SRC" ]; then
 		(cd "$SRC" && find . -type f -links 1 ! -path './.*' -print0 |
 			rsync -a --from0 --files-from=- . "$prev/")
@@ -45,12 +48,12 @@ if [ "$(cat "$SRC/.patched" 2>/dev/null)" != "$want" ]; then
 		series_apply "$SRC" "$p" || die "patches/$p does not apply to $LVER"
 	done
 	(cd "$prev" && find . -type f -print0) | while read -r -d '' f; do
-		[ -e "$SRC/$f" ] && ! cmp -s "$prev/$f" "$SRC/$f" || continue
+		[ -f "$SRC/$f" ] && [ "$(stat -c %h "$SRC/$f")" -gt 1 ] || continue
 		# a new inode: touching a hard link would age the pristine copy
 		cp "$SRC/$f" "$SRC/$f.new" && mv "$SRC/$f.new" "$SRC/$f"
 	done
-	rm -rf "$prev"
 	echo "$want" > "$SRC/.patched"
+	rm -rf "$prev"
 fi
 
 # Overlay our files (those patches/series lists); remove the ones we no
