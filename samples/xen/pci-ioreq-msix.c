@@ -52,10 +52,17 @@ bool pci_ioreq_msix_enabled(const struct pci_ioreq_msix *m)
 	return m->nr && (m->ctrl & CTRL_ENABLE);
 }
 
-static bool vector_masked(const struct pci_ioreq_msix *m, unsigned int vec)
+/*
+ * Whether vector @vec must wait in the PBA: MSI-X off, the function or the
+ * vector masked, or Bus Master Enable clear (a message is a memory write,
+ * which the function may not issue then).
+ */
+static bool vector_masked(const struct pci_ioreq_backend *be,
+			  const struct pci_ioreq_msix *m, unsigned int vec)
 {
 	return !(m->ctrl & CTRL_ENABLE) || (m->ctrl & CTRL_MASKALL) ||
-	       (m->entry[vec].ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	       (m->entry[vec].ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT) ||
+	       !(be->hdr.command & PCI_COMMAND_MASTER);
 }
 
 static int irqfd_ioctl(struct pci_ioreq_backend *be, struct pci_ioreq_msix *m,
@@ -84,7 +91,7 @@ static void sync_irqfd(struct pci_ioreq_backend *be, struct pci_ioreq_msix *m,
 		       unsigned int vec)
 {
 	const struct pci_ioreq_msix_entry *e = &m->entry[vec];
-	bool want = m->use_irqfds && !vector_masked(m, vec);
+	bool want = m->use_irqfds && !vector_masked(be, m, vec);
 
 	if (m->irqfd_on[vec] && want &&
 	    m->irqfd_msg[vec].addr_lo == e->addr_lo &&
@@ -92,9 +99,12 @@ static void sync_irqfd(struct pci_ioreq_backend *be, struct pci_ioreq_msix *m,
 	    m->irqfd_msg[vec].data == e->data)
 		return;
 	if (m->irqfd_on[vec]) {
-		if (irqfd_ioctl(be, m, vec, false) && errno != ENODEV)
+		if (irqfd_ioctl(be, m, vec, false) && errno != ENODEV) {
+			/* still the kernel's: it keeps the old message */
 			say("XEN_PCI_IOREQ_IRQFD (remove MSI %u): %s\n", vec,
 			    strerror(errno));
+			return;
+		}
 		m->irqfd_on[vec] = false;
 	}
 	if (!want || be->gone)
@@ -150,7 +160,7 @@ static void release_pending(struct pci_ioreq_backend *be,
 	unsigned int vec;
 
 	for (vec = 0; vec < m->nr && m->pending; vec++) {
-		if (!(m->pending & 1ULL << vec) || vector_masked(m, vec))
+		if (!(m->pending & 1ULL << vec) || vector_masked(be, m, vec))
 			continue;
 		m->pending &= ~(1ULL << vec);
 		m->st.released++;
@@ -165,7 +175,7 @@ int pci_ioreq_msix_signal(struct pci_ioreq_backend *be,
 		errno = ERANGE;
 		return -1;
 	}
-	if (vector_masked(m, vec)) {
+	if (vector_masked(be, m, vec)) {
 		m->pending |= 1ULL << vec;
 		m->st.pended++;
 		return 0;
@@ -200,8 +210,7 @@ void pci_ioreq_msix_cap_write(struct pci_ioreq_backend *be,
 	ctrl = m->ctrl & ~(mask >> 16);
 	ctrl |= (val & mask) >> 16;
 	m->ctrl = ctrl & (CTRL_ENABLE | CTRL_MASKALL);
-	sync_irqfds(be, m);
-	release_pending(be, m);
+	pci_ioreq_msix_update(be, m);
 }
 
 bool pci_ioreq_msix_bar_read32(const struct pci_ioreq_msix *m,
@@ -266,6 +275,13 @@ bool pci_ioreq_msix_bar_write32(struct pci_ioreq_backend *be,
 	sync_irqfd(be, m, (off - m->table_off) / ENTRY_SIZE);
 	release_pending(be, m);
 	return true;
+}
+
+void pci_ioreq_msix_update(struct pci_ioreq_backend *be,
+			   struct pci_ioreq_msix *m)
+{
+	sync_irqfds(be, m);
+	release_pending(be, m);
 }
 
 int pci_ioreq_msix_irqfds(struct pci_ioreq_backend *be,

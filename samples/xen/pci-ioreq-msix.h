@@ -5,9 +5,10 @@
  * BAR of the function, and the delivery of a vector as the message the guest
  * programmed for it (XEN_PCI_IOREQ_MSI). Defined in pci-ioreq-msix.c.
  *
- * A vector signalled while it or the function is masked, or while MSI-X is
- * off, sets its pending bit; unmasking it (or the function, or enabling
- * MSI-X) delivers it once. With irqfds (pci_ioreq_msix_irqfds()), each
+ * A vector signalled while it or the function is masked, while MSI-X is
+ * off or while Bus Master Enable is clear, sets its pending bit; unmasking
+ * it (or the function, enabling MSI-X, setting Bus Master Enable) delivers
+ * it once. With irqfds (pci_ioreq_msix_irqfds()), each
  * unmasked vector has a kernel irqfd in MSI mode that holds its message,
  * and a signal is a write to its eventfd; the irqfd is removed while the
  * vector is masked and added again, with the message of the moment, on
@@ -25,7 +26,7 @@
 
 #include "pci-ioreq-lib.h"
 
-#define PCI_IOREQ_MSIX_MAX	64	/* vectors: one dword of PBA, two */
+#define PCI_IOREQ_MSIX_MAX	64	/* vectors: a PBA of one qword */
 #define PCI_IOREQ_MSIX_CAP_LEN	12
 
 struct pci_ioreq_msix_entry {
@@ -67,6 +68,10 @@ void pci_ioreq_msix_init(struct pci_ioreq_msix *m, unsigned int nr, __u8 bar,
 
 /* Back to the state after pci_ioreq_msix_init() (a function reset). */
 void pci_ioreq_msix_reset(struct pci_ioreq_msix *m);
+
+/* The Command register changed (Bus Master Enable): follow it. */
+void pci_ioreq_msix_update(struct pci_ioreq_backend *be,
+			   struct pci_ioreq_msix *m);
 
 /* MSI-X Enable is set: the function uses no INTx. */
 bool pci_ioreq_msix_enabled(const struct pci_ioreq_msix *m);

@@ -46,9 +46,10 @@
  *
  * With --fast, queue notifications are ioeventfds (the guest's notify
  * write is completed in the kernel and wakes the backend through an
- * eventfd) and the INTx interrupt is an irqfd; without, each notify is a
- * request read from /dev/xen/pci-ioreq and INTx is set by ioctl. An MSI-X
- * vector is signalled by ioctl (XEN_PCI_IOREQ_MSI) either way.
+ * eventfd) and the interrupts are irqfds (INTx, and each unmasked MSI-X
+ * vector); without, each notify is a request read from /dev/xen/pci-ioreq,
+ * INTx is set by ioctl and an MSI-X vector signalled by ioctl
+ * (XEN_PCI_IOREQ_MSI).
  *
  * Usage:
  *	pci-ioreq-virtio --domid N --slot S --device blk --disk FILE

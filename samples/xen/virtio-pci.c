@@ -8,7 +8,8 @@
  * by request or (--fast) through an irqfd; where the guest's root complex
  * has MSI it also has an MSI-X capability, with a vector for each queue and
  * one for config changes, and then, once the driver enables MSI-X, it
- * neither sets the ISR nor uses INTx. With --fast each queue's notify
+ * uses no INTx and sets in the ISR only the config bit the virtio spec
+ * asks for. With --fast each queue's notify
  * address is an ioeventfd.
  * The device type (virtio-blk.c, virtio-rng.c) adds its IDs, features,
  * device config and the serving of its queue.
@@ -109,10 +110,14 @@ void virtio_interrupt(struct vdev *v, struct vq *q)
 {
 	__u16 vec = q ? q->msix_vector : v->msix_config;
 
-	if (!pci_ioreq_msix_enabled(&v->msix)) {
+	/*
+	 * The config bit is set whatever the interrupt (virtio 1.x,
+	 * 4.1.4.5.1); with MSI-X on it drives no INTx (update_intx()).
+	 */
+	if (!pci_ioreq_msix_enabled(&v->msix) || !q)
 		raise_isr(v, q ? VIRTIO_ISR_QUEUE : VIRTIO_ISR_CONFIG);
+	if (!pci_ioreq_msix_enabled(&v->msix))
 		return;
-	}
 	if (vec != VIRTIO_MSI_NO_VECTOR && !v->be.gone)
 		pci_ioreq_msix_signal(&v->be, &v->msix, vec);
 }
@@ -412,8 +417,10 @@ static __u32 cap_dword(__u8 type, __u8 next, __u8 len, __u32 off, __u32 blen,
 static __u32 cfg_read32(void *dev, unsigned int off)
 {
 	struct vdev *v = to_vdev(dev);
+	/* the INTx status: none while MSI-X is on */
 	__u16 status = PCI_STATUS_CAP_LIST |
-		       (v->isr ? PCI_STATUS_INTERRUPT : 0);
+		       (v->isr && !pci_ioreq_msix_enabled(&v->msix) ?
+			PCI_STATUS_INTERRUPT : 0);
 	bool has_devcfg = v->dev->devcfg_read32;
 
 	switch (off) {
@@ -514,7 +521,11 @@ static void cfg_write32(void *dev, unsigned int off, __u32 val, __u32 mask)
 
 static void header_changed(struct pci_ioreq_backend *be)
 {
-	update_intx(to_vdev(be));
+	struct vdev *v = to_vdev(be);
+
+	update_intx(v);
+	/* Bus Master Enable holds or lets go of the MSI-X messages */
+	pci_ioreq_msix_update(be, &v->msix);
 }
 
 static void bars_routed(struct pci_ioreq_backend *be)
