@@ -251,8 +251,9 @@ struct xen_pci_ioreq_ioeventfd {
  * @pin: 1 (INTA) to 4 (INTD); 0 with %XEN_PCI_IOREQ_IRQFD_MSI
  * @reserved0: must be 0
  * @resamplefd: with %XEN_PCI_IOREQ_IRQFD_RESAMPLE, an eventfd other than
- *	@fd; otherwise must be 0
- * @msi_data: with %XEN_PCI_IOREQ_IRQFD_MSI, the message data
+ *	@fd; must be 0 with neither that flag nor %XEN_PCI_IOREQ_IRQFD_MSI
+ * @msi_data: with %XEN_PCI_IOREQ_IRQFD_MSI (in the place of @resamplefd),
+ *	the message data
  * @msi_address: with %XEN_PCI_IOREQ_IRQFD_MSI, the message address;
  *	otherwise must be 0
  *
@@ -284,7 +285,8 @@ struct xen_pci_ioreq_ioeventfd {
  *
  * An irqfd goes away with its function, with the guest, and when @fd is
  * closed (its last file). Adding one that exists gives -EEXIST; removing
- * one that does not, -ENOENT.
+ * one that does not, -ENOENT; an eventfd that serves another pin or
+ * function, -EBUSY (one eventfd, one irqfd).
  */
 struct xen_pci_ioreq_irqfd {
 	struct xen_pci_ioreq_function fn;
