@@ -1598,7 +1598,7 @@ TEST_F_TIMEOUT(virtio, blk_balloon_io, 300)
 	 * 96 MiB): give half of what is free once the page cache is dropped.
 	 * The balloon takes pages without reclaim, backing off for up to
 	 * 32 s after each failure: a target that needs reclaim is reached
-	 * late or not at all (seen: 26 of 33 MiB in 60 s).
+	 * late or not at all (seen: 26 of 33 MiB in 60 s; below).
 	 */
 	sync();
 	sysfs_write("/proc/sys/vm/drop_caches", "3");
@@ -1623,8 +1623,16 @@ TEST_F_TIMEOUT(virtio, blk_balloon_io, 300)
 	before = shared[0];
 	EXPECT_LE(4, before) TH_LOG("the I/O does not go on");
 
-	EXPECT_TRUE(balloon_to(full - give));
+	/*
+	 * Down as far as the balloon gets without reclaim in its time (seen
+	 * on a slow machine: 28 of 33 MiB in 60 s), half of it at least:
+	 * every page it takes is a RAM entry Xen frees, and invalidates. Up
+	 * again all the way: giving pages back never fails.
+	 */
+	balloon_to(full - give);
 	low = balloon_kib("info/current_kb");
+	EXPECT_LE(give / 2, full - low)
+		TH_LOG("gave %lld of %lld KiB", full - low, give);
 	EXPECT_TRUE(balloon_to(full));
 	during = shared[0] - before;
 
