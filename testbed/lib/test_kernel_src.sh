@@ -28,47 +28,17 @@ repo=$tmp/repo
 mkdir -p "$repo/testbed/lib" "$repo/patches" "$repo/drivers"
 cp "$lib/common.sh" "$lib/series.sh" "$lib/kernel-src.sh" "$repo/testbed/lib/"
 git -C "$repo" init -q
-cat > "$repo/patches/0001-h.patch" <<'EOF'
-Subject: [PATCH] add a field
-
-diff --git a/include/h.h b/include/h.h
---- a/include/h.h
-+++ b/include/h.h
-@@ -1 +1,2 @@
- struct s { int a;
-+int b;
-EOF
-cat > "$repo/patches/0002-c.patch" <<'EOF'
-Subject: [PATCH] touch c.c
-
-diff --git a/c.c b/c.c
---- a/c.c
-+++ b/c.c
-@@ -1 +1,2 @@
- int c;
-+int d;
-EOF
-
-cat > "$repo/patches/0003-broken.patch" <<'EOF'
-Subject: [PATCH] does not apply
-
-diff --git a/c.c b/c.c
---- a/c.c
-+++ b/c.c
-@@ -1 +1,2 @@
- int nothing_like_this;
-+int e;
-EOF
-cat > "$repo/patches/0004-c2.patch" <<'EOF'
-Subject: [PATCH] touch c.c otherwise
-
-diff --git a/c.c b/c.c
---- a/c.c
-+++ b/c.c
-@@ -1 +1,2 @@
- int c;
-+int f;
-EOF
+# one_line_patch NAME FILE LINE ADDED: a patch that adds ADDED after the
+# one-line FILE's LINE (it does not apply where FILE has another line).
+one_line_patch() {
+	printf '%s\n' "Subject: [PATCH] $1" "" \
+		"diff --git a/$2 b/$2" "--- a/$2" "+++ b/$2" "@@ -1 +1,2 @@" \
+		" $3" "+$4" > "$repo/patches/$1.patch"
+}
+one_line_patch 0001-h include/h.h 'struct s { int a;' 'int b;'
+one_line_patch 0002-c c.c 'int c;' 'int d;'
+one_line_patch 0003-broken c.c 'int nothing_like_this;' 'int e;'
+one_line_patch 0004-c2 c.c 'int c;' 'int f;'
 
 cache=$tmp/cache
 pristine=$cache/linux/pristine-1
