@@ -8,7 +8,9 @@
  *
  * The function is the small test device described in pci-ioreq-emu.h: a
  * type 0 header, a 256-byte register BAR, a 64-bit prefetchable BAR backed
- * by memory and an INTx line raised by a doorbell register. The backend
+ * by memory and an INTx line raised by a doorbell register; where the
+ * guest's root complex has MSI (--layout msi=), also an MSI-X capability
+ * whose vectors a register signals (pci-ioreq-msix.c). The backend
  * serves the guest's config space and BAR accesses from an epoll loop,
  * several requests per wakeup when several vCPUs wait. When the guest
  * enables memory decoding or moves a BAR, the BAR's guest-physical range
@@ -70,6 +72,7 @@
 
 #include "pci-ioreq-lib.h"
 #include "pci-ioreq-emu.h"
+#include "pci-ioreq-msix.h"
 #include "pci-ioreq-xen.h"
 
 #define BAR2_SIZE_MIN		16ULL	/* smallest memory BAR (PCI) */
@@ -92,6 +95,7 @@ struct emu {
 	bool intx_level;
 	__u32 irq_count;
 
+	struct pci_ioreq_msix msix;	/* BAR 1, with --layout msi= */
 	unsigned long long intx;	/* INTx level changes */
 };
 
@@ -102,10 +106,12 @@ static struct emu *to_emu(void *dev)
 
 /* ---- INTx ---- */
 
+/* INTx while MSI-X is off (an MSI-X function drives no INTx) */
 static void update_intx(struct emu *e)
 {
 	bool level = e->irq_pending &&
-		     !(e->be.hdr.command & PCI_COMMAND_INTX_DISABLE);
+		     !(e->be.hdr.command & PCI_COMMAND_INTX_DISABLE) &&
+		     !pci_ioreq_msix_enabled(&e->msix);
 
 	if (level == e->intx_level || e->be.gone)
 		return;
@@ -117,47 +123,69 @@ static void update_intx(struct emu *e)
 
 static void header_changed(struct pci_ioreq_backend *be)
 {
-	update_intx(to_emu(be));
+	struct emu *e = to_emu(be);
+
+	update_intx(e);
+	/* Bus Master Enable holds or lets go of the MSI-X messages */
+	pci_ioreq_msix_update(be, &e->msix);
 }
 
 /* ---- config space ---- */
 
-/* Reads have no side effects: callers may read a dword more than once. */
+/*
+ * Reads have no side effects: callers may read a dword more than once. The
+ * Interrupt Status bit is INTx's, clear while MSI-X is on.
+ */
 static __u32 cfg_read32(void *dev, unsigned int off)
 {
 	struct emu *e = to_emu(dev);
+	__u16 status = e->msix.nr ? PCI_STATUS_CAP_LIST : 0;
 
-	return pci_ioreq_header_read(&e->be, off, e->irq_pending ?
-				     PCI_STATUS_INTERRUPT : 0);
+	if (e->irq_pending && !pci_ioreq_msix_enabled(&e->msix))
+		status |= PCI_STATUS_INTERRUPT;
+	if (e->msix.nr && off >= EMU_CAP_MSIX &&
+	    off < EMU_CAP_MSIX + PCI_IOREQ_MSIX_CAP_LEN)
+		return pci_ioreq_msix_cap_read(&e->msix,
+					       (off - EMU_CAP_MSIX) / 4, 0);
+	return pci_ioreq_header_read(&e->be, off, status);
 }
 
 /*
  * Only the Command register, the cache line size, the latency timer, the
- * Interrupt Line and the BARs hold writable bits, which
- * pci_ioreq_header_write() takes; the Status register has no error bits to
- * clear.
+ * Interrupt Line, the BARs and MSI-X's Message Control hold writable bits;
+ * the Status register has no error bits to clear.
  */
 static void cfg_write32(void *dev, unsigned int off, __u32 val, __u32 mask)
 {
 	struct emu *e = to_emu(dev);
 
+	if (e->msix.nr && off == EMU_CAP_MSIX) {
+		pci_ioreq_msix_cap_write(&e->be, &e->msix, 0, val, mask);
+		/* INTx is off while MSI-X is on, and back when it goes */
+		update_intx(e);
+		return;
+	}
 	pci_ioreq_header_write(&e->be, off, cfg_read32(e, off), val, mask);
 }
 
-/* ---- BAR 0 registers ---- */
+/* ---- BAR 0 registers, BAR 1 (the MSI-X table and PBA) ---- */
 
 static __u32 reg_read32(void *dev, unsigned int off)
 {
 	struct emu *e = to_emu(dev);
 	const struct pci_ioreq_stats *s = &e->be.st;
+	__u32 val;
 
+	if (e->be.cur_bar == 1)
+		return pci_ioreq_msix_bar_read32(&e->msix, off, &val) ? val : 0;
 	switch (off) {
 	case EMU_REG_MAGIC:
 		return EMU_MAGIC;
 	case EMU_REG_VERSION:
 		return EMU_VERSION;
 	case EMU_REG_FEATURES:
-		return e->crash_enabled ? EMU_FEAT_CRASH : 0;
+		return (e->crash_enabled ? EMU_FEAT_CRASH : 0) |
+		       (e->msix.nr ? EMU_FEAT_MSIX : 0);
 	case EMU_REG_BDF:
 		return e->be.fn.bus << 8 | e->be.fn.devfn;
 	case EMU_REG_SCRATCH:
@@ -178,6 +206,14 @@ static __u32 reg_read32(void *dev, unsigned int off)
 		return e->scratch64;
 	case EMU_REG_SCRATCH64 + 4:
 		return e->scratch64 >> 32;
+	case EMU_REG_MSIX_SENT:
+		return e->msix.st.sent;
+	case EMU_REG_MSIX_PENDED:
+		return e->msix.st.pended;
+	case EMU_REG_MSIX_RELEASED:
+		return e->msix.st.released;
+	case EMU_REG_MSIX_REFUSED:
+		return e->msix.st.refused;
 	default:
 		return 0;
 	}
@@ -187,6 +223,10 @@ static void reg_write32(void *dev, unsigned int off, __u32 val, __u32 mask)
 {
 	struct emu *e = to_emu(dev);
 
+	if (e->be.cur_bar == 1) {
+		pci_ioreq_msix_bar_write32(&e->be, &e->msix, off, val, mask);
+		return;
+	}
 	switch (off) {
 	case EMU_REG_SCRATCH:
 		e->scratch = (e->scratch & ~mask) | (val & mask);
@@ -208,6 +248,11 @@ static void reg_write32(void *dev, unsigned int off, __u32 val, __u32 mask)
 	case EMU_REG_SCRATCH64 + 4:
 		e->scratch64 = (e->scratch64 & ~((__u64)mask << 32)) |
 			       (__u64)(val & mask) << 32;
+		break;
+	case EMU_REG_MSIX_SIGNAL:
+		/* counted: no vector, pended, sent or refused */
+		if (mask == ~0U && !e->be.gone)
+			pci_ioreq_msix_signal(&e->be, &e->msix, val);
 		break;
 	}
 }
@@ -277,6 +322,7 @@ static void print_stats(struct pci_ioreq_backend *be)
 	       s->requests / wakeups, s->wakeups / requests);
 	printf(" intx %llu maps %llu unmaps %llu bad %llu", to_emu(be)->intx,
 	       s->maps, s->unmaps, s->bad);
+	pci_ioreq_msix_stats(&to_emu(be)->msix);
 	printf(" server %s", be->t->name);
 	if (be->t->decodes)
 		printf(" answered %llu resampled %llu", be->t->answered,
@@ -331,9 +377,9 @@ static const struct pci_ioreq_backend_ops emu_ops = {
 	.stats = print_stats,
 };
 
-/* The function's header: its identity and its two BARs. */
+/* The function's header: its identity and its BARs. */
 static void init_header(struct pci_ioreq_header *h, bool multifunction,
-			__u64 bar2_size, __u8 *bar2_mem)
+			__u64 bar2_size, __u8 *bar2_mem, bool msix)
 {
 	h->vendor = EMU_VENDOR_ID;
 	h->device = EMU_DEVICE_ID;
@@ -349,6 +395,12 @@ static void init_header(struct pci_ioreq_header *h, bool multifunction,
 	h->bar[2].size = bar2_size;
 	h->bar[2].flags = BAR2_FLAGS;
 	h->bar[2].mem = bar2_mem;
+	if (msix) {
+		h->cap_list = EMU_CAP_MSIX;
+		h->bar[1].size = EMU_BAR1_SIZE;
+		h->bar[1].flags = PCI_BASE_ADDRESS_SPACE_MEMORY |
+				  PCI_BASE_ADDRESS_MEM_TYPE_32;
+	}
 }
 
 int main(int argc, char **argv)
@@ -412,7 +464,12 @@ int main(int argc, char **argv)
 		say("BAR 2 memory: %s\n", strerror(errno));
 		return 1;
 	}
-	init_header(&e.be.hdr, multifunction, bar2_size, mem);
+	/* MSI-X where the guest's root complex has MSI (--layout msi=) */
+	init_header(&e.be.hdr, multifunction, bar2_size, mem,
+		    tgt.layout.msi_count > 0);
+	if (tgt.layout.msi_count)
+		pci_ioreq_msix_init(&e.msix, EMU_MSIX_VECTORS, 1, 0,
+				    EMU_MSIX_PBA_OFF);
 
 	sfd = pci_ioreq_loop_signalfd();
 	if (sfd < 0)
@@ -434,11 +491,14 @@ int main(int argc, char **argv)
 	printf("%s: serving %04x:%02x:%02x.%x of domain %u", pci_ioreq_prog,
 	       e.be.fn.segment, e.be.fn.bus, PCI_SLOT(e.be.fn.devfn),
 	       PCI_FUNC(e.be.fn.devfn), t->info.domid);
-	printf(" (%u vCPUs, %s mode, server %s): BAR0 %u bytes, BAR2 %llu bytes%s\n",
+	printf(" (%u vCPUs, %s mode, server %s): BAR0 %u bytes, BAR2 %llu bytes%s",
 	       t->info.nr_vcpus,
 	       t->info.mode == XEN_PCI_IOREQ_MODE_ECAM ? "ECAM" : "PCI",
 	       t->name, EMU_BAR0_SIZE, bar2_size,
 	       e.crash_enabled ? ", crash register armed" : "");
+	if (e.msix.nr)
+		printf(", MSI-X %u vectors", e.msix.nr);
+	printf("\n");
 	fflush(stdout);
 
 	ret = pci_ioreq_loop(&e.be, sfd);

@@ -29,6 +29,20 @@
  * Interrupt Disable bit of the PCI Command register is clear (PCI 2.3 INTx
  * masking, which uio_pci_generic relies on). Writing 1 to bit 0 of
  * EMU_REG_IRQ_STATUS acknowledges the interrupt.
+ *
+ * MSI-X, where the guest's root complex has MSI (the backend's --layout
+ * names it: msi=ID:COUNT,doorbell=ADDR): an MSI-X capability at EMU_CAP_MSIX
+ * of EMU_MSIX_VECTORS vectors, its table at offset 0 and its pending bit
+ * array at EMU_MSIX_PBA_OFF of BAR 1 (EMU_BAR1_SIZE bytes of 32-bit,
+ * non-prefetchable memory), and EMU_FEAT_MSIX in EMU_REG_FEATURES. A write
+ * of N to EMU_REG_MSIX_SIGNAL signals vector N: its message goes to the
+ * guest, or its pending bit is set while the vector or the function is
+ * masked, MSI-X is off or Bus Master Enable is clear, and the message goes
+ * once when that ends. The write completes once that is done. The
+ * EMU_REG_MSIX_* counters (bits 31-0 of the backend's) say what became of
+ * the signals; a message the guest programmed that its root complex does
+ * not have (another address, a vector outside its range) is refused by
+ * dom0 and counted, not sent. With MSI-X on, the function drives no INTx.
  */
 
 #ifndef _SAMPLES_XEN_PCI_IOREQ_EMU_H
@@ -43,6 +57,10 @@
 
 #define EMU_BAR0_SIZE		0x100U
 #define EMU_BAR2_SIZE_DEFAULT	0x10000U
+#define EMU_BAR1_SIZE		0x1000U		/* with MSI-X only */
+#define EMU_MSIX_VECTORS	8U
+#define EMU_MSIX_PBA_OFF	0x800U		/* in BAR 1; the table at 0 */
+#define EMU_CAP_MSIX		0x40		/* in config space */
 
 #define EMU_REG_MAGIC		0x00	/* RO: EMU_MAGIC */
 #define EMU_REG_VERSION		0x04	/* RO: EMU_VERSION */
@@ -57,6 +75,11 @@
 #define EMU_REG_BAR2_SIZE_LO	0x28	/* RO: size of BAR 2, bits 31-0 */
 #define EMU_REG_BAR2_SIZE_HI	0x2c	/* RO: size of BAR 2, bits 63-32 */
 #define EMU_REG_SCRATCH64	0x30	/* RW, 64 bits */
+#define EMU_REG_MSIX_SIGNAL	0x38	/* WO: signal vector N */
+#define EMU_REG_MSIX_SENT	0x3c	/* RO: messages dom0 took */
+#define EMU_REG_MSIX_PENDED	0x40	/* RO: signals held pending */
+#define EMU_REG_MSIX_RELEASED	0x44	/* RO: pending vectors sent later */
+#define EMU_REG_MSIX_REFUSED	0x48	/* RO: messages dom0 refused */
 #define EMU_REG_CRASH		0xfc	/* WO: EMU_CRASH_KEY kills the backend */
 
 #define EMU_MAGIC		0x58504349U	/* "XPCI" */
@@ -68,6 +91,7 @@
  * request in flight. Without the feature the register ignores writes.
  */
 #define EMU_FEAT_CRASH		0x1U
+#define EMU_FEAT_MSIX		0x2U	/* the MSI-X capability above */
 #define EMU_IRQ_PENDING		0x1U
 #define EMU_CRASH_KEY		0x0badc0deU
 
