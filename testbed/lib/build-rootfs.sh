@@ -69,12 +69,13 @@ mkcpio() {	# ROOT OUT
 	mv "$2.tmp" "$2"
 }
 
-# Selftests, installed the kselftest way (run_kselftest.sh + per-target dirs).
+# Selftests, installed the kselftest way (run_kselftest.sh + per-target dirs),
+# with their test module built against this kernel (KDIR).
 KS=$CACHE/kselftest
 log "building the xen-pci selftests"
 rm -rf "$KS" && mkdir -p "$KS"
 make -s -C "$SRC/tools/testing/selftests" ARCH=arm64 CROSS_COMPILE="$CROSS" \
-	TARGETS=xen-pci O="$KS/build" KHDR_INCLUDES="-isystem $B/usr/include" \
+	TARGETS=xen-pci O="$KS/build" KHDR_INCLUDES="-isystem $B/usr/include" KDIR="$B" \
 	INSTALL_PATH="$KS/install" install >"$KS/build.log" 2>&1 ||
 	{ tail -30 "$KS/build.log"; die "selftests do not build"; }
 

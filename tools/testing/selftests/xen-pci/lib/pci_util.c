@@ -289,8 +289,15 @@ void dev_unmap_bar(struct bar_map *m)
  */
 long long irq_count(unsigned long irq)
 {
+	return irq_count_cpu(irq, -1);
+}
+
+/* The same, on CPU @cpu only (its column), or all CPUs for -1. */
+long long irq_count_cpu(unsigned long irq, int cpu)
+{
 	char line[4096];
 	long long total = -1;
+	int col = 0;
 	FILE *f;
 
 	f = fopen("/proc/interrupts", "re");
@@ -304,11 +311,12 @@ long long irq_count(unsigned long irq)
 		if (end == p || *end != ':' || n != irq)
 			continue;
 		total = 0;
-		for (p = end + 1;; p = end) {
+		for (p = end + 1;; p = end, col++) {
 			n = strtoull(p, &end, 10);
 			if (end == p)
 				break;
-			total += n;
+			if (cpu < 0 || col == cpu)
+				total += n;
 		}
 		break;
 	}

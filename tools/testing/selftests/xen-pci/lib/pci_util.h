@@ -162,6 +162,7 @@ int dev_resource(const char *bdf, int idx, __u64 *start, __u64 *size, __u64 *fla
 int dev_map_bar(const char *bdf, int idx, struct bar_map *m);
 void dev_unmap_bar(struct bar_map *m);
 long long irq_count(unsigned long irq);
+long long irq_count_cpu(unsigned long irq, int cpu);
 double now(void);
 
 #endif /* _XEN_PCI_SELFTEST_PCI_UTIL_H */
