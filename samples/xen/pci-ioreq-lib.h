@@ -35,7 +35,7 @@
 #define PCI_IOREQ_DEV_PATH	"/dev/xen/pci-ioreq"
 #define PCI_IOREQ_MAX_BATCH	128	/* requests per read(), at most */
 #define PCI_IOREQ_CFG_SIZE	4096	/* ECAM space of one function */
-#define PCI_IOREQ_MAX_FDS	4	/* extra fds of a backend's loop */
+#define PCI_IOREQ_MAX_FDS	12	/* extra fds of a backend's loop */
 
 #define pci_ioreq_container_of(ptr, type, member)			\
 	((type *)((char *)(ptr) - offsetof(type, member)))

@@ -16,10 +16,12 @@
  * "msi-ranges" and "msi" region say), the function also has an MSI-X
  * capability whose table and PBA double the BAR: the guest's virtio_pci
  * driver then gives each queue its own vector and never reads the ISR.
- * Otherwise it uses INTx. Two device types:
+ * Otherwise, or with --intx, it uses INTx. Two device types:
  *
  *   blk  virtio-blk backed by a dom0 file: read, write, flush, get-id;
- *        capacity, block size and segment limit in the device config;
+ *        capacity, block size, segment limit and the number of queues
+ *        (VIRTIO_BLK_F_MQ: one per vCPU of the guest, or --queues) in the
+ *        device config, each queue with its ioeventfd and MSI-X vector;
  *        read-only with --read-only;
  *   rng  virtio-rng: the bytes of a splitmix64 stream of --seed, in order,
  *        so that a test can tell where the guest's bytes came from.
@@ -53,9 +55,9 @@
  *
  * Usage:
  *	pci-ioreq-virtio --domid N --slot S --device blk --disk FILE
- *			 [--read-only] [--serial ID] [options]
+ *			 [--read-only] [--serial ID] [--queues N] [options]
  *	pci-ioreq-virtio --domid N --slot S --device rng [--seed N] [options]
- *	options: [--function F] [--fast] [--grants] [--verbose]
+ *	options: [--function F] [--intx] [--fast] [--grants] [--verbose]
  *
  * Start it while the guest is paused, as pci-ioreq-emu. It runs until
  * SIGTERM, SIGINT or SIGHUP or until the guest goes away; SIGUSR1 prints
@@ -76,20 +78,26 @@ static void print_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s --domid N --slot S --device blk|rng [options]\n"
-		"Serve a virtio-pci device (virtio 1.x, INTx) to Xen guest N at\n"
-		"0000:BB:SS.F through " PCI_IOREQ_DEV_PATH ".\n"
+		"Serve a virtio-pci device (virtio 1.x; INTx, or MSI-X with\n"
+		"--layout msi=) to Xen guest N at 0000:BB:SS.F through\n"
+		PCI_IOREQ_DEV_PATH ".\n"
 		PCI_IOREQ_TARGET_USAGE
 		"  -t, --device TYPE      blk or rng (required)\n"
 		"  -D, --disk FILE        blk: the backing file (required for blk)\n"
 		"  -r, --read-only        blk: a read-only disk\n"
 		"  -i, --serial ID        blk: the disk's id (20 bytes at most)\n"
+		"  -q, --queues N         blk: request queues, 1 to %u (default:\n"
+		"                         one per vCPU of the guest)\n"
 		"  -S, --seed N           rng: the seed of the byte stream\n"
 		"                         (default 1)\n"
+		"  -I, --intx             no MSI-X capability, even where the\n"
+		"                         root complex has MSI: INTx only\n"
 		"  -F, --fast             notify by ioeventfd, interrupt by irqfd\n"
 		"  -g, --grants           guest memory by grants (xen-grant-dma-ops\n"
 		"                         in the guest), not by foreign mapping\n"
 		"  -v, --verbose          trace every request on stderr\n"
-		"  -h, --help             this help\n", pci_ioreq_prog);
+		"  -h, --help             this help\n", pci_ioreq_prog,
+		VIRTIO_MAX_QUEUES);
 }
 
 int main(int argc, char **argv)
@@ -99,7 +107,9 @@ int main(int argc, char **argv)
 		{ "disk", required_argument, NULL, 'D' },
 		{ "read-only", no_argument, NULL, 'r' },
 		{ "serial", required_argument, NULL, 'i' },
+		{ "queues", required_argument, NULL, 'q' },
 		{ "seed", required_argument, NULL, 'S' },
+		{ "intx", no_argument, NULL, 'I' },
 		{ "fast", no_argument, NULL, 'F' },
 		{ "grants", no_argument, NULL, 'g' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -107,14 +117,14 @@ int main(int argc, char **argv)
 		{ }
 	};
 	struct pci_ioreq_target tgt = PCI_IOREQ_TARGET_INIT;
-	unsigned long long seed = 1;
+	unsigned long long seed = 1, queues = 0;
 	struct vdev v = { .disk_fd = -1, .irqfd = -1, .resamplefd = -1 };
 	const char *disk = NULL, *type = NULL, *serial = NULL;
-	bool grants = false;
+	bool grants = false, intx = false;
 	int opt, sfd, ret = PCI_IOREQ_ERROR;
 
 	pci_ioreq_prog = "pci-ioreq-virtio";
-	while ((opt = pci_ioreq_getopt(argc, argv, "t:D:ri:S:Fgvh", own_opts,
+	while ((opt = pci_ioreq_getopt(argc, argv, "t:D:ri:q:S:IFgvh", own_opts,
 				       &tgt)) != -1) {
 		switch (opt) {
 		case 't':
@@ -133,10 +143,18 @@ int main(int argc, char **argv)
 			if (strlen(serial) > VIRTIO_BLK_ID_BYTES)
 				pci_ioreq_bad_arg("serial");
 			break;
+		case 'q':
+			if (!pci_ioreq_parse_uint(optarg, VIRTIO_MAX_QUEUES,
+						  false, &queues) || !queues)
+				pci_ioreq_bad_arg("queues");
+			break;
 		case 'S':
 			if (!pci_ioreq_parse_uint(optarg, ULLONG_MAX, true,
 						  &seed))
 				pci_ioreq_bad_arg("seed");
+			break;
+		case 'I':
+			intx = true;
 			break;
 		case 'F':
 			v.fast = true;
@@ -158,11 +176,16 @@ int main(int argc, char **argv)
 		print_usage(stderr);
 		return 2;
 	}
+	if (queues && strcmp(type, "blk")) {
+		say("--queues is for --device blk\n");
+		print_usage(stderr);
+		return 2;
+	}
 
 	/* MSI-X where the guest's root complex has MSI (--layout msi=) */
 	virtio_pci_init(&v, strcmp(type, "blk") ? &virtio_rng_ops :
 						  &virtio_blk_ops, &tgt.fn,
-			tgt.layout.msi_count > 0);
+			tgt.layout.msi_count > 0 && !intx);
 	if (v.dev == &virtio_blk_ops) {
 		if (v.read_only)
 			v.features |= 1ULL << VIRTIO_BLK_F_RO;
@@ -191,7 +214,14 @@ int main(int argc, char **argv)
 	v.be.t = pci_ioreq_kernel_open(tgt.domid,
 				       pci_ioreq_target_layout(&tgt), &v.be.fn,
 				       grants ? 0 : XEN_PCI_IOREQ_BIND_INVALIDATE);
-	if (!v.be.t || (v.fast && virtio_pci_fast(&v)))
+	if (!v.be.t)
+		goto out;
+	/* virtio-blk: a queue per vCPU, unless --queues says */
+	if (v.dev == &virtio_blk_ops)
+		virtio_pci_set_queues(&v, queues ? queues :
+				      v.be.t->info.nr_vcpus < VIRTIO_MAX_QUEUES ?
+				      v.be.t->info.nr_vcpus : VIRTIO_MAX_QUEUES);
+	if (v.fast && virtio_pci_fast(&v))
 		goto out;
 
 	printf("%s: serving %04x:%02x:%02x.%x of domain %u: virtio-%s",

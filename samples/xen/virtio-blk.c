@@ -2,8 +2,9 @@
 /*
  * virtio-blk for pci-ioreq-virtio (virtio-pci.h): a disk backed by a
  * regular file of dom0; read, write, flush and get-id, read-only with
- * --read-only; capacity, block size and segment limit in its device
- * config.
+ * --read-only; capacity, block size, segment limit and number of queues
+ * (VIRTIO_BLK_F_MQ: one per vCPU unless --queues says) in its device
+ * config. The queues are served in turn by the backend's one thread.
  */
 
 #define _GNU_SOURCE
@@ -37,6 +38,9 @@ static __u32 devcfg_read32(struct vdev *v, unsigned int off)
 		return BLK_SEG_MAX;
 	case offsetof(struct virtio_blk_config, blk_size):
 		return SECTOR_SIZE;
+	case offsetof(struct virtio_blk_config, wce):
+		/* wce 0, unused, num_queues (VIRTIO_BLK_F_MQ) */
+		return v->nr_queues << 16;
 	default:
 		return 0;
 	}
@@ -152,8 +156,10 @@ int virtio_blk_open(struct vdev *v, const char *path)
 
 static void describe(struct vdev *v)
 {
-	printf(" %s (%llu sectors%s)", v->disk, (unsigned long long)v->capacity,
-	       v->read_only ? ", read-only" : "");
+	printf(" %s (%llu sectors%s, %u queue%s)", v->disk,
+	       (unsigned long long)v->capacity,
+	       v->read_only ? ", read-only" : "", v->nr_queues,
+	       v->nr_queues > 1 ? "s" : "");
 }
 
 const struct virtio_device_ops virtio_blk_ops = {
@@ -162,7 +168,8 @@ const struct virtio_device_ops virtio_blk_ops = {
 	.class_code = CLASS_STORAGE_OTHER,
 	.features = 1ULL << VIRTIO_BLK_F_SEG_MAX |
 		    1ULL << VIRTIO_BLK_F_BLK_SIZE |
-		    1ULL << VIRTIO_BLK_F_FLUSH,
+		    1ULL << VIRTIO_BLK_F_FLUSH |
+		    1ULL << VIRTIO_BLK_F_MQ,
 	.devcfg_read32 = devcfg_read32,
 	.request = blk_request,
 	.describe = describe,

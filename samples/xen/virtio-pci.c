@@ -109,16 +109,15 @@ static void raise_isr(struct vdev *v, __u8 bits)
 void virtio_interrupt(struct vdev *v, struct vq *q)
 {
 	__u16 vec = q ? q->msix_vector : v->msix_config;
+	bool msix = pci_ioreq_msix_enabled(&v->msix);
 
 	/*
 	 * The config bit is set whatever the interrupt (virtio 1.x,
 	 * 4.1.4.5.1); with MSI-X on it drives no INTx (update_intx()).
 	 */
-	if (!pci_ioreq_msix_enabled(&v->msix) || !q)
+	if (!msix || !q)
 		raise_isr(v, q ? VIRTIO_ISR_QUEUE : VIRTIO_ISR_CONFIG);
-	if (!pci_ioreq_msix_enabled(&v->msix))
-		return;
-	if (vec != VIRTIO_MSI_NO_VECTOR && !v->be.gone)
+	if (msix && vec != VIRTIO_MSI_NO_VECTOR && !v->be.gone)
 		pci_ioreq_msix_signal(&v->be, &v->msix, vec);
 }
 
@@ -697,6 +696,13 @@ void virtio_pci_init(struct vdev *v, const struct virtio_device_ops *dev,
 	v->resamplefd = -1;
 	for (i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		v->vq[i].kick_fd = -1;
+	reset_device(v);
+	v->st.resets = 0;
+}
+
+void virtio_pci_set_queues(struct vdev *v, unsigned int n)
+{
+	v->nr_queues = n;
 	reset_device(v);
 	v->st.resets = 0;
 }

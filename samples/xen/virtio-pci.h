@@ -11,7 +11,8 @@
  *                   pci-ioreq-msix.c), ioeventfds;
  *   virtio-ring.c   split virtqueues: their rings, descriptor chains and
  *                   the copies into and out of a chain's buffers;
- *   virtio-blk.c    virtio-blk, backed by a file of dom0;
+ *   virtio-blk.c    virtio-blk, backed by a file of dom0, with a queue per
+ *                   vCPU (VIRTIO_BLK_F_MQ);
  *   virtio-rng.c    virtio-rng, a seeded stream.
  */
 
@@ -29,7 +30,7 @@
 #include "pci-ioreq-mem.h"
 #include "pci-ioreq-msix.h"
 
-#define VIRTIO_MAX_QUEUES	2
+#define VIRTIO_MAX_QUEUES	8	/* virtio-blk: one per vCPU */
 #define VIRTIO_QUEUE_SIZE_MAX	256
 #define VIRTIO_INDIRECT_MAX	1024	/* descriptors in an indirect table */
 #define VIRTIO_CHAIN_MAX	(VIRTIO_QUEUE_SIZE_MAX + VIRTIO_INDIRECT_MAX)
@@ -148,6 +149,12 @@ struct vdev {
  */
 void virtio_pci_init(struct vdev *v, const struct virtio_device_ops *dev,
 		     const struct xen_pci_ioreq_function *fn, bool msix);
+
+/*
+ * Give the function @n queues (1 to VIRTIO_MAX_QUEUES; virtio_pci_init()
+ * gives one), before virtio_pci_fast() and before the guest runs.
+ */
+void virtio_pci_set_queues(struct vdev *v, unsigned int n);
 
 /* --fast: an ioeventfd per queue and an irqfd; -1 after saying why not. */
 int virtio_pci_fast(struct vdev *v);
