@@ -2,11 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 """Print the disk benchmark of a Xen run (blk_bench in domu-virtio) as one
 table: for each disk, MB/s and IOPS as the guest measured them, and from
-dom0's counters taken before and after each disk (the backend's wakeups,
+dom0's counters taken before and after each figure (the backend's wakeups,
 requests answered in the kernel and requests routed to the backend) per
-I/O; then the ratios (a)/(c) and (a)/(b).
+I/O, over the four figures and for 4K QD1 and QD16 alone; then the ratios
+(a)/(c), (a)/(b), (d)/(c) and (d)/(a).
 
-  bench-report.py LOG     (exit status 1 if the log has no benchmark)
+  bench-report.py LOG     (exit status 1 if the log has no benchmark, or a
+                           disk of its spec lacks a figure or dom0's
+                           counters)
 """
 
 import re
@@ -16,9 +19,13 @@ KINDS = {
     'a': 'virtio-blk, ioeventfd + irqfd',
     'b': 'virtio-blk, all by request',
     'c': 'Xen PV disk, blkfront/blkback',
+    'd': 'virtio-blk, MSI-X, ioeventfd + irqfd',
 }
 FIGS = [('seq-read-1M', 'seq read MB/s'), ('seq-write-1M', 'seq write MB/s'),
         ('rand-read-4k-qd1', '4K QD1 IOPS'), ('rand-read-4k-qd16', '4K QD16 IOPS')]
+
+# blk_bench's counter windows: one per figure, in the order of FIGS.
+TAGS = ('seqw', 'seqr', 'qd1', 'qd16')
 
 RESULT = re.compile(r'blk_bench: (\w+) (\S+) (\S+): ([\d.]+) (MB/s|IOPS) \((\d+) I/Os')
 SPEC = re.compile(r'xenpci\.blk_bench=(\S+)')
@@ -59,17 +66,27 @@ def main():
         print('blk_bench: no figures in %s' % sys.argv[1])
         return 1
 
-    def per_io(label):
-        """wakeups, answered in the kernel, routed to userspace: per I/O."""
-        bdf = spec.get(label, '')
-        b0, b1 = bstats.get((label, 'begin', bdf)), bstats.get((label, 'end', bdf))
-        i0, i1 = istats.get((label, 'begin')), istats.get((label, 'end'))
-        if not (b0 and b1 and i0 and i1) or b1[1] == b0[1]:
+    def window(label, fig):
+        """wakeups, answered in the kernel, routed to userspace, virtio
+        requests: dom0's counters over one figure of one disk."""
+        bdf, tag = spec.get(label, ''), '%s_%s' % (label, fig)
+        b0, b1 = bstats.get((tag, 'begin', bdf)), bstats.get((tag, 'end', bdf))
+        i0, i1 = istats.get((tag, 'begin')), istats.get((tag, 'end'))
+        if not (b0 and b1 and i0 and i1):
             return None
-        ios = b1[1] - b0[1]
-        return ((b1[0] - b0[0]) / ios,
-                (i1.get('ioeventfd_writes', 0) - i0.get('ioeventfd_writes', 0)) / ios,
-                (i1.get('routed', 0) - i0.get('routed', 0)) / ios, ios)
+        return (b1[0] - b0[0],
+                i1.get('ioeventfd_writes', 0) - i0.get('ioeventfd_writes', 0),
+                i1.get('routed', 0) - i0.get('routed', 0), b1[1] - b0[1])
+
+    def per_io(label, figs_of=TAGS):
+        """The same per virtio request, over the figures @figs_of."""
+        ws = [window(label, f) for f in figs_of]
+        if None in ws:
+            return None
+        tot = [sum(w[k] for w in ws) for k in range(4)]
+        if not tot[3]:
+            return None
+        return tot[0] / tot[3], tot[1] / tot[3], tot[2] / tot[3], tot[3]
 
     title = 'blk_bench in domu-virtio, O_DIRECT'
     if head:
@@ -77,9 +94,11 @@ def main():
     print('== %s ==' % title)
     print('   (TCG on %s: the ratios mean more than the absolute figures)'
           % 'this machine')
-    cols = [c for _, c in FIGS] + ['wakeups/IO', 'in kernel/IO', 'to backend/IO']
+    cols = [c for _, c in FIGS] + ['wakeups/IO', 'in kernel/IO', 'to backend/IO',
+                                   'wakeups QD1', 'wakeups QD16']
     print('%-44s' % '' + ''.join('%15s' % c for c in cols))
-    print('%-44s' % '' + '   (the last three: dom0 counters per virtio request)')
+    print('%-44s' % '' + '   (the last five: dom0 counters per virtio request; the'
+          ' first three over all four figures)')
     for label in sorted(figs):
         row = figs[label]
         name = '(%s) %s (%s)' % (label, KINDS.get(label, '?'),
@@ -90,8 +109,11 @@ def main():
             cells += ['%15.2f' % p[0], '%15.2f' % p[1], '%15.2f' % p[2]]
         else:
             cells += ['%15s' % 'n/a'] * 3
+        for fig in ('qd1', 'qd16'):
+            p = per_io(label, (fig,))
+            cells.append('%15.2f' % p[0] if p else '%15s' % 'n/a')
         print('%-44s' % name[:44] + ''.join(cells))
-    for num, den in (('a', 'c'), ('a', 'b')):
+    for num, den in (('a', 'c'), ('a', 'b'), ('d', 'c'), ('d', 'a')):
         if num in figs and den in figs:
             cells = []
             for k, _ in FIGS:
@@ -102,6 +124,15 @@ def main():
         p = per_io(label)
         if p:
             print('   (%s): %d virtio requests between the counters' % (label, p[3]))
+    # Every disk of the spec, every figure: a disk that lost one is a failure.
+    missing = ['(%s) %s' % (label, k) for label in sorted(spec)
+               for k, _ in FIGS if k not in figs.get(label, {})]
+    # and dom0's counters of each virtio disk (a PCI function)
+    missing += ['(%s) dom0 counters' % label for label in sorted(spec)
+                if ':' in spec[label] and not per_io(label)]
+    if missing:
+        print('blk_bench: figures missing: %s' % ', '.join(missing))
+        return 1
     return 0
 
 

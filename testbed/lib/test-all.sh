@@ -124,7 +124,7 @@ check static "$L/static-checks.sh" "$RES"
 
 # Xen + dom0 + the domUs of the table, selftests in all of them.
 check xen run_xen xen "xenpci.mode=test xenpci.guests=$(guests_of xen)" --kernel-limit 300 \
-	--total-limit 3600
+	--total-limit 4800
 # Figures, not tests: the disk benchmark domu-virtio ran, and the ioreq
 # benchmark of the kernel's server against a backend's own.
 report disk-benchmark "$PY" "$L/bench-report.py" "$CACHE/logs/xen.log"

@@ -9,17 +9,20 @@
  * - 4 KiB reads at random aligned offsets, one at a time (IOPS, QD1);
  * - the same with 16 in flight through Linux AIO (IOPS, QD16).
  *
- * Each for a fixed time. Before each disk and after it, it asks dom0 for
+ * Each for a fixed time. Before each figure and after it, it asks dom0 for
  * the counters of the guest's backends and of /dev/xen/pci-ioreq
- * ("@@XENPCI request=backend-stats tag=LABEL-begin" on the console, which
- * dom0's console relay answers) and gives dom0 time to take them, so that
- * the test bed can print backend wakeups and requests answered in the
- * kernel per I/O (testbed/lib/bench-report.py).
+ * ("@@XENPCI request=backend-stats tag=LABEL_FIGURE-begin" on the console,
+ * which dom0's console relay answers) and waits until dom0 says it took
+ * them (it writes the tag to the guest's data/xenpci-stats in xenstore),
+ * so that the test bed can print backend wakeups and requests answered in
+ * the kernel per I/O of each figure (testbed/lib/bench-report.py).
  *
  * Not a test: it prints plain "blk_bench: " lines for the test bed to
  * quote. Run inside the guest, as root.
  *
  *	blk_bench [-t SECONDS] [-w SECONDS] LABEL=DEVICE@OFFSET_MIB...
+ *
+ * -w is how long dom0 may take to answer (30 s).
  *
  * Exit status: 0, 1 on an error (an I/O that fails is one).
  */
@@ -47,6 +50,9 @@
 #define SEQ_BLOCK	0x100000U	/* 1 MiB */
 #define RAND_BLOCK	4096U
 #define QD		16
+#define XS_READ		2	/* xenstore's wire protocol (xs_wire.h) */
+#define XS_ERROR	16
+#define STATS_KEY	"data/xenpci-stats"	/* under the guest's home */
 
 static __u64 rnd_state = 0x2545f4914f6cdd1dULL;
 
@@ -180,12 +186,55 @@ static void rand_qd16(struct disk *d, double limit)
 	result(d, "rand-read-4k-qd16", ios / t, "IOPS", ios, t);
 }
 
-/* dom0 takes its counters when it sees the line; give it time to. */
-static void counters(const char *label, const char *when, double wait)
+/*
+ * The value of xenstore key @path (relative: under the guest's home),
+ * through /dev/xen/xenbus; 0, or -1 (no such key, no xenbus).
+ */
+static int xs_read(const char *path, char *val, size_t len)
 {
-	printf("@@XENPCI request=backend-stats tag=%s-%s\n", label, when);
+	struct {
+		__u32 type, req_id, tx_id, len;
+		char body[256];
+	} msg = { .type = XS_READ, .len = strlen(path) + 1 };
+	ssize_t n;
+	int fd;
+
+	fd = open("/dev/xen/xenbus", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	snprintf(msg.body, sizeof(msg.body), "%s", path);
+	n = write(fd, &msg, 16 + msg.len);
+	if (n == (ssize_t)(16 + msg.len))
+		n = read(fd, &msg, sizeof(msg) - 1);
+	close(fd);
+	if (n < 16 || msg.type != XS_READ || msg.len > (size_t)(n - 16) ||
+	    msg.len >= len)
+		return -1;
+	memcpy(val, msg.body, msg.len);
+	val[msg.len] = '\0';
+	return 0;
+}
+
+/*
+ * dom0 takes its counters when it sees the line, then writes the tag to
+ * STATS_KEY: wait for that, at most @limit seconds.
+ */
+static void counters(const struct disk *d, const char *fig, const char *when,
+		     double limit)
+{
+	double end = now() + limit;
+	char tag[96], got[96];
+
+	snprintf(tag, sizeof(tag), "%s_%s-%s", d->label, fig, when);
+	printf("@@XENPCI request=backend-stats tag=%s\n", tag);
 	fflush(stdout);
-	usleep(wait * 1e6);
+	while (xs_read(STATS_KEY, got, sizeof(got)) || strcmp(got, tag)) {
+		if (now() > end) {
+			errno = ETIMEDOUT;
+			fail(d, "no answer from dom0 with its stats");
+		}
+		usleep(10000);
+	}
 }
 
 static void die_usage(void)
@@ -196,7 +245,7 @@ static void die_usage(void)
 
 int main(int argc, char **argv)
 {
-	double limit = 2, wait = 3;
+	double limit = 2, wait = 30;
 	unsigned long long size;
 	struct disk d;
 	int opt, i;
@@ -214,7 +263,7 @@ int main(int argc, char **argv)
 			die_usage();
 		}
 	}
-	if (optind == argc || limit <= 0 || wait < 0)
+	if (optind == argc || limit <= 0 || wait <= 0)
 		die_usage();
 	printf(PROG ": %g s per figure, %llu MiB per disk, O_DIRECT\n", limit,
 	       REGION >> 20);
@@ -238,12 +287,18 @@ int main(int argc, char **argv)
 		if (posix_memalign(&d.buf, 4096, SEQ_BLOCK))
 			fail(&d, "posix_memalign");
 		memset(d.buf, 0x5a, SEQ_BLOCK);
-		counters(d.label, "begin", wait);
+		counters(&d, "seqw", "begin", wait);
 		seq_1m(&d, true, limit);
+		counters(&d, "seqw", "end", wait);
+		counters(&d, "seqr", "begin", wait);
 		seq_1m(&d, false, limit);
+		counters(&d, "seqr", "end", wait);
+		counters(&d, "qd1", "begin", wait);
 		rand_qd1(&d, limit);
+		counters(&d, "qd1", "end", wait);
+		counters(&d, "qd16", "begin", wait);
 		rand_qd16(&d, limit);
-		counters(d.label, "end", wait);
+		counters(&d, "qd16", "end", wait);
 		free(d.buf);
 		close(d.fd);
 	}

@@ -335,7 +335,12 @@ TEST_F(host, backends_healthy_and_fast_paths_used)
 					TH_LOG("%s", line);
 		}
 		is_fast = strstr(cmd, "--fast");
-		is_msi = strstr(cmd, ",msi=") || strstr(cmd, " msi=");
+		/* MSI-X where the layout has MSI, unless --intx */
+		is_msi = (strstr(cmd, ",msi=") || strstr(cmd, " msi=")) &&
+			 !strstr(cmd, "--intx");
+		if (!is_msi)
+			EXPECT_EQ(NULL, strstr(line, " msix "))
+				TH_LOG("an MSI-X capability: %s", line);
 		if (is_msi) {
 			/*
 			 * The guest enabled MSI-X: every interrupt of its
