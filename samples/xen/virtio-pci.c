@@ -691,7 +691,8 @@ void virtio_pci_init(struct vdev *v, const struct virtio_device_ops *dev,
 				    MSIX_TABLE_OFF, MSIX_PBA_OFF);
 	v->features = 1ULL << VIRTIO_F_VERSION_1 |
 		      1ULL << VIRTIO_F_ACCESS_PLATFORM |
-		      1ULL << VIRTIO_RING_F_INDIRECT_DESC | dev->features;
+		      1ULL << VIRTIO_RING_F_INDIRECT_DESC |
+		      1ULL << VIRTIO_RING_F_EVENT_IDX | dev->features;
 	v->irqfd = -1;
 	v->resamplefd = -1;
 	for (i = 0; i < VIRTIO_MAX_QUEUES; i++)

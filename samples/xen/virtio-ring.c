@@ -322,9 +322,46 @@ int chain_iov(const struct chain *c, bool write, __u64 off, __u64 len,
 	return n;
 }
 
-/* Serve what queue @q has; interrupt once if anything was used. */
+/*
+ * VIRTIO_RING_F_EVENT_IDX: the driver's used_event (after the avail ring)
+ * and the device's avail_event (after the used ring).
+ */
+static __u16 *used_event(struct vq *q)
+{
+	return &q->avail->ring[q->size];
+}
+
+static __u16 *avail_event(struct vq *q)
+{
+	return (__u16 *)&q->used->ring[q->size];
+}
+
+/*
+ * Whether the driver wants an interrupt for the used entries from @old on:
+ * without EVENT_IDX unless it set VRING_AVAIL_F_NO_INTERRUPT, with it if
+ * they pass its used_event (virtio 1.x, 2.7.10).
+ */
+static bool want_interrupt(struct vq *q, bool event_idx, __u16 old)
+{
+	if (!event_idx)
+		return !(__atomic_load_n(&q->avail->flags, __ATOMIC_ACQUIRE) &
+			 VRING_AVAIL_F_NO_INTERRUPT);
+	/* the used index is published before the driver's event is read */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return vring_need_event(__atomic_load_n(used_event(q), __ATOMIC_ACQUIRE),
+				q->used_idx, old);
+}
+
+/*
+ * Serve what queue @q has; interrupt once if anything was used and the
+ * driver wants it. With EVENT_IDX, ask for the next notification only once
+ * the ring is empty (avail_event), then look once more: a buffer the driver
+ * made available before it saw the new avail_event sent no notification.
+ */
 void vq_process(struct vdev *v, struct vq *q)
 {
+	bool event_idx = v->driver_features & 1ULL << VIRTIO_RING_F_EVENT_IDX;
+	__u16 old = q->used_idx;
 	bool used = false;
 	int r;
 
@@ -332,18 +369,25 @@ void vq_process(struct vdev *v, struct vq *q)
 	    (v->status & VIRTIO_CONFIG_S_NEEDS_RESET))
 		return;
 	q->kicked = false;
-	while ((r = vq_pop(v, q)) > 0) {
-		__u32 len = v->dev->request(v);
+	for (;;) {
+		while ((r = vq_pop(v, q)) > 0) {
+			__u32 len = v->dev->request(v);
 
-		/* Nothing of the buffers stays mapped once they are used. */
-		chain_release(v);
-		if (v->status & VIRTIO_CONFIG_S_NEEDS_RESET)
+			/* Nothing of the buffers stays mapped once used. */
+			chain_release(v);
+			if (v->status & VIRTIO_CONFIG_S_NEEDS_RESET)
+				break;
+			vq_push(q, v->chain->head, len);
+			v->st.chains++;
+			used = true;
+		}
+		if (!event_idx || r || (v->status & VIRTIO_CONFIG_S_NEEDS_RESET))
 			break;
-		vq_push(q, v->chain->head, len);
-		v->st.chains++;
-		used = true;
+		__atomic_store_n(avail_event(q), q->last_avail, __ATOMIC_RELEASE);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (avail_idx(q) == q->last_avail)
+			break;
 	}
-	if (used && !(__atomic_load_n(&q->avail->flags, __ATOMIC_ACQUIRE) &
-		      VRING_AVAIL_F_NO_INTERRUPT))
+	if (used && want_interrupt(q, event_idx, old))
 		virtio_interrupt(v, q);
 }
