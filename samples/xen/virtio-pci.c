@@ -684,7 +684,6 @@ void virtio_pci_init(struct vdev *v, const struct virtio_device_ops *dev,
 	h->bar[0].size = msix ? BAR0_SIZE_MSIX : BAR0_SIZE;
 	h->bar[0].flags = PCI_BASE_ADDRESS_SPACE_MEMORY |
 			  PCI_BASE_ADDRESS_MEM_TYPE_32;
-	v->nr_queues = 1;
 	/* a vector per queue, and one for config changes */
 	if (msix)
 		pci_ioreq_msix_init(&v->msix, VIRTIO_MAX_QUEUES + 1, 0,
@@ -697,8 +696,7 @@ void virtio_pci_init(struct vdev *v, const struct virtio_device_ops *dev,
 	v->resamplefd = -1;
 	for (i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		v->vq[i].kick_fd = -1;
-	reset_device(v);
-	v->st.resets = 0;
+	virtio_pci_set_queues(v, 1);
 }
 
 void virtio_pci_set_queues(struct vdev *v, unsigned int n)

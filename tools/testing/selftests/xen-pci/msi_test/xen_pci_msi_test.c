@@ -171,9 +171,35 @@ static ssize_t entry_write(struct file *file, const char __user *ubuf,
 }
 DEFINE_SHOW_STORE_ATTRIBUTE(entry);
 
-/* A vector number written to a file of the folder. */
-static int xpmt_vec_arg(struct file *file, const char __user *ubuf,
-			size_t len, struct xpmt_vec **vp)
+static int xpmt_signal(struct xpmt_vec *v)
+{
+	iowrite32(v->nr, v->t->regs + EMU_REG_MSIX_SIGNAL);
+	return 0;
+}
+
+static int xpmt_mask(struct xpmt_vec *v)
+{
+	guard(mutex)(&v->t->lock);
+	if (v->masked)
+		return -EBUSY;
+	disable_irq(v->irq);
+	v->masked = true;
+	return 0;
+}
+
+static int xpmt_unmask(struct xpmt_vec *v)
+{
+	guard(mutex)(&v->t->lock);
+	if (!v->masked)
+		return -EINVAL;
+	enable_irq(v->irq);
+	v->masked = false;
+	return 0;
+}
+
+/* A vector number written to a file of the folder: @op on that vector. */
+static ssize_t xpmt_vec_write(struct file *file, const char __user *ubuf,
+			      size_t len, int (*op)(struct xpmt_vec *v))
 {
 	struct xpmt *t = file_inode(file)->i_private;
 	unsigned int vec;
@@ -184,53 +210,26 @@ static int xpmt_vec_arg(struct file *file, const char __user *ubuf,
 		return ret;
 	if (vec >= EMU_MSIX_VECTORS)
 		return -EINVAL;
-	*vp = &t->vec[vec];
-	return 0;
+	ret = op(&t->vec[vec]);
+	return ret ? ret : len;
 }
 
-static ssize_t signal_write(struct file *file, const char __user *ubuf,
-			    size_t len, loff_t *ppos)
-{
-	struct xpmt_vec *v;
-	int ret = xpmt_vec_arg(file, ubuf, len, &v);
-
-	if (ret)
-		return ret;
-	iowrite32(v->nr, v->t->regs + EMU_REG_MSIX_SIGNAL);
-	return len;
+/* The write-only file @name: xpmt_@name() on the vector written to it. */
+#define XPMT_VEC_FILE(name)						\
+static ssize_t name##_write(struct file *file, const char __user *ubuf,	\
+			    size_t len, loff_t *ppos)			\
+{									\
+	return xpmt_vec_write(file, ubuf, len, xpmt_##name);		\
+}									\
+static const struct file_operations name##_fops = {			\
+	.owner	= THIS_MODULE,						\
+	.open	= simple_open,						\
+	.write	= name##_write,						\
 }
 
-static ssize_t mask_write(struct file *file, const char __user *ubuf,
-			  size_t len, loff_t *ppos)
-{
-	struct xpmt_vec *v;
-	int ret = xpmt_vec_arg(file, ubuf, len, &v);
-
-	if (ret)
-		return ret;
-	guard(mutex)(&v->t->lock);
-	if (v->masked)
-		return -EBUSY;
-	disable_irq(v->irq);
-	v->masked = true;
-	return len;
-}
-
-static ssize_t unmask_write(struct file *file, const char __user *ubuf,
-			    size_t len, loff_t *ppos)
-{
-	struct xpmt_vec *v;
-	int ret = xpmt_vec_arg(file, ubuf, len, &v);
-
-	if (ret)
-		return ret;
-	guard(mutex)(&v->t->lock);
-	if (!v->masked)
-		return -EINVAL;
-	enable_irq(v->irq);
-	v->masked = false;
-	return len;
-}
+XPMT_VEC_FILE(signal);
+XPMT_VEC_FILE(mask);
+XPMT_VEC_FILE(unmask);
 
 static ssize_t chain_write(struct file *file, const char __user *ubuf,
 			   size_t len, loff_t *ppos)
@@ -250,24 +249,6 @@ static ssize_t chain_write(struct file *file, const char __user *ubuf,
 		iowrite32(i, t->regs + EMU_REG_MSIX_SIGNAL);
 	return len;
 }
-
-static const struct file_operations signal_fops = {
-	.owner	= THIS_MODULE,
-	.open	= simple_open,
-	.write	= signal_write,
-};
-
-static const struct file_operations mask_fops = {
-	.owner	= THIS_MODULE,
-	.open	= simple_open,
-	.write	= mask_write,
-};
-
-static const struct file_operations unmask_fops = {
-	.owner	= THIS_MODULE,
-	.open	= simple_open,
-	.write	= unmask_write,
-};
 
 static const struct file_operations chain_fops = {
 	.owner	= THIS_MODULE,
