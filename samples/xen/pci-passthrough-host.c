@@ -173,13 +173,18 @@ int probe_host(struct pt *p)
 		return -1;
 	snprintf(path, sizeof(path), SYSFS_PCI "/%s/driver", p->host);
 	len = readlink(path, drv, sizeof(drv) - 1);
-	if (len > 0) {
-		drv[len] = 0;
-		if (strcmp(strrchr(drv, '/') + 1, "pci-stub")) {
-			say("%s is driven by %s in dom0: unbind it first\n",
-			    p->host, strrchr(drv, '/') + 1);
-			return -1;
-		}
+	drv[len > 0 ? len : 0] = 0;
+	if (len > 0 && strcmp(strrchr(drv, '/') + 1, "pci-stub") &&
+	    strcmp(strrchr(drv, '/') + 1, "vfio-pci")) {
+		say("%s is driven by %s in dom0: unbind it first\n",
+		    p->host, strrchr(drv, '/') + 1);
+		return -1;
+	}
+	/* Its interrupts come through VFIO: say so before anything else. */
+	if (p->irq.msi_wanted &&
+	    (len <= 0 || strcmp(strrchr(drv, '/') + 1, "vfio-pci"))) {
+		say("--msi: %s is not bound to vfio-pci in dom0\n", p->host);
+		return -1;
 	}
 	if (pci_res_read(p->host, res)) {
 		say("%s: cannot read its resources\n", p->host);
@@ -221,8 +226,15 @@ int probe_host(struct pt *p)
 		for (n = 0; c >= 0x40 && c < CFG_SIZE && n < MAX_CAPS; n++) {
 			__u8 id = host_read8(p, c);
 
+			if (id == PCI_CAP_ID_MSI && p->irq.msi_wanted &&
+			    !p->irq.msi_cap) {
+				p->irq.msi_cap = c;
+				p->irq.msi_64 = host_read16(p, c + PCI_MSI_FLAGS) &
+						PCI_MSI_FLAGS_64BIT;
+			}
 			if (id == PCI_CAP_ID_PM || id == PCI_CAP_ID_EXP ||
-			    id == PCI_CAP_ID_VNDR) {
+			    id == PCI_CAP_ID_VNDR ||
+			    (id == PCI_CAP_ID_MSI && c == p->irq.msi_cap)) {
 				if (prev)
 					p->cap_next[prev] = c;
 				else

@@ -14,26 +14,28 @@
  *
  * - IDs, class, revision, subsystem IDs and the capabilities read through;
  *   of the capability list only power management, PCI Express and
- *   vendor-specific capabilities are linked in, read-only. MSI and MSI-X
- *   are left out: they would let the guest aim the device's writes at any
- *   host address, and interrupts are not forwarded anyway (see below).
- *   Extended config space reads as zero.
+ *   vendor-specific capabilities are linked in, read-only, and with --msi
+ *   the MSI capability, emulated (pci-passthrough-irq.c). MSI-X is left
+ *   out. Extended config space reads as zero.
  * - Memory BARs are virtual: the guest sizes and programs its own
  *   addresses; the host addresses are never shown. I/O BARs and the
  *   expansion ROM read as zero (Arm guests have no port I/O here, and a
  *   ROM BAR would map more host pages than the guest needs).
  * - Of the Command register, the guest controls Memory Space only. Bus
  *   Master is refused (read as zero, and cleared on the device while it is
- *   served): without an IOMMU, a device that does DMA reaches all of the
- *   host's memory. I/O Space reads as zero.
+ *   served, but while the guest has a forwarded MSI enabled): without an
+ *   IOMMU, a device that does DMA reaches all of the host's memory. I/O
+ *   Space reads as zero.
  *   Interrupt Disable, cache line size, latency timer and Interrupt Line
- *   are kept for the guest and not written to the device, whose INTx stays
- *   disabled. Status reads through, except Interrupt Status. Nothing but
- *   the device's Command register is ever written on the host (and
- *   restored at exit), so the guest cannot reconfigure the host beyond
- *   this device.
- * - Interrupt Pin reads as zero: INTx is not forwarded, the guest's
- *   drivers must poll.
+ *   are kept for the guest and not written to the device. Status reads
+ *   through, except Interrupt Status, which is the forwarded INTx's.
+ *   Nothing but the device's Command register is ever written on the host
+ *   (and restored at exit), so the guest cannot reconfigure the host
+ *   beyond this device.
+ * - Interrupts are forwarded when dom0 binds the device to vfio-pci
+ *   (pci-passthrough-irq.c says how): INTx, and with --msi its MSI.
+ *   Otherwise Interrupt Pin reads as zero and the guest's drivers must
+ *   poll.
  * - Devices known to reach their own config space through a memory BAR
  *   (graphics devices of ATI/AMD and NVIDIA) are refused: through that
  *   BAR, mapped into the guest, the guest could set Bus Master itself.
@@ -58,9 +60,10 @@
  *
  * Usage:
  *	pci-passthrough --domid N --host SSSS:BB:DD.F --slot S
- *			[--bus B] [--function F] [--verbose]
+ *			[--bus B] [--function F] [--msi] [--verbose]
  *
- * The device must have no driver in dom0 (or pci-stub). Start the backend
+ * The device must have no driver in dom0, or pci-stub, or vfio-pci for
+ * its interrupts. Start the backend
  * while the guest is paused (xl create -p; xl unpause once the "serving"
  * line is printed). It runs until SIGTERM, SIGINT, SIGHUP or SIGQUIT, or
  * until the guest goes away. Exit status: 0 on a signal or when the guest is gone,
@@ -105,7 +108,7 @@ static bool in_guest_window(const struct pt *p, __u64 addr, __u64 size)
 	       in_window(addr, size, l->mem[1].base, l->mem[1].size);
 }
 
-static void unmap_bar(struct pt *p, unsigned int i)
+void pt_unmap_bar(struct pt *p, unsigned int i)
 {
 	struct pt_bar *b = &p->bar[i];
 	__u64 mfn = b->host / XEN_PAGE, nr = bar_pages(b);
@@ -128,6 +131,8 @@ static void unmap_bar(struct pt *p, unsigned int i)
 	if (xc_domain_iomem_permission(p->xch, guest(p)->domid, mfn, nr, 0))
 		say("BAR%u: revoking access to host %#llx: %s\n", i,
 		    (unsigned long long)b->host, strerror(errno));
+	if (p->quiet)
+		return;
 	p->unmaps++;
 	printf("%s: BAR%u: guest %#llx unmapped\n", pci_ioreq_prog, i,
 	       (unsigned long long)b->mapped_gfn * XEN_PAGE);
@@ -181,6 +186,8 @@ static void map_bar(struct pt *p, unsigned int i)
 	b->mapped = true;
 	b->mapped_gfn = gfn;
 	b->refused = 0;
+	if (p->quiet)
+		return;
 	p->maps++;
 	printf("%s: BAR%u: guest %#llx -> host %#llx, %llu bytes, %llu page(s) mapped\n",
 	       pci_ioreq_prog, i, (unsigned long long)b->guest,
@@ -197,12 +204,12 @@ static void update_bar(struct pt *p, unsigned int i)
 		    b->guest;
 
 	if (b->mapped && (!want || b->mapped_gfn != b->guest / XEN_PAGE))
-		unmap_bar(p, i);
+		pt_unmap_bar(p, i);
 	if (want && !b->mapped)
 		map_bar(p, i);
 }
 
-static void update_bars(struct pt *p)
+void pt_update_bars(struct pt *p)
 {
 	unsigned int i;
 
@@ -252,7 +259,9 @@ static void command_write(struct pt *p, __u16 val)
 	}
 	p->command = val & (PCI_COMMAND_MEMORY | PCI_COMMAND_INTX_DISABLE);
 	if ((old ^ p->command) & PCI_COMMAND_MEMORY)
-		update_bars(p);
+		pt_update_bars(p);
+	if ((old ^ p->command) & PCI_COMMAND_INTX_DISABLE)
+		pt_irq_command(p);
 }
 
 static __u32 cfg_read32(struct pt *p, unsigned int off)
@@ -266,8 +275,9 @@ static __u32 cfg_read32(struct pt *p, unsigned int off)
 	case PCI_SUBSYSTEM_VENDOR_ID:
 		return host_read32(p, off);
 	case PCI_COMMAND:
-		v = host_read16(p, PCI_STATUS) &
-		    ~(PCI_STATUS_CAP_LIST | PCI_STATUS_INTERRUPT);
+		v = (host_read16(p, PCI_STATUS) &
+		     ~(PCI_STATUS_CAP_LIST | PCI_STATUS_INTERRUPT)) |
+		    pt_irq_status(p);
 		if (p->cap_first)
 			v |= PCI_STATUS_CAP_LIST;
 		return v << 16 | p->command;
@@ -279,15 +289,20 @@ static __u32 cfg_read32(struct pt *p, unsigned int off)
 	case PCI_CAPABILITY_LIST:
 		return p->cap_first;
 	case PCI_INTERRUPT_LINE:
-		/* Max_Lat and Min_Gnt read through; Interrupt Pin is 0. */
-		return (host_read32(p, off) & 0xffff0000U) | p->irq_line;
+		/* Max_Lat and Min_Gnt read through. */
+		return (host_read32(p, off) & 0xffff0000U) |
+		       pt_irq_pin(p) << 8 | p->irq_line;
 	case PCI_CARDBUS_CIS:
 	case PCI_ROM_ADDRESS:
 	case PCI_CAPABILITY_LIST + 4:
 		return 0;
 	}
-	/* Device-specific space: read through, exposed capabilities relinked. */
-	v = host_read32(p, off);
+	/*
+	 * Device-specific space: read through, but for the MSI capability;
+	 * exposed capabilities relinked.
+	 */
+	if (!pt_irq_cfg_read(p, off, &v))
+		v = host_read32(p, off);
 	for (c = off; c < off + 4; c++) {
 		if (c >= 1 && p->cap_exposed[c - 1]) {
 			unsigned int sh = (c & 3) * 8;
@@ -323,6 +338,8 @@ static void cfg_write32(struct pt *p, unsigned int off, __u32 val, __u32 mask)
 			p->irq_line = val;
 		return;
 	}
+	if (pt_irq_cfg_write(p, off, val, mask))
+		return;
 	p->dropped_writes++;
 	if (p->be.verbose)
 		say("write %#x to config %#x dropped\n", val & mask, off);
@@ -352,15 +369,19 @@ static bool serve_config(struct pt *p, const struct xen_pci_ioreq_request *r,
 }
 
 /*
- * Only config requests come here: mapped BARs never reach dom0, unmapped
- * ones are answered by the kernel.
+ * Config requests come here, and accesses to BARs while they trap for an
+ * interrupt (pci-passthrough-irq.c): mapped BARs never reach dom0,
+ * unmapped ones are answered by the kernel.
  */
 static bool pt_request(struct pci_ioreq_backend *be,
 		       const struct xen_pci_ioreq_request *r, __u64 *data)
 {
 	*data = 0;
+	if (memcmp(&r->fn, &be->fn, sizeof(be->fn)))
+		return false;
+	if (r->kind == XEN_PCI_IOREQ_KIND_MMIO)
+		return pt_irq_bar_access(to_pt(be), r, data);
 	return r->kind == XEN_PCI_IOREQ_KIND_CONFIG &&
-	       !memcmp(&r->fn, &be->fn, sizeof(be->fn)) &&
 	       serve_config(to_pt(be), r, data);
 }
 
@@ -373,9 +394,15 @@ static void pt_trace(const struct xen_pci_ioreq_request *r, __u64 data)
 	    (unsigned long long)(rd ? data : r->data));
 }
 
+static void pt_fd_ready(struct pci_ioreq_backend *be, unsigned int i)
+{
+	pt_irq_fd_ready(to_pt(be), i);
+}
+
 static const struct pci_ioreq_backend_ops pt_ops = {
 	.request = pt_request,
 	.trace = pt_trace,
+	.fd_ready = pt_fd_ready,
 };
 
 /* ---- setup and teardown ---- */
@@ -403,8 +430,9 @@ static void teardown(struct pt *p)
 	const struct pci_ioreq_stats *s = &p->be.st;
 	unsigned int i;
 
+	pt_irq_close(p);
 	for (i = 0; i < PCI_STD_NUM_BARS; i++)
-		unmap_bar(p, i);
+		pt_unmap_bar(p, i);
 	printf("%s: stats %s as %04x:%02x:%02x.%x of dom%u:", pci_ioreq_prog,
 	       p->host, fn->segment, fn->bus, PCI_SLOT(fn->devfn),
 	       PCI_FUNC(fn->devfn), guest(p)->domid);
@@ -423,6 +451,8 @@ static void print_usage(FILE *f)
 		"where it appears as 0000:BB:SS.F (guest bus, slot, function).\n"
 		PCI_IOREQ_TARGET_USAGE
 		"  -H, --host SBDF        the device in dom0 (required)\n"
+		"  -m, --msi              forward its MSI (sets its Bus Master while the\n"
+		"                         guest enables MSI: its DMA is not isolated)\n"
 		"  -v, --verbose          trace every config access on stderr\n"
 		"  -h, --help             this help\n", pci_ioreq_prog);
 }
@@ -431,25 +461,30 @@ int main(int argc, char **argv)
 {
 	static const struct option own_opts[] = {
 		{ "host", required_argument, NULL, 'H' },
+		{ "msi", no_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
 	struct pci_ioreq_target tgt = PCI_IOREQ_TARGET_INIT;
 	struct pt p = { .be.ops = &pt_ops, .be.quiet_bad = true,
-			.cfg_fd = -1 };
+			.cfg_fd = -1, .irq.container = -1, .irq.group = -1,
+			.irq.dev = -1, .irq.intx_fd = -1, .irq.msi_fd = -1 };
 	sigset_t sigs;
 	int opt, sfd, ret = PCI_IOREQ_ERROR;
 	unsigned int i;
 
 	pci_ioreq_prog = "pci-passthrough";
-	while ((opt = pci_ioreq_getopt(argc, argv, "H:vh", own_opts,
+	while ((opt = pci_ioreq_getopt(argc, argv, "H:mvh", own_opts,
 				       &tgt)) != -1) {
 		switch (opt) {
 		case 'H':
 			if (!valid_host_name(optarg))
 				pci_ioreq_bad_arg("host (want SSSS:BB:DD.F)");
 			p.host = optarg;
+			break;
+		case 'm':
+			p.irq.msi_wanted = true;
 			break;
 		default:
 			pci_ioreq_common_opt(opt, &p.be.verbose, print_usage);
@@ -473,7 +508,7 @@ int main(int argc, char **argv)
 	if (sfd < 0)
 		return 1;
 
-	if (probe_host(&p) || setup(&p, &tgt))
+	if (probe_host(&p) || setup(&p, &tgt) || pt_irq_open(&p))
 		goto out;
 
 	printf("%s[%d]: serving %04x:%02x:%02x.%x of domain %u with %s (%04x:%04x):",
@@ -488,12 +523,15 @@ int main(int argc, char **argv)
 			       (unsigned long long)p.bar[i].size,
 			       p.bar[i].flags & PCI_BASE_ADDRESS_MEM_PREFETCH ?
 			       " prefetchable" : "");
-	printf("\n");
+	printf(", interrupts:%s%s%s\n", pt_irq_pin(&p) ? " INTx" : "",
+	       p.irq.msi_cap ? " MSI" : "",
+	       pt_irq_pin(&p) || p.irq.msi_cap ? "" : " none");
 	fflush(stdout);
 
 	ret = pci_ioreq_loop(&p.be, sfd);
 	teardown(&p);
 out:
+	pt_irq_close(&p);
 	if (p.be.t)
 		p.be.t->ops->close(p.be.t, p.be.gone);
 	/* The device as we found it, once nothing maps it any more. */

@@ -9,6 +9,9 @@
  *   xen_pci_page_align=off is the control, where it must refuse);
  * - dom0 uses them itself, through sysfs, when no backend runs: before the
  *   guests start, and after a guest's backends exited;
+ * - the backend refuses what it cannot do safely: a device that reaches
+ *   its config space through a BAR, --msi for a device that is not bound
+ *   to vfio-pci;
  * - run by dom0's init after the backends of a guest exited, with
  *   XEN_PCI_PT_NONCE set to the guest's nonce: the guest's pattern and the
  *   host's are in the ivshmem memory, and dom0's own writes land there.
@@ -186,6 +189,38 @@ TEST(backend_refuses_cfg_backdoor)
 	TH_LOG("%s: %s", bdf, out);
 	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1);
 	EXPECT_NE(NULL, strstr(out, "reaches its config space through a BAR"));
+}
+
+/*
+ * --msi needs the device bound to vfio-pci, whose eventfd is the guest's
+ * irqfd: the backend says so before it looks at anything else (dom0's
+ * ivshmem has no driver).
+ */
+TEST(backend_msi_needs_vfio)
+{
+	char bdf[EMU_BDF_LEN], cmd[256], out[4096];
+	size_t n;
+	FILE *f;
+	int st;
+
+	if (access("/dev/xen/pci-ioreq", F_OK))
+		SKIP(return, "not a Xen dom0 with /dev/xen/pci-ioreq");
+	if (!dev_find(PT_IVSHMEM_VENDOR, PT_IVSHMEM_DEVICE, bdf))
+		SKIP(return, "dom0 has no ivshmem to pass through");
+	if (system("command -v pci-passthrough >/dev/null 2>&1"))
+		SKIP(return, "no pci-passthrough in PATH (samples/xen)");
+	snprintf(cmd, sizeof(cmd),
+		 "pci-passthrough --domid 32000 --host %s --slot 1 --msi 2>&1",
+		 bdf);
+	f = popen(cmd, "r");
+	ASSERT_NE(NULL, f);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	st = pclose(f);
+	TH_LOG("%s: %s", bdf, out);
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	EXPECT_NE(NULL, strstr(out, "--msi: "));
+	EXPECT_NE(NULL, strstr(out, "is not bound to vfio-pci"));
 }
 
 /* After the guest's backends exited: the data is there, dom0 writes. */
