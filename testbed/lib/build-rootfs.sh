@@ -126,12 +126,12 @@ for cfg in "$TB_ROOT"/guest/xl/*.cfg; do
 	n=$(cat "$TB_ROOT/guest/xl/$g.backends" 2>/dev/null | grep -c '^pci-ioreq-emu ' || true)
 	sed "s|^extra = \"\(.*\)\"|extra = \"\1 xenpci.suite=$g xenpci.emu_functions=${n:-0}\"|" \
 		"$cfg" > "$D0/etc/xenpci/$g.cfg"
-	for f in prepare after; do
-		[ -e "$TB_ROOT/guest/xl/$g.$f" ] && cp "$TB_ROOT/guest/xl/$g.$f" "$D0/etc/xenpci/"
+	# The host devices of passthrough, by their dom0 names.
+	for f in prepare after backends; do
+		[ -e "$TB_ROOT/guest/xl/$g.$f" ] || continue
+		sed "s|@PT_IVSHMEM_HOST@|$PT_IVSHMEM_HOST|g; s|@PT_RTL8139_HOST@|$PT_RTL8139_HOST|g; s|@PT_EDU_HOST@|$PT_EDU_HOST|g" \
+			"$TB_ROOT/guest/xl/$g.$f" > "$D0/etc/xenpci/$g.$f"
 	done
-	[ -e "$TB_ROOT/guest/xl/$g.backends" ] || continue
-	sed "s|@PT_IVSHMEM_HOST@|$PT_IVSHMEM_HOST|g; s|@PT_RTL8139_HOST@|$PT_RTL8139_HOST|g" \
-		"$TB_ROOT/guest/xl/$g.backends" > "$D0/etc/xenpci/$g.backends"
 done
 install -m 0755 "$TB_ROOT/guest/block-loop" "$D0/etc/xenpci/block-loop"
 # Partial device trees for xl.cfg device_tree=.

@@ -8,7 +8,8 @@
 # 256 bytes of registers, BAR2 memory shared with the host file $PT_SHM) and
 # an rtl8139 (BAR1 256 bytes, on a restricted user network); and an ati-vga,
 # which the passthrough backend must refuse (such graphics devices reach
-# their config space through a BAR). Their slots, memory size and MAC have
+# their config space through a BAR); and QEMU's edu, whose interrupts (INTx
+# or MSI at a register write) the backend forwards. Their slots, memory size and MAC have
 # one definition, in the selftests' pt_dev.h.
 eval "$("$PY" "$TB_ROOT/lib/ptdev.py")" || die "cannot read the passthrough devices"
 # QEMU puts its DTB at RAM base + 128 MiB (0x48000000); Xen drops any module
@@ -32,6 +33,7 @@ qemu_xen() {	# DOM0_APPEND [INTERACTIVE]
 		-netdev user,id=ptnet,restrict=on \
 		-device "rtl8139,netdev=ptnet,mac=$PT_MAC,addr=$PT_RTL8139_HOST_SLOT,romfile=" \
 		-device "ati-vga,addr=$PT_BACKDOOR_HOST_SLOT,romfile=" \
+		-device "edu,addr=$PT_EDU_HOST_SLOT" \
 		${XEN_PCI_QEMU_EXTRA:-}
 }
 

@@ -28,13 +28,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/pci_regs.h>
@@ -44,7 +42,6 @@
 
 #define MOD_NAME	"xen_pci_msi_test"
 #define MOD_PATH	"msi_test/" MOD_NAME ".ko"
-#define DRV_DIR		"/sys/bus/pci/drivers/" MOD_NAME
 #define DBG_DIR		"/sys/kernel/debug/" MOD_NAME
 #define NVEC		((int)EMU_MSIX_VECTORS)
 #define STORM_TOTAL	100000
@@ -71,27 +68,6 @@ static bool find_msix_fn(char bdf[EMU_BDF_LEN])
 		return true;
 	}
 	return false;
-}
-
-/* The test module, next to this program. EEXIST: loaded already. */
-static int load_module(void)
-{
-	char exe[PATH_MAX], path[PATH_MAX + 32];
-	ssize_t len;
-	int fd, ret;
-
-	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (len < 0)
-		return -errno;
-	exe[len] = 0;
-	snprintf(path, sizeof(path), "%s/%s", dirname(exe), MOD_PATH);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(__NR_finit_module, fd, "", 0);
-	ret = ret && errno != EEXIST ? -errno : 0;
-	close(fd);
-	return ret;
 }
 
 FIXTURE(msi) {
@@ -220,7 +196,6 @@ static void barrier_vec(struct __test_metadata *_metadata,
 
 FIXTURE_SETUP(msi)
 {
-	char path[192], drv[64];
 	long long count[NVEC];
 	int i, ret;
 
@@ -229,18 +204,11 @@ FIXTURE_SETUP(msi)
 		SKIP(return, "needs root");
 	if (!find_msix_fn(self->bdf))
 		SKIP(return, "no function of pci-ioreq-emu with MSI-X here");
-	ret = load_module();
+	ret = test_module_load(MOD_PATH);
 	ASSERT_EQ(0, ret) TH_LOG("loading %s: %s", MOD_PATH, strerror(-ret));
-	dev_driver(self->bdf, drv, sizeof(drv));
-	if (drv[0] && strcmp(drv, MOD_NAME)) {
-		snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind", drv);
-		ASSERT_EQ(0, sysfs_write(path, self->bdf));
-	}
-	ASSERT_EQ(0, dev_attr_write(self->bdf, "driver_override", MOD_NAME));
-	if (strcmp(drv, MOD_NAME))
-		ASSERT_EQ(0, sysfs_write(DRV_DIR "/bind", self->bdf))
-			TH_LOG("the driver did not take %s (its dmesg says why)",
-			       self->bdf);
+	ASSERT_EQ(0, dev_bind_override(self->bdf, MOD_NAME))
+		TH_LOG("the driver did not take %s (its dmesg says why)",
+		       self->bdf);
 	self->bound = true;
 	snprintf(self->dir, sizeof(self->dir), "%s/%s", DBG_DIR, self->bdf);
 	ASSERT_TRUE(read_counts(self->dir, count, self->irq))
@@ -257,8 +225,7 @@ FIXTURE_TEARDOWN(msi)
 		close(self->cfg);
 	if (self->bound) {
 		dbg_write(self->dir, "chain", "0");
-		sysfs_write(DRV_DIR "/unbind", self->bdf);
-		dev_attr_write(self->bdf, "driver_override", "\n");
+		dev_unbind_override(self->bdf, MOD_NAME);
 	}
 }
 

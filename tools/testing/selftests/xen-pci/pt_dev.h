@@ -16,6 +16,10 @@
  *
  * Both have sub-page BARs, and no DMA is started by these tests.
  *
+ * - edu (1234:11e8), QEMU's teaching device: an interrupt, INTx or MSI,
+ *   each time its Interrupt Raise register is written (pt_irq). dom0 binds
+ *   it to vfio-pci, whose eventfds the backend forwards.
+ *
  * - ati-vga (1002:5046): a graphics device of a vendor whose devices reach
  *   their own config space through a BAR. The backend must refuse it.
  *
@@ -45,6 +49,7 @@
 #define PT_BACKDOOR_VENDOR	0x1002U
 #define PT_BACKDOOR_DEVICE	0x5046U
 #define PT_BACKDOOR_HOST_SLOT	0x12	/* dom0's 0000:00:12.0 */
+#define PT_EDU_HOST_SLOT	0x14	/* dom0's 0000:00:14.0 */
 static const __u8 PT_RTL8139_MAC[6] = { 0x52, 0x54, 0x00, 0x58, 0x50, 0x54 };
 
 #define PT_GUEST_OFF		0x1000

@@ -4,6 +4,8 @@
  * and the clock of their benchmarks.
  */
 
+#include <libgen.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include "pci_util.h"
@@ -121,6 +123,56 @@ void dev_driver(const char *bdf, char *drv, size_t len)
 	l = strlen(name) < len ? strlen(name) : len - 1;
 	memcpy(drv, name, l);
 	drv[l] = '\0';
+}
+
+int test_module_load(const char *rel)
+{
+	char exe[PATH_MAX], path[2 * PATH_MAX];
+	ssize_t len;
+	int fd, ret;
+
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len < 0)
+		return -errno;
+	exe[len] = 0;
+	snprintf(path, sizeof(path), "%s/%s", dirname(exe), rel);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(__NR_finit_module, fd, "", 0);
+	ret = ret && errno != EEXIST ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+int dev_bind_override(const char *bdf, const char *drv)
+{
+	char path[PATH_MAX], cur[64];
+	int ret;
+
+	dev_driver(bdf, cur, sizeof(cur));
+	if (!strcmp(cur, drv))
+		return 0;
+	if (cur[0]) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind", cur);
+		ret = sysfs_write(path, bdf);
+		if (ret)
+			return ret;
+	}
+	ret = dev_attr_write(bdf, "driver_override", drv);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", drv);
+	return sysfs_write(path, bdf);
+}
+
+void dev_unbind_override(const char *bdf, const char *drv)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind", drv);
+	sysfs_write(path, bdf);
+	dev_attr_write(bdf, "driver_override", "\n");
 }
 
 static int emu_bdf_cmp(const void *a, const void *b)

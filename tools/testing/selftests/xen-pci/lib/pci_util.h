@@ -151,6 +151,15 @@ bool dev_exists(const char *bdf);
 bool dev_is_emu(const char *bdf);
 bool dev_rescan_until(const char *bdf, unsigned long vendor, unsigned long device, int secs);
 void dev_driver(const char *bdf, char *drv, size_t len);
+/*
+ * Load the test module at @rel, a path relative to the running program's
+ * folder: 0 (also if it is loaded already) or -errno.
+ */
+int test_module_load(const char *rel);
+/* Unbind @bdf from its driver and bind it to @drv by driver_override. */
+int dev_bind_override(const char *bdf, const char *drv);
+/* Unbind @bdf from @drv and clear its driver_override. */
+void dev_unbind_override(const char *bdf, const char *drv);
 bool dev_find_nth(__u32 vendor, __u32 device, int n, char bdf[EMU_BDF_LEN]);
 bool dev_find(__u32 vendor, __u32 device, char bdf[EMU_BDF_LEN]);
 int find_emu_devices(char bdfs[][EMU_BDF_LEN], int max);
