@@ -248,7 +248,7 @@ TEST_F(msi, vectors)
 		barrier_vec(_metadata, self->dir, i);
 }
 
-TEST_F_TIMEOUT(msi, storm, 480)
+TEST_F_TIMEOUT(msi, storm, 720)
 {
 	long long base[NVEC], count[NVEC], cpu_base[NVEC], last = -1, sum;
 	const long long per = STORM_TOTAL / NVEC;

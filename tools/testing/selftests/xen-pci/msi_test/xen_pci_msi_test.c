@@ -13,8 +13,8 @@
  *
  *   counts   "VECTOR IRQ COUNT" for each vector
  *   chain    write N: each vector is signalled N times, in a chain: its
- *            interrupt asks the function for the next signal (from its
- *            thread) until N went (a lost interrupt stops its chain); 0
+ *            interrupt asks the function for the next signal (from a work
+ *            item) until N went (a lost interrupt stops its chain); 0
  *            stops the chains
  *   signal   write V: ask the function to signal vector V once
  *   mask     write V: mask vector V now (disable_irq() without the lazy
@@ -34,6 +34,7 @@
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/seq_file.h>
+#include <linux/workqueue.h>
 
 #include "pci-ioreq-emu.h"
 
@@ -48,6 +49,7 @@ struct xpmt;
  * @irq: its Linux interrupt
  * @count: interrupts taken
  * @left: signals the chain still asks for
+ * @next: asks the function for the chain's next signal
  * @masked: masked by a write to "mask"
  */
 struct xpmt_vec {
@@ -56,6 +58,7 @@ struct xpmt_vec {
 	int irq;
 	atomic_long_t count;
 	atomic_t left;
+	struct work_struct next;
 	bool masked;
 };
 
@@ -85,21 +88,25 @@ static irqreturn_t xpmt_irq(int irq, void *data)
 
 	atomic_long_inc(&v->count);
 	if (atomic_dec_if_positive(&v->left) >= 0)
-		return IRQ_WAKE_THREAD;
+		queue_work(system_highpri_wq, &v->next);
 	return IRQ_HANDLED;
 }
 
 /*
- * A chain's next signal comes from the vector's thread: asked for from the
- * hard interrupt handler, it would come back before the handler returned,
- * and the storm would hold its CPU in interrupt context until it ended.
+ * A chain's next signal comes from a work item of the CPU that took the
+ * interrupt. Asked for from the hard interrupt handler, it would come back
+ * before the handler returned, and the storm would hold its CPU in
+ * interrupt context; from the vector's irq thread, a SCHED_FIFO task that
+ * is always runnable during a storm, it starved the CPU's other tasks
+ * (the guest's RCU grace-period kthread for 65 s: "rcu_sched kthread
+ * starved"). A work item of the high-priority workqueue (a nice -20
+ * kworker) shares the CPU and still keeps the chain going.
  */
-static irqreturn_t xpmt_irq_thread(int irq, void *data)
+static void xpmt_next(struct work_struct *work)
 {
-	struct xpmt_vec *v = data;
+	struct xpmt_vec *v = container_of(work, struct xpmt_vec, next);
 
 	iowrite32(v->nr, v->t->regs + EMU_REG_MSIX_SIGNAL);
-	return IRQ_HANDLED;
 }
 
 static int counts_show(struct seq_file *m, void *unused)
@@ -299,8 +306,8 @@ static int xpmt_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		v->irq = pci_irq_vector(pdev, i);
 		/* "mask" masks at once, not at the next interrupt */
 		irq_set_status_flags(v->irq, IRQ_DISABLE_UNLAZY);
-		ret = devm_request_threaded_irq(dev, v->irq, xpmt_irq,
-						xpmt_irq_thread, 0, DRV_NAME, v);
+		INIT_WORK(&v->next, xpmt_next);
+		ret = devm_request_irq(dev, v->irq, xpmt_irq, 0, DRV_NAME, v);
 		if (ret)
 			return dev_err_probe(dev, ret, "vector %u\n", i);
 	}
@@ -318,8 +325,10 @@ static int xpmt_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 }
 
 /*
- * The interrupts, the vectors (the function is managed: pcim_enable_device())
- * and the mappings go with the device's resources, in that order.
+ * The chains stop (no handler queues a signal once it has run after
+ * left = 0), then the interrupts, the vectors (the function is managed:
+ * pcim_enable_device()) and the mappings go with the device's resources,
+ * in that order.
  */
 static void xpmt_remove(struct pci_dev *pdev)
 {
@@ -329,6 +338,8 @@ static void xpmt_remove(struct pci_dev *pdev)
 	debugfs_remove_recursive(t->dir);
 	for (i = 0; i < EMU_MSIX_VECTORS; i++) {
 		atomic_set(&t->vec[i].left, 0);
+		synchronize_irq(t->vec[i].irq);
+		cancel_work_sync(&t->vec[i].next);
 		if (t->vec[i].masked)
 			enable_irq(t->vec[i].irq);
 	}
