@@ -174,46 +174,71 @@ static void sync_line(struct pt *p)
 		p->irq.line = want;
 }
 
+/* Route BAR @i to us at @addr (@on), or stop routing it. */
+static void route(struct pt *p, unsigned int i, bool on, __u64 addr)
+{
+	struct pci_ioreq_transport *t = p->be.t;
+	struct xen_pci_ioreq_mmio m = {
+		.fn = p->be.fn,
+		.bar = i,
+		.addr = on ? addr : p->irq.trapped_addr[i],
+		.size = bar_pages(&p->bar[i]) * XEN_PAGE,
+	};
+
+	if (on && !t->ops->add_mmio(t, &m)) {
+		p->irq.trapped[i] = true;
+		p->irq.trapped_addr[i] = addr;
+	} else if (!on && p->irq.trapped[i]) {
+		p->irq.trapped[i] = false;
+		if (!p->be.gone)
+			t->ops->remove_mmio(t, &m);
+	}
+}
+
 /*
- * Take the mapped BARs out of the guest's memory map and route them to us
- * (@on), or map them again and unroute them. The route is there before a
- * BAR is unmapped and until it is mapped again: an access in between
- * (another vCPU of the guest) comes to us rather than to the kernel,
- * which would drop it as it does for a BAR nobody serves.
+ * While the BARs trap: BAR @i is routed to us wherever the guest decodes
+ * it, and mapped nowhere. The route comes before the BAR is unmapped: an
+ * access in between (another vCPU of the guest) comes to us rather than
+ * to the kernel, which would drop it as it does for a BAR nobody serves.
+ * pci-passthrough.c calls it for a BAR the guest moves or turns off.
+ */
+void pt_irq_route_bar(struct pt *p, unsigned int i)
+{
+	struct pt_bar *b = &p->bar[i];
+	bool want = b->present && (p->command & PCI_COMMAND_MEMORY) &&
+		    b->guest && !(b->guest % XEN_PAGE);
+
+	if (p->irq.trapped[i] && (!want || p->irq.trapped_addr[i] != b->guest))
+		route(p, i, false, 0);
+	if (want && !p->irq.trapped[i])
+		route(p, i, true, b->guest);
+	p->quiet = true;
+	pt_unmap_bar(p, i);
+	p->quiet = false;
+}
+
+/*
+ * Take the BARs out of the guest's memory map and route them to us (@on),
+ * or map them again and then unroute them (no gap either way).
  */
 static void trap(struct pt *p, bool on)
 {
-	struct pci_ioreq_transport *t = p->be.t;
 	unsigned int i;
 
 	if (on == p->irq.trapping)
 		return;
 	p->irq.trapping = on;
-	p->quiet = true;
-	if (!on)
+	if (!on) {
+		p->quiet = true;
 		pt_update_bars(p);
-	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
-		struct pt_bar *b = &p->bar[i];
-		struct xen_pci_ioreq_mmio m = {
-			.fn = p->be.fn,
-			.bar = i,
-			.size = bar_pages(b) * XEN_PAGE,
-		};
-
-		if (on && b->mapped) {
-			m.addr = b->mapped_gfn * XEN_PAGE;
-			if (t->ops->add_mmio(t, &m))
-				continue;	/* left mapped: no trap */
-			p->irq.trapped[i] = true;
-			p->irq.trapped_addr[i] = m.addr;
-			pt_unmap_bar(p, i);
-		} else if (!on && p->irq.trapped[i]) {
-			m.addr = p->irq.trapped_addr[i];
-			p->irq.trapped[i] = false;
-			t->ops->remove_mmio(t, &m);
-		}
+		p->quiet = false;
 	}
-	p->quiet = false;
+	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+		if (on)
+			pt_irq_route_bar(p, i);
+		else
+			route(p, i, false, 0);
+	}
 }
 
 /* The guest touched the device while its interrupt was pending. */
@@ -228,17 +253,30 @@ static void eoi(struct pt *p)
 	set_irqs(p, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_UNMASK, -1);
 }
 
+/* Empty eventfd @fd of signals that no longer mean anything. */
+static void drain(int fd)
+{
+	__u64 n;
+
+	if (fd >= 0 && read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		say("eventfd: %s\n", strerror(errno));
+}
+
 static void intx_forward(struct pt *p, bool on)
 {
-	if (p->irq.intx_fd < 0)
+	if (p->irq.intx_fd < 0 || on == p->irq.intx_on)
 		return;
 	if (!on) {
 		p->irq.pending = false;
 		sync_line(p);
 		trap(p, false);
 	}
-	set_irqs(p, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER,
-		 on ? p->irq.intx_fd : -1);
+	if (set_irqs(p, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER,
+		     on ? p->irq.intx_fd : -1))
+		return;
+	p->irq.intx_on = on;
+	if (!on)
+		drain(p->irq.intx_fd);
 }
 
 bool pt_irq_bar_access(struct pt *p, const struct xen_pci_ioreq_request *r,
@@ -284,7 +322,8 @@ void pt_irq_fd_ready(struct pt *p, unsigned int i)
 	__u64 n;
 
 	if (p->irq.intx_fd < 0 || p->be.fds[i] != p->irq.intx_fd ||
-	    read(p->irq.intx_fd, &n, sizeof(n)) != sizeof(n))
+	    read(p->irq.intx_fd, &n, sizeof(n)) != sizeof(n) ||
+	    !p->irq.intx_on)
 		return;
 	p->irq.intx_fired++;
 	p->irq.pending = true;
@@ -292,10 +331,24 @@ void pt_irq_fd_ready(struct pt *p, unsigned int i)
 	sync_line(p);
 }
 
+/* Bus Master on the host: while the guest has MSI on and Bus Master set. */
+static void sync_master(struct pt *p)
+{
+	bool want = p->irq.msi_host && p->irq.guest_master;
+
+	if (want == p->irq.host_master)
+		return;
+	host_set_command(p, want ?
+			 host_read16(p, PCI_COMMAND) | PCI_COMMAND_MASTER :
+			 host_read16(p, PCI_COMMAND) & ~PCI_COMMAND_MASTER);
+	p->irq.host_master = want;
+}
+
 void pt_irq_command(struct pt *p)
 {
 	if (p->irq.intx_fd >= 0)
 		sync_line(p);
+	sync_master(p);
 }
 
 __u8 pt_irq_pin(const struct pt *p)
@@ -342,47 +395,52 @@ static void msi_irqfd_off(struct pt *p)
 /* Bring the host's MSI and the irqfd in line with the guest's capability. */
 static void msi_sync(struct pt *p)
 {
-	bool want = p->irq.msi_ctrl & PCI_MSI_FLAGS_ENABLE;
-	bool host_on = p->irq.msi_host;
+	struct pt_irq *q = &p->irq;
+	bool want = q->msi_ctrl & PCI_MSI_FLAGS_ENABLE;
 	__u64 addr = msi_address(p);
-	__u32 data = p->irq.msi_data;
+	__u32 data = q->msi_data;
 
-	if (want && !host_on) {
+	if (want && !q->msi_host) {
 		intx_forward(p, false);
 		if (set_irqs(p, VFIO_PCI_MSI_IRQ_INDEX,
-			     VFIO_IRQ_SET_ACTION_TRIGGER, p->irq.msi_fd)) {
+			     VFIO_IRQ_SET_ACTION_TRIGGER, q->msi_fd)) {
+			/* The guest reads MSI Enable clear, and keeps INTx. */
+			q->msi_ctrl &= ~PCI_MSI_FLAGS_ENABLE;
 			intx_forward(p, true);
 			return;
 		}
-		host_set_command(p, host_read16(p, PCI_COMMAND) |
-				 PCI_COMMAND_MASTER);
-		p->irq.msi_host = true;
-		p->irq.msi_enables++;
-	} else if (!want && host_on) {
+		q->msi_host = true;
+		q->msi_enables++;
+		sync_master(p);
+	} else if (!want && q->msi_host) {
 		msi_irqfd_off(p);
 		set_irqs(p, VFIO_PCI_MSI_IRQ_INDEX,
 			 VFIO_IRQ_SET_ACTION_TRIGGER, -1);
-		host_set_command(p, host_read16(p, PCI_COMMAND) &
-				 ~PCI_COMMAND_MASTER);
-		p->irq.msi_host = false;
+		q->msi_host = false;
+		sync_master(p);
+		drain(q->msi_fd);
 		intx_forward(p, true);
 		return;
 	}
-	if (!want || (p->irq.msi_irqfd && p->irq.msi_irqfd_addr == addr &&
-		      p->irq.msi_irqfd_data == data))
+	if (!want || (q->msi_irqfd && q->msi_irqfd_addr == addr &&
+		      q->msi_irqfd_data == data))
 		return;
 	msi_irqfd_off(p);
 	if (msi_irqfd(p, true, addr, data)) {
-		p->irq.msi_refused++;
-		printf("%s: MSI message %#llx/%#x of the guest refused: %s\n",
-		       pci_ioreq_prog, (unsigned long long)addr, data,
-		       strerror(errno));
+		q->msi_refused++;
+		/* Once per message: the guest writes as often as it likes. */
+		if (q->msi_refused_addr != addr || q->msi_refused_data != data)
+			printf("%s: MSI message %#llx/%#x of the guest refused: %s\n",
+			       pci_ioreq_prog, (unsigned long long)addr, data,
+			       strerror(errno));
 		fflush(stdout);
+		q->msi_refused_addr = addr;
+		q->msi_refused_data = data;
 		return;
 	}
-	p->irq.msi_irqfd = true;
-	p->irq.msi_irqfd_addr = addr;
-	p->irq.msi_irqfd_data = data;
+	q->msi_irqfd = true;
+	q->msi_irqfd_addr = addr;
+	q->msi_irqfd_data = data;
 }
 
 /* Offset of the Message Data register in the capability. */
@@ -438,6 +496,7 @@ int pt_irq_open(struct pt *p)
 	struct pt_irq *q = &p->irq;
 	unsigned int i;
 	__u8 pin = host_read8(p, PCI_INTERRUPT_PIN);
+	__u32 probe;
 
 	if (!bound_to_vfio(p)) {
 		q->msi_cap = 0;		/* --msi was refused at probe */
@@ -457,6 +516,13 @@ int pt_irq_open(struct pt *p)
 			return -1;
 		}
 		q->region[i] = ri.offset;
+		/* VFIO refuses BAR accesses while its Command lacks Memory */
+		if (pread(q->dev, &probe, sizeof(probe), ri.offset) !=
+		    sizeof(probe)) {
+			say("%s: BAR%u through VFIO: %s\n", p->host, i,
+			    strerror(errno));
+			return -1;
+		}
 	}
 	if (pin >= 1 && pin <= 4 &&
 	    irq_count(p, VFIO_PCI_INTX_IRQ_INDEX) == 1) {
@@ -487,23 +553,44 @@ int pt_irq_open(struct pt *p)
 	} else {
 		q->msi_cap = 0;
 	}
-	if (q->intx_fd >= 0 &&
-	    set_irqs(p, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER,
-		     q->intx_fd))
-		return -1;
+	if (q->intx_fd >= 0) {
+		intx_forward(p, true);
+		if (!q->intx_on)
+			return -1;
+	}
 	return 0;
 }
 
+/*
+ * After the BARs were unmapped (teardown): unroute them, lower the pin,
+ * turn the host's interrupts off (no INTx back after MSI), then let VFIO
+ * have the device back.
+ */
 void pt_irq_close(struct pt *p)
 {
 	struct pt_irq *q = &p->irq;
+	unsigned int i;
 
 	if (q->dev >= 0) {
+		for (i = 0; i < PCI_STD_NUM_BARS; i++)
+			route(p, i, false, 0);
+		q->trapping = false;
+		q->pending = false;
+		if (q->line && !p->be.gone)
+			pci_ioreq_set_intx(&p->be, false);
+		q->line = false;
 		if (q->msi_host) {
-			p->irq.msi_ctrl = 0;
-			msi_sync(p);
+			if (!p->be.gone)
+				msi_irqfd_off(p);
+			set_irqs(p, VFIO_PCI_MSI_IRQ_INDEX,
+				 VFIO_IRQ_SET_ACTION_TRIGGER, -1);
+			q->msi_host = false;
+			sync_master(p);
 		}
-		intx_forward(p, false);
+		if (q->intx_on)
+			set_irqs(p, VFIO_PCI_INTX_IRQ_INDEX,
+				 VFIO_IRQ_SET_ACTION_TRIGGER, -1);
+		q->intx_on = false;
 		printf("%s: interrupts of %s: INTx %llu forwarded, %llu serviced;",
 		       pci_ioreq_prog, p->host, q->intx_fired, q->eois);
 		printf(" MSI enabled %llu times, %llu messages refused; %llu BAR accesses failed\n",

@@ -23,9 +23,10 @@
  *   ROM BAR would map more host pages than the guest needs).
  * - Of the Command register, the guest controls Memory Space only. Bus
  *   Master is refused (read as zero, and cleared on the device while it is
- *   served, but while the guest has a forwarded MSI enabled): without an
- *   IOMMU, a device that does DMA reaches all of the host's memory. I/O
- *   Space reads as zero.
+ *   served): without an IOMMU, a device that does DMA reaches all of the
+ *   host's memory. With --msi it reads back as the guest wrote it, and the
+ *   device has it while the guest also has MSI enabled. I/O Space reads as
+ *   zero.
  *   Interrupt Disable, cache line size, latency timer and Interrupt Line
  *   are kept for the guest and not written to the device. Status reads
  *   through, except Interrupt Status, which is the forwarded INTx's.
@@ -203,6 +204,11 @@ static void update_bar(struct pt *p, unsigned int i)
 	bool want = b->present && (p->command & PCI_COMMAND_MEMORY) &&
 		    b->guest;
 
+	/* An interrupt is pending: the BAR comes to us until it is served. */
+	if (p->irq.trapping) {
+		pt_irq_route_bar(p, i);
+		return;
+	}
 	if (b->mapped && (!want || b->mapped_gfn != b->guest / XEN_PAGE))
 		pt_unmap_bar(p, i);
 	if (want && !b->mapped)
@@ -253,15 +259,23 @@ static void command_write(struct pt *p, __u16 val)
 
 	if ((val & PCI_COMMAND_MASTER) && !p->bm_warned) {
 		p->bm_warned = true;
-		printf("%s: bus mastering refused: no IOMMU isolates the device's DMA\n",
-		       pci_ioreq_prog);
+		printf("%s: bus mastering %s: no IOMMU isolates the device's DMA\n",
+		       pci_ioreq_prog, p->irq.msi_cap ?
+		       "on the device only while MSI is enabled (--msi)" :
+		       "refused");
 		fflush(stdout);
 	}
-	p->command = val & (PCI_COMMAND_MEMORY | PCI_COMMAND_INTX_DISABLE);
+	/*
+	 * With --msi the guest's Bus Master reads back as written (the
+	 * guest's read-modify-writes of Command must not clear it): the
+	 * device has it while the guest has MSI on as well.
+	 */
+	p->command = val & (PCI_COMMAND_MEMORY | PCI_COMMAND_INTX_DISABLE |
+			    (p->irq.msi_cap ? PCI_COMMAND_MASTER : 0));
+	p->irq.guest_master = p->command & PCI_COMMAND_MASTER;
 	if ((old ^ p->command) & PCI_COMMAND_MEMORY)
 		pt_update_bars(p);
-	if ((old ^ p->command) & PCI_COMMAND_INTX_DISABLE)
-		pt_irq_command(p);
+	pt_irq_command(p);
 }
 
 static __u32 cfg_read32(struct pt *p, unsigned int off)
@@ -430,9 +444,9 @@ static void teardown(struct pt *p)
 	const struct pci_ioreq_stats *s = &p->be.st;
 	unsigned int i;
 
-	pt_irq_close(p);
 	for (i = 0; i < PCI_STD_NUM_BARS; i++)
 		pt_unmap_bar(p, i);
+	pt_irq_close(p);
 	printf("%s: stats %s as %04x:%02x:%02x.%x of dom%u:", pci_ioreq_prog,
 	       p->host, fn->segment, fn->bus, PCI_SLOT(fn->devfn),
 	       PCI_FUNC(fn->devfn), guest(p)->domid);

@@ -42,6 +42,7 @@ struct pt_irq {
 
 	/* INTx: the host's line, masked by VFIO each time it fires */
 	int intx_fd;		/* VFIO's trigger, -1: INTx not forwarded */
+	bool intx_on;		/* VFIO signals it (not while MSI is on) */
 	/* fired, and the guest has not touched the device since: BARs trap */
 	bool pending;
 	bool line;		/* the guest's INTx pin as last set */
@@ -58,7 +59,11 @@ struct pt_irq {
 	__u64 msi_irqfd_addr;	/* the message of the irqfd, if msi_irqfd */
 	__u32 msi_irqfd_data;
 	bool msi_irqfd;
-	bool msi_host;		/* MSI on in dom0 (and Bus Master) */
+	bool msi_host;		/* MSI on in dom0 */
+	bool guest_master;	/* the guest's Bus Master (reads as 0) */
+	bool host_master;	/* set on the host: msi_host && guest_master */
+	__u64 msi_refused_addr;	/* the message last refused, said once */
+	__u32 msi_refused_data;
 
 	unsigned long long intx_fired, eois, msi_enables, msi_refused;
 	unsigned long long bad_access;	/* trapped accesses that failed */
@@ -133,8 +138,10 @@ __u16 pt_irq_status(const struct pt *p);
 /* Config dword @off of the MSI capability: true if it is one of them. */
 bool pt_irq_cfg_read(struct pt *p, unsigned int off, __u32 *val);
 bool pt_irq_cfg_write(struct pt *p, unsigned int off, __u32 val, __u32 mask);
-/* The guest changed its Command register (Interrupt Disable). */
+/* The guest changed its Command register (Interrupt Disable, Bus Master). */
 void pt_irq_command(struct pt *p);
+/* While the BARs trap for an interrupt: route BAR @i where the guest has it. */
+void pt_irq_route_bar(struct pt *p, unsigned int i);
 /* A guest access to BAR @r->bar while it traps; false: not one. */
 bool pt_irq_bar_access(struct pt *p, const struct xen_pci_ioreq_request *r,
 		       __u64 *data);

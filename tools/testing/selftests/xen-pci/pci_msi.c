@@ -197,6 +197,7 @@ static void barrier_vec(struct __test_metadata *_metadata,
 FIXTURE_SETUP(msi)
 {
 	long long count[NVEC];
+	char why[128];
 	int i, ret;
 
 	self->cfg = -1;
@@ -204,11 +205,8 @@ FIXTURE_SETUP(msi)
 		SKIP(return, "needs root");
 	if (!find_msix_fn(self->bdf))
 		SKIP(return, "no function of pci-ioreq-emu with MSI-X here");
-	ret = test_module_load(MOD_PATH);
-	ASSERT_EQ(0, ret) TH_LOG("loading %s: %s", MOD_PATH, strerror(-ret));
-	ASSERT_EQ(0, dev_bind_override(self->bdf, MOD_NAME))
-		TH_LOG("the driver did not take %s (its dmesg says why)",
-		       self->bdf);
+	ret = test_module_bind(self->bdf, MOD_PATH, MOD_NAME, why, sizeof(why));
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", why, strerror(-ret));
 	self->bound = true;
 	snprintf(self->dir, sizeof(self->dir), "%s/%s", DBG_DIR, self->bdf);
 	ASSERT_TRUE(read_counts(self->dir, count, self->irq))

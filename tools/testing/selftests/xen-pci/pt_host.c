@@ -59,6 +59,24 @@ FIXTURE_TEARDOWN(pt)
 	}
 }
 
+/* Run pci-passthrough with @args: its exit status (-1: none), its output in @out. */
+static int run_backend(const char *args, char *out, size_t len)
+{
+	char cmd[320];
+	size_t n;
+	FILE *f;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "pci-passthrough %s 2>&1", args);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 TEST_F(pt, host_bars_own_pages)
 {
 	EXPECT_EQ(3U, pt_check_bar_pages(_metadata, self->shm, self->nic));
@@ -128,7 +146,7 @@ static bool page_align_off(void)
 TEST_F(pt, backend_checks_host_pages)
 {
 	bool shared = page_align_off();
-	char cmd[256], out[4096];
+	char args[128], out[4096];
 	unsigned int k;
 
 	if (system("command -v pci-passthrough >/dev/null 2>&1"))
@@ -139,21 +157,14 @@ TEST_F(pt, backend_checks_host_pages)
 		EXPECT_EQ(shared, bars_share_pages(dev))
 			TH_LOG("%s: BARs %s page-exclusive, against dom0's boot options",
 			       dev, shared ? "are" : "are not");
-		size_t n;
-		FILE *f;
 		int st;
 
-		snprintf(cmd, sizeof(cmd),
-			 "pci-passthrough --domid 32000 --host %s --slot 1 2>&1",
+		snprintf(args, sizeof(args), "--domid 32000 --host %s --slot 1",
 			 dev);
-		f = popen(cmd, "r");
-		ASSERT_NE(NULL, f);
-		n = fread(out, 1, sizeof(out) - 1, f);
-		out[n] = '\0';
-		st = pclose(f);
+		st = run_backend(args, out, sizeof(out));
 		TH_LOG("%s (BARs %s): %s", dev,
 		       shared ? "share pages" : "own their pages", out);
-		EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+		EXPECT_EQ(1, st);
 		EXPECT_NE(NULL, strstr(out, shared ?
 				       "refusing to pass it through" :
 				       "no such domain"));
@@ -167,10 +178,7 @@ TEST_F(pt, backend_checks_host_pages)
  */
 TEST(backend_refuses_cfg_backdoor)
 {
-	char bdf[EMU_BDF_LEN], cmd[256], out[4096];
-	size_t n;
-	FILE *f;
-	int st;
+	char bdf[EMU_BDF_LEN], args[128], out[4096];
 
 	if (access("/dev/xen/pci-ioreq", F_OK))
 		SKIP(return, "not a Xen dom0 with /dev/xen/pci-ioreq");
@@ -179,15 +187,9 @@ TEST(backend_refuses_cfg_backdoor)
 		     PT_BACKDOOR_DEVICE);
 	if (system("command -v pci-passthrough >/dev/null 2>&1"))
 		SKIP(return, "no pci-passthrough in PATH (samples/xen)");
-	snprintf(cmd, sizeof(cmd),
-		 "pci-passthrough --domid 32000 --host %s --slot 1 2>&1", bdf);
-	f = popen(cmd, "r");
-	ASSERT_NE(NULL, f);
-	n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = '\0';
-	st = pclose(f);
+	snprintf(args, sizeof(args), "--domid 32000 --host %s --slot 1", bdf);
+	EXPECT_EQ(1, run_backend(args, out, sizeof(out)));
 	TH_LOG("%s: %s", bdf, out);
-	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1);
 	EXPECT_NE(NULL, strstr(out, "reaches its config space through a BAR"));
 }
 
@@ -198,10 +200,7 @@ TEST(backend_refuses_cfg_backdoor)
  */
 TEST(backend_msi_needs_vfio)
 {
-	char bdf[EMU_BDF_LEN], cmd[256], out[4096];
-	size_t n;
-	FILE *f;
-	int st;
+	char bdf[EMU_BDF_LEN], args[128], out[4096];
 
 	if (access("/dev/xen/pci-ioreq", F_OK))
 		SKIP(return, "not a Xen dom0 with /dev/xen/pci-ioreq");
@@ -209,16 +208,10 @@ TEST(backend_msi_needs_vfio)
 		SKIP(return, "dom0 has no ivshmem to pass through");
 	if (system("command -v pci-passthrough >/dev/null 2>&1"))
 		SKIP(return, "no pci-passthrough in PATH (samples/xen)");
-	snprintf(cmd, sizeof(cmd),
-		 "pci-passthrough --domid 32000 --host %s --slot 1 --msi 2>&1",
+	snprintf(args, sizeof(args), "--domid 32000 --host %s --slot 1 --msi",
 		 bdf);
-	f = popen(cmd, "r");
-	ASSERT_NE(NULL, f);
-	n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = '\0';
-	st = pclose(f);
+	EXPECT_EQ(1, run_backend(args, out, sizeof(out)));
 	TH_LOG("%s: %s", bdf, out);
-	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1);
 	EXPECT_NE(NULL, strstr(out, "--msi: "));
 	EXPECT_NE(NULL, strstr(out, "is not bound to vfio-pci"));
 }

@@ -5,8 +5,8 @@
  * device is QEMU's edu (1234:11e8), which dom0 binds to vfio-pci: it raises
  * an interrupt when a register is written, INTx or MSI, and needs no DMA.
  * The test module msi_test/xen_pci_edu_test.ko takes the interrupt and
- * raises the next one from its handler's thread, so that a lost interrupt
- * stops the chain.
+ * raises the next one from a work item its handler queues, so that a lost
+ * interrupt stops the chain.
  *
  * - intx: 10,000 interrupts on INTx (dom0 masks the host line, the guest's
  *   access to the device while it is pending unmasks it), none lost
@@ -40,7 +40,7 @@
 #define STALL_S		20	/* no interrupt for this long: one is lost */
 
 struct counts {
-	long long taken, spurious;
+	long long taken, spurious, errors;
 	int left;
 };
 
@@ -69,10 +69,10 @@ static bool read_counts(const char *dir, struct counts *c)
 	f = fopen(path, "re");
 	if (!f)
 		return false;
-	n = fscanf(f, "taken %lld left %d spurious %lld", &c->taken, &c->left,
-		   &c->spurious);
+	n = fscanf(f, "taken %lld left %d spurious %lld errors %lld", &c->taken,
+		   &c->left, &c->spurious, &c->errors);
 	fclose(f);
-	return n == 3;
+	return n == 4;
 }
 
 /* The IRQ of the mode the module has now, or -1. */
@@ -119,6 +119,9 @@ static void chain(struct __test_metadata *_metadata, const char *dir,
 	       c.taken - c0.taken, n, now() - t0, c.spurious - c0.spurious);
 	c.taken -= c0.taken;
 	c.spurious -= c0.spurious;
+	c.errors -= c0.errors;
+	/* a status of all ones: a read that did not reach the device */
+	EXPECT_EQ(0, c.errors);
 	*end = c;
 }
 
@@ -156,9 +159,8 @@ static unsigned int msi_cap(int cfg)
 
 FIXTURE_SETUP(edu)
 {
+	char type[16], why[128];
 	int ret;
-
-	char type[16];
 
 	self->cfg = -1;
 	if (sysfs_read("/sys/hypervisor/type", type, sizeof(type)) ||
@@ -170,11 +172,8 @@ FIXTURE_SETUP(edu)
 		SKIP(return, "needs root");
 	if (!access("/dev/xen/pci-ioreq", F_OK))
 		SKIP(return, "this is dom0, whose edu device a guest takes");
-	ret = test_module_load(MOD_PATH);
-	ASSERT_EQ(0, ret) TH_LOG("loading %s: %s", MOD_PATH, strerror(-ret));
-	ASSERT_EQ(0, dev_bind_override(self->bdf, MOD_NAME))
-		TH_LOG("the driver did not take %s (its dmesg says why)",
-		       self->bdf);
+	ret = test_module_bind(self->bdf, MOD_PATH, MOD_NAME, why, sizeof(why));
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", why, strerror(-ret));
 	self->bound = true;
 	snprintf(self->dir, sizeof(self->dir), "%s/%s", DBG_DIR, self->bdf);
 	self->cfg = dev_cfg_open(self->bdf);

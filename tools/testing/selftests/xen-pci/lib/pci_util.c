@@ -166,6 +166,22 @@ int dev_bind_override(const char *bdf, const char *drv)
 	return sysfs_write(path, bdf);
 }
 
+int test_module_bind(const char *bdf, const char *rel, const char *drv,
+		     char *why, size_t len)
+{
+	int ret = test_module_load(rel);
+
+	if (ret) {
+		snprintf(why, len, "loading %s", rel);
+		return ret;
+	}
+	ret = dev_bind_override(bdf, drv);
+	if (ret)
+		snprintf(why, len, "%s did not take %s (its dmesg says why)",
+			 drv, bdf);
+	return ret;
+}
+
 void dev_unbind_override(const char *bdf, const char *drv)
 {
 	char path[PATH_MAX];

@@ -158,6 +158,12 @@ void dev_driver(const char *bdf, char *drv, size_t len);
 int test_module_load(const char *rel);
 /* Unbind @bdf from its driver and bind it to @drv by driver_override. */
 int dev_bind_override(const char *bdf, const char *drv);
+/*
+ * Both: load the test module at @rel and bind @bdf to its driver @drv.
+ * 0, or -errno with what failed in @why.
+ */
+int test_module_bind(const char *bdf, const char *rel, const char *drv,
+		     char *why, size_t len);
 /* Unbind @bdf from @drv and clear its driver_override. */
 void dev_unbind_override(const char *bdf, const char *drv);
 bool dev_find_nth(__u32 vendor, __u32 device, int n, char bdf[EMU_BDF_LEN]);

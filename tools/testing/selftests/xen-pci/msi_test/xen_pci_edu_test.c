@@ -17,10 +17,12 @@
  *            the device's INTx or its MSI vector (through
  *            pci_alloc_irq_vectors()); read "MODE IRQ"
  *   chain    write N: raise N interrupts in a chain: the handler
- *            acknowledges each, its thread raises the next until N went
- *            (a lost interrupt stops the chain); 0 stops it
- *   counts   "taken T left L spurious S": interrupts that found the device
- *            pending, raises still to come, interrupts that found nothing
+ *            acknowledges each and queues a work item that raises the next,
+ *            until N went (a lost interrupt stops the chain); 0 stops it
+ *   counts   "taken T left L spurious S errors E": interrupts that found
+ *            the device pending, raises still to come, interrupts that found
+ *            nothing, and those that read a status the device cannot have
+ *            (all ones: the read did not reach it)
  */
 
 #include <linux/atomic.h>
@@ -32,6 +34,7 @@
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/seq_file.h>
+#include <linux/workqueue.h>
 
 #define DRV_NAME	"xen_pci_edu_test"
 
@@ -41,6 +44,7 @@
 #define EDU_IRQ_STATUS	0x24
 #define EDU_IRQ_RAISE	0x60
 #define EDU_IRQ_ACK	0x64
+#define EDU_IRQ_RAISED	0x1	/* what the chain writes to raise */
 
 enum xpet_mode { XPET_NONE, XPET_INTX, XPET_MSI };
 
@@ -60,7 +64,10 @@ static const char * const xpet_mode_names[] = {
  * @irq: its Linux interrupt, if @mode is not XPET_NONE
  * @taken: interrupts that found the device pending
  * @spurious: interrupts that found nothing pending
+ * @errors: interrupts that read a status the device cannot have
  * @left: raises the chain still asks for
+ * @next: raises the chain's next interrupt (a work item, as in
+ *	xen_pci_msi_test: an irq thread would hog its CPU)
  */
 struct xpet {
 	struct pci_dev *pdev;
@@ -71,7 +78,9 @@ struct xpet {
 	int irq;
 	atomic_long_t taken;
 	atomic_long_t spurious;
+	atomic_long_t errors;
 	atomic_t left;
+	struct work_struct next;
 };
 
 static struct dentry *xpet_root;
@@ -90,19 +99,24 @@ static irqreturn_t xpet_irq(int irq, void *data)
 		atomic_long_inc(&t->spurious);
 		return IRQ_NONE;
 	}
+	/* All ones: the read went nowhere; the chain stops here. */
+	if (status & ~EDU_IRQ_RAISED) {
+		atomic_long_inc(&t->errors);
+		return IRQ_NONE;
+	}
 	iowrite32(status, t->regs + EDU_IRQ_ACK);
 	atomic_long_inc(&t->taken);
-	return IRQ_WAKE_THREAD;
+	if (atomic_dec_if_positive(&t->left) >= 0)
+		queue_work(system_highpri_wq, &t->next);
+	return IRQ_HANDLED;
 }
 
 /* The next raise of the chain, once this one was taken. */
-static irqreturn_t xpet_irq_thread(int irq, void *data)
+static void xpet_next(struct work_struct *work)
 {
-	struct xpet *t = data;
+	struct xpet *t = container_of(work, struct xpet, next);
 
-	if (atomic_dec_if_positive(&t->left) >= 0)
-		iowrite32(1, t->regs + EDU_IRQ_RAISE);
-	return IRQ_HANDLED;
+	iowrite32(EDU_IRQ_RAISED, t->regs + EDU_IRQ_RAISE);
 }
 
 static void xpet_irq_free(struct xpet *t)
@@ -111,7 +125,11 @@ static void xpet_irq_free(struct xpet *t)
 		return;
 	atomic_set(&t->left, 0);
 	free_irq(t->irq, t);
+	cancel_work_sync(&t->next);
 	pci_free_irq_vectors(t->pdev);
+	/* A raise queued before the chain stopped may have come through. */
+	iowrite32(ioread32(t->regs + EDU_IRQ_STATUS) & EDU_IRQ_RAISED,
+		  t->regs + EDU_IRQ_ACK);
 	t->mode = XPET_NONE;
 }
 
@@ -127,9 +145,8 @@ static int xpet_irq_take(struct xpet *t, enum xpet_mode mode)
 		return ret;
 	}
 	t->irq = pci_irq_vector(t->pdev, 0);
-	ret = request_threaded_irq(t->irq, xpet_irq, xpet_irq_thread,
-				   mode == XPET_INTX ? IRQF_SHARED : 0,
-				   DRV_NAME, t);
+	ret = request_irq(t->irq, xpet_irq, mode == XPET_INTX ? IRQF_SHARED : 0,
+			  DRV_NAME, t);
 	if (ret) {
 		dev_err(dev, "IRQ %d: %d\n", t->irq, ret);
 		pci_free_irq_vectors(t->pdev);
@@ -199,7 +216,7 @@ static int chain_set(void *data, u64 n)
 	} else {
 		atomic_set(&t->left, n ? n - 1 : 0);
 		if (n)
-			iowrite32(1, t->regs + EDU_IRQ_RAISE);
+			iowrite32(EDU_IRQ_RAISED, t->regs + EDU_IRQ_RAISE);
 	}
 	mutex_unlock(&t->lock);
 	return ret;
@@ -210,9 +227,10 @@ static int counts_show(struct seq_file *s, void *unused)
 {
 	struct xpet *t = s->private;
 
-	seq_printf(s, "taken %ld left %d spurious %ld\n",
+	seq_printf(s, "taken %ld left %d spurious %ld errors %ld\n",
 		   atomic_long_read(&t->taken), atomic_read(&t->left),
-		   atomic_long_read(&t->spurious));
+		   atomic_long_read(&t->spurious),
+		   atomic_long_read(&t->errors));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(counts);
@@ -229,6 +247,7 @@ static int xpet_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return -ENOMEM;
 	t->pdev = pdev;
 	mutex_init(&t->lock);
+	INIT_WORK(&t->next, xpet_next);
 	ret = pcim_enable_device(pdev);
 	if (ret)
 		return dev_err_probe(dev, ret, "cannot enable the device\n");
