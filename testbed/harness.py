@@ -122,7 +122,10 @@ class Run:
         self.k_sub = {}            # KUnit: indent -> name of the group there
         self.k_child = {}          # KUnit: indent -> results seen at that indent
         self.booted = False        # the machine got past its first stage
-        self.stage_times = []      # (stage, seconds) in order
+        self.stage_times = []      # (stage, seconds, QEMU CPU seconds) in order
+        self.qemu_pid = None
+        self.stage_cpu = 0.0       # QEMU's CPU time at the stage's start
+        self.cpu_seen = 0.0        # and at the last look
         self.test_times = []       # (seconds, test) of each subtest
         self.expect = Expect(args.expect, args.expect_as or args.name)
         self.out = open(args.results, 'a') if args.results else None
@@ -212,12 +215,27 @@ class Run:
               % (stage, why, self.tail(source)), flush=True)
 
     # --- stages ---
+    def qemu_cpu(self):
+        """CPU seconds QEMU (all its vCPU threads) has used so far."""
+        try:
+            with open('/proc/%d/stat' % self.qemu_pid) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            self.cpu_seen = (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+        except (OSError, TypeError, IndexError, ValueError):
+            pass    # gone: what it had used at the last look
+        return self.cpu_seen
+
+    def end_stage(self, now):
+        cpu = self.qemu_cpu()
+        self.stage_times.append((self.stage, now - self.stage_start, cpu - self.stage_cpu))
+        self.stage_cpu = cpu
+
     def enter(self, name, limit):
         now = time.monotonic()
         if self.args.verbose:
             print('[harness] stage %s done in %.1fs; now %s (limit %ss)'
                   % (self.stage, now - self.stage_start, name, limit), flush=True)
-        self.stage_times.append((self.stage, now - self.stage_start))
+        self.end_stage(now)
         self.stage, self.stage_start = name, now
         self.deadline = now + limit
 
@@ -446,6 +464,7 @@ class Run:
         log = open(a.log, 'w') if a.log else None
         proc = subprocess.Popen(a.qemu, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, start_new_session=True)
+        self.qemu_pid = proc.pid
         # A harness that is stopped takes its QEMU with it.
         def stop(signum, _frame):
             try:
@@ -460,6 +479,7 @@ class Run:
         fd = proc.stdout.fileno()
         buf = b''
         hard_end = time.monotonic() + a.total_limit
+        cpu_look = 0
         reason = None
         while True:
             now = time.monotonic()
@@ -471,6 +491,9 @@ class Run:
                 reason = ('stage %s' % self.stage, 'whole run exceeded %ds' % a.total_limit)
                 break
             r, _, _ = select.select([fd], [], [], 1.0)
+            if now - cpu_look >= 1:
+                cpu_look = now
+                self.qemu_cpu()
             if not r:
                 if proc.poll() is not None:
                     break
@@ -488,22 +511,32 @@ class Run:
                 self.line(ln.decode('utf-8', 'replace'))
         if buf:
             self.line(buf.decode('utf-8', 'replace'))
+        # What the run's time went to, per guest or suite (stages are named
+        # SUITE-what), largest first; then each stage of 5 s or more with
+        # the host CPU QEMU used in it (200% = both vCPUs busy throughout:
+        # below that, the machine waited).
+        cpu_end = self.qemu_cpu()
+        self.stage_times.append((self.stage, time.monotonic() - self.stage_start,
+                                 cpu_end - self.stage_cpu))
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         if log:
             log.close()
-        # What the run's time went to, per guest or suite (stages are named
-        # SUITE-what), largest first.
-        self.stage_times.append((self.stage, time.monotonic() - self.stage_start))
         cost = {}
-        for st, sec in self.stage_times:
-            key = re.sub(r'-(create|boot|up|run|selftests|shutdown|demo)$', '', st)
+        for st, sec, _ in self.stage_times:
+            key = re.sub(r'-(create|boot|up|run|selftests|benchmark|shutdown|demo)$', '', st)
             cost[key] = cost.get(key, 0) + sec
         print('[harness] %s: %ds, per suite: %s' % (
             a.name, time.monotonic() - self.t0,
             ', '.join('%s %ds' % kv for kv in sorted(cost.items(), key=lambda kv: -kv[1]))),
             flush=True)
+        wall = sum(sec for _, sec, _ in self.stage_times)
+        cpu = sum(c for _, _, c in self.stage_times)
+        print('[harness] %s: stages (s, QEMU CPU): %s; all %ds, %d%%' % (
+            a.name, ', '.join('%s %ds %d%%' % (st, sec, 100 * c / sec)
+                              for st, sec, c in self.stage_times if sec >= 5),
+            wall, 100 * cpu / wall if wall else 0), flush=True)
         # Where to cut first: the slowest subtests (time since the result
         # before it in the same program, so setup counts too).
         slow = sorted(self.test_times, reverse=True)[:self.args.slowest]
