@@ -10,10 +10,11 @@
  * - the same with 16 in flight through Linux AIO (IOPS, QD16).
  *
  * Each for a fixed time. Before each figure and after it, it asks dom0 for
- * the counters of the guest's backends and of /dev/xen/pci-ioreq
- * ("@@XENPCI request=backend-stats tag=LABEL_FIGURE-begin" on the console,
- * which dom0's console relay answers) and waits until dom0 says it took
- * them (it writes the tag to the guest's data/xenpci-stats in xenstore),
+ * the counters of the disk's backend (if it is a PCI function, of device
+ * number SLOT) and of /dev/xen/pci-ioreq ("@@XENPCI request=backend-stats
+ * tag=LABEL_FIGURE-begin slot=SLOT|none" on the console, which dom0's
+ * console relay answers) and waits until dom0 says it took them (it
+ * writes the tag to the guest's data/xenpci-stats in xenstore),
  * so that the test bed can print backend wakeups and requests answered in
  * the kernel per I/O of each figure (testbed/lib/bench-report.py).
  *
@@ -72,6 +73,7 @@ static __u64 rand_off(__u64 base)
 struct disk {
 	const char *label;
 	char dev[64];
+	int slot;		/* of its PCI function, or -1 */
 	__u64 off;
 	int fd;
 	void *buf;		/* QD x 4 KiB, or 1 MiB */
@@ -226,7 +228,11 @@ static void counters(const struct disk *d, const char *fig, const char *when,
 	char tag[96], got[96];
 
 	snprintf(tag, sizeof(tag), "%s_%s-%s", d->label, fig, when);
-	printf("@@XENPCI request=backend-stats tag=%s\n", tag);
+	if (d->slot < 0)
+		printf("@@XENPCI request=backend-stats tag=%s slot=none\n", tag);
+	else
+		printf("@@XENPCI request=backend-stats tag=%s slot=%d\n", tag,
+		       d->slot);
 	fflush(stdout);
 	while (xs_read(STATS_KEY, got, sizeof(got)) || strcmp(got, tag)) {
 		if (now() > end) {
@@ -235,6 +241,28 @@ static void counters(const struct disk *d, const char *fig, const char *when,
 		}
 		usleep(10000);
 	}
+}
+
+/*
+ * The device number of the PCI function below which block device @dev
+ * is (/sys/block/vda -> .../0000:00:02.0/virtio1/block/vda), or -1.
+ */
+static int pci_slot_of(const char *dev)
+{
+	char path[PATH_MAX], link[PATH_MAX], *p, *bdf = NULL;
+	unsigned int dom, bus, slot, fn;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/block/%s", strrchr(dev, '/') ?
+		 strrchr(dev, '/') + 1 : dev);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return -1;
+	link[n] = '\0';
+	for (p = strtok(link, "/"); p; p = strtok(NULL, "/"))
+		if (sscanf(p, "%x:%x:%x.%x", &dom, &bus, &slot, &fn) == 4)
+			bdf = p;
+	return bdf ? (int)slot : -1;
 }
 
 static void die_usage(void)
@@ -277,6 +305,7 @@ int main(int argc, char **argv)
 		snprintf(d.dev, sizeof(d.dev), "%.*s", (int)strcspn(at, "@"),
 			 at);
 		d.off = strtoull(strchr(at, '@') + 1, NULL, 0) << 20;
+		d.slot = pci_slot_of(d.dev);
 		d.fd = open(d.dev, O_RDWR | O_DIRECT | O_CLOEXEC);
 		if (d.fd < 0)
 			fail(&d, "open");
