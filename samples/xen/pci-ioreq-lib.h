@@ -274,7 +274,7 @@ struct pci_ioreq_backend {
 	bool quiet_bad;		/* count bad requests without a message */
 	bool gone;		/* the guest went away */
 	unsigned int cur_bar;	/* of the BAR access being served */
-	int fds[PCI_IOREQ_MAX_FDS];
+	int fds[PCI_IOREQ_MAX_FDS];	/* -1: a slot left unused */
 	unsigned int nr_fds;
 	struct pci_ioreq_stats st;
 };

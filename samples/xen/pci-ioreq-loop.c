@@ -197,7 +197,7 @@ int pci_ioreq_loop(struct pci_ioreq_backend *be, int sfd)
 	if (add_fd(ep, t->fd, EV_TRANSPORT) || add_fd(ep, sfd, EV_SIGNAL))
 		goto fail;
 	for (i = 0; i < be->nr_fds; i++)
-		if (add_fd(ep, be->fds[i], i))
+		if (be->fds[i] >= 0 && add_fd(ep, be->fds[i], i))
 			goto fail;
 
 	for (;;) {

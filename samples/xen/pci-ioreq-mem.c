@@ -206,6 +206,8 @@ static void *mem_ptr(struct pci_ioreq_mem *m, __u64 gpa, __u64 len)
 			 */
 			if (ch->tried) {
 				m->retries++;
+				if (m->quiesce)
+					m->quiesce(m->quiesce_arg);
 				mem_drop_chunk(r, c);
 				mem_map_chunk(m, r, c);
 			}

@@ -33,6 +33,13 @@ struct pci_ioreq_mem {
 	unsigned long long map_calls, pages_mapped;
 	unsigned long long invalidates, chunks_dropped, retries;
 	unsigned long long grant_maps, grant_pages;
+	/*
+	 * Called before a chunk of guest RAM that buffers in flight may use
+	 * is mapped again (a page of it was absent): the caller waits for
+	 * them. NULL: nothing is in flight outside the caller's thread.
+	 */
+	void (*quiesce)(void *arg);
+	void *quiesce_arg;
 };
 
 /* A mapping of granted pages, undone with pci_ioreq_dma_unmap(). */
@@ -65,9 +72,8 @@ void pci_ioreq_dma_unmap(struct pci_ioreq_mem *m, struct pci_ioreq_gmap *g);
  * cached chunk of guest RAM, whose frames may no longer be the guest's.
  * Every pointer that pci_ioreq_dma_map() returned for foreign-mapped RAM
  * is then invalid: the caller maps again what it still uses (its rings),
- * and has no buffer mapped (a single thread serves a chain at a time, and
- * unmaps its buffers before it reads the next record). Grants: nothing
- * to do, none stays mapped past its request.
+ * and has no buffer in use (it waits for its requests in flight first).
+ * Grants: nothing to do, none stays mapped past its request.
  */
 void pci_ioreq_mem_invalidate(struct pci_ioreq_mem *m);
 

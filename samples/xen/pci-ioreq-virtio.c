@@ -4,9 +4,9 @@
  * userspace through /dev/xen/pci-ioreq.
  *
  * This file is the program: its options, setup and exit. The transport is
- * virtio-pci.c and virtio-ring.c, the devices virtio-blk.c and
- * virtio-rng.c, guest memory pci-ioreq-mem.c, on the backends' library
- * (pci-ioreq-lib.h).
+ * virtio-pci.c and virtio-ring.c, the I/O threads virtio-io.c, the devices
+ * virtio-blk.c and virtio-rng.c, guest memory pci-ioreq-mem.c, on the
+ * backends' library (pci-ioreq-lib.h).
  *
  * One process serves one PCI function: a modern (virtio 1.x, revision 1)
  * virtio-pci device whose common config, ISR, device config and notify
@@ -22,7 +22,12 @@
  *        capacity, block size, segment limit and the number of queues
  *        (VIRTIO_BLK_F_MQ: one per vCPU of the guest, or --queues) in the
  *        device config, each queue with its ioeventfd and MSI-X vector;
- *        read-only with --read-only;
+ *        read-only with --read-only. Its reads, writes and flushes are
+ *        done by --io-threads threads (default 4), up to four requests per
+ *        thread in flight at once, of any queue, unless a request is
+ *        alone (nothing in flight, nothing more available): the loop's
+ *        thread does that one at once, as it does each with
+ *        --io-threads 0;
  *   rng  virtio-rng: the bytes of a splitmix64 stream of --seed, in order,
  *        so that a test can tell where the guest's bytes came from.
  *
@@ -55,7 +60,8 @@
  *
  * Usage:
  *	pci-ioreq-virtio --domid N --slot S --device blk --disk FILE
- *			 [--read-only] [--serial ID] [--queues N] [options]
+ *			 [--read-only] [--serial ID] [--queues N]
+ *			 [--io-threads N] [options]
  *	pci-ioreq-virtio --domid N --slot S --device rng [--seed N] [options]
  *	options: [--function F] [--intx] [--fast] [--grants] [--verbose]
  *
@@ -74,6 +80,8 @@
 #include "pci-ioreq-virtio.h"
 #include "virtio-pci.h"
 
+#define VIRTIO_IO_THREADS_BLK	4	/* default of --io-threads */
+
 static void print_usage(FILE *f)
 {
 	fprintf(f,
@@ -88,6 +96,10 @@ static void print_usage(FILE *f)
 		"  -i, --serial ID        blk: the disk's id (20 bytes at most)\n"
 		"  -q, --queues N         blk: request queues, 1 to %u (default:\n"
 		"                         one per vCPU of the guest)\n"
+		"  -T, --io-threads N     blk: threads that do the file I/O, 0 to\n"
+		"                         %u, %u requests in flight per thread\n"
+		"                         (default %u; 0: one request at a time,\n"
+		"                         in the loop's thread)\n"
 		"  -S, --seed N           rng: the seed of the byte stream\n"
 		"                         (default 1)\n"
 		"  -I, --intx             no MSI-X capability, even where the\n"
@@ -97,7 +109,8 @@ static void print_usage(FILE *f)
 		"                         in the guest), not by foreign mapping\n"
 		"  -v, --verbose          trace every request on stderr\n"
 		"  -h, --help             this help\n", pci_ioreq_prog,
-		VIRTIO_MAX_QUEUES);
+		VIRTIO_MAX_QUEUES, VIRTIO_IO_THREADS_MAX, VIRTIO_IO_DEPTH,
+		VIRTIO_IO_THREADS_BLK);
 }
 
 int main(int argc, char **argv)
@@ -108,6 +121,7 @@ int main(int argc, char **argv)
 		{ "read-only", no_argument, NULL, 'r' },
 		{ "serial", required_argument, NULL, 'i' },
 		{ "queues", required_argument, NULL, 'q' },
+		{ "io-threads", required_argument, NULL, 'T' },
 		{ "seed", required_argument, NULL, 'S' },
 		{ "intx", no_argument, NULL, 'I' },
 		{ "fast", no_argument, NULL, 'F' },
@@ -117,14 +131,15 @@ int main(int argc, char **argv)
 		{ }
 	};
 	struct pci_ioreq_target tgt = PCI_IOREQ_TARGET_INIT;
-	unsigned long long seed = 1, queues = 0;
-	struct vdev v = { .disk_fd = -1, .irqfd = -1, .resamplefd = -1 };
+	unsigned long long seed = 1, queues = 0, threads = ULLONG_MAX;
+	struct vdev v = { .disk_fd = -1, .irqfd = -1, .resamplefd = -1,
+			  .io.done_fd = -1 };
 	const char *disk = NULL, *type = NULL, *serial = NULL;
 	bool grants = false, intx = false;
 	int opt, sfd, ret = PCI_IOREQ_ERROR;
 
 	pci_ioreq_prog = "pci-ioreq-virtio";
-	while ((opt = pci_ioreq_getopt(argc, argv, "t:D:ri:q:S:IFgvh", own_opts,
+	while ((opt = pci_ioreq_getopt(argc, argv, "t:D:ri:q:T:S:IFgvh", own_opts,
 				       &tgt)) != -1) {
 		switch (opt) {
 		case 't':
@@ -147,6 +162,11 @@ int main(int argc, char **argv)
 			if (!pci_ioreq_parse_uint(optarg, VIRTIO_MAX_QUEUES,
 						  false, &queues) || !queues)
 				pci_ioreq_bad_arg("queues");
+			break;
+		case 'T':
+			if (!pci_ioreq_parse_uint(optarg, VIRTIO_IO_THREADS_MAX,
+						  false, &threads))
+				pci_ioreq_bad_arg("io-threads");
 			break;
 		case 'S':
 			if (!pci_ioreq_parse_uint(optarg, ULLONG_MAX, true,
@@ -176,11 +196,14 @@ int main(int argc, char **argv)
 		print_usage(stderr);
 		return 2;
 	}
-	if (queues && strcmp(type, "blk")) {
-		say("--queues is for --device blk\n");
+	if ((queues || threads != ULLONG_MAX) && strcmp(type, "blk")) {
+		say("--%s is for --device blk\n", queues ? "queues" : "io-threads");
 		print_usage(stderr);
 		return 2;
 	}
+	/* rng: each request is served at once, in the loop's thread */
+	if (threads == ULLONG_MAX)
+		threads = strcmp(type, "blk") ? 0 : VIRTIO_IO_THREADS_BLK;
 
 	/* MSI-X where the guest's root complex has MSI (--layout msi=) */
 	virtio_pci_init(&v, strcmp(type, "blk") ? &virtio_rng_ops :
@@ -197,11 +220,6 @@ int main(int argc, char **argv)
 	v.disk = disk;
 	v.seed = seed;
 	v.rng_state = seed;
-	v.chain = malloc(sizeof(*v.chain));
-	if (!v.chain) {
-		say("out of memory\n");
-		return 1;
-	}
 
 	sfd = pci_ioreq_loop_signalfd();
 	if (sfd < 0)
@@ -221,7 +239,7 @@ int main(int argc, char **argv)
 		virtio_pci_set_queues(&v, queues ? queues :
 				      v.be.t->info.nr_vcpus < VIRTIO_MAX_QUEUES ?
 				      v.be.t->info.nr_vcpus : VIRTIO_MAX_QUEUES);
-	if (v.fast && virtio_pci_fast(&v))
+	if ((v.fast && virtio_pci_fast(&v)) || virtio_io_start(&v, threads))
 		goto out;
 
 	printf("%s: serving %04x:%02x:%02x.%x of domain %u: virtio-%s",
@@ -229,9 +247,10 @@ int main(int argc, char **argv)
 	       PCI_SLOT(v.be.fn.devfn), PCI_FUNC(v.be.fn.devfn),
 	       v.be.t->info.domid, v.dev->name);
 	v.dev->describe(&v);
-	printf(", guest memory by %s, %s\n",
+	printf(", guest memory by %s, %s, %u I/O threads\n",
 	       grants ? "grants" : "foreign mapping",
-	       v.fast ? "ioeventfd + irqfd" : "notify and INTx by request");
+	       v.fast ? "ioeventfd + irqfd" : "notify and INTx by request",
+	       v.io.threads);
 	fflush(stdout);
 
 	ret = pci_ioreq_loop(&v.be, sfd);
@@ -244,7 +263,6 @@ out:
 	pci_ioreq_mem_exit(&v.mem);
 	if (v.disk_fd >= 0)
 		close(v.disk_fd);
-	free(v.chain);
 	close(sfd);
 	return ret == PCI_IOREQ_ERROR ? 1 : 0;
 }

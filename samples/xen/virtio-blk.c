@@ -4,7 +4,10 @@
  * regular file of dom0; read, write, flush and get-id, read-only with
  * --read-only; capacity, block size, segment limit and number of queues
  * (VIRTIO_BLK_F_MQ: one per vCPU unless --queues says) in its device
- * config. The queues are served in turn by the backend's one thread.
+ * config. The loop's thread takes each request and checks it; its file
+ * I/O is done by the I/O threads (virtio-io.c), several requests of each
+ * queue at once, or, for a request alone and with --io-threads 0, at
+ * once in the loop's thread.
  */
 
 #define _GNU_SOURCE
@@ -46,19 +49,21 @@ static __u32 devcfg_read32(struct vdev *v, unsigned int off)
 	}
 }
 
-static bool blk_rw(struct vdev *v, bool write, __u64 sector, __u64 len)
+/*
+ * Read or write @len bytes at @sector between the disk and the buffers of
+ * @c. In an I/O thread, or in the loop's thread without them.
+ */
+static bool blk_rw(const struct vdev *v, const struct chain *c, bool write,
+		   __u64 sector, __u64 len)
 {
 	struct iovec iov[VIRTIO_CHAIN_MAX];
 	__u64 pos = sector * SECTOR_SIZE;
 	int n;
 
-	if (len % SECTOR_SIZE || sector > v->capacity ||
-	    len / SECTOR_SIZE > v->capacity - sector)
-		return false;
 	/* Data follows the header (readable) or precedes the status byte. */
-	n = write ? chain_iov(v->chain, false, sizeof(struct virtio_blk_outhdr),
-			      len, iov) :
-		    chain_iov(v->chain, true, 0, len, iov);
+	n = write ? chain_iov(c, false, sizeof(struct virtio_blk_outhdr), len,
+			      iov) :
+		    chain_iov(c, true, 0, len, iov);
 	while (len) {
 		ssize_t r = write ? pwritev(v->disk_fd, iov, n, pos) :
 				    preadv(v->disk_fd, iov, n, pos);
@@ -86,46 +91,78 @@ static bool blk_rw(struct vdev *v, bool write, __u64 sector, __u64 len)
 	return true;
 }
 
-/* Serve one request; returns the bytes written into the chain. */
-static __u32 blk_request(struct vdev *v)
+/* The file I/O of a read, write or flush; sets its status and length. */
+static void blk_io(const struct vdev *v, struct vreq *r)
 {
-	struct chain *c = v->chain;
+	const struct chain *c = &r->chain;
+	bool ok;
+
+	switch (r->op) {
+	case VIRTIO_BLK_T_IN:
+		ok = blk_rw(v, c, false, r->sector, r->len);
+		break;
+	case VIRTIO_BLK_T_OUT:
+		ok = blk_rw(v, c, true, r->sector, r->len);
+		break;
+	default:	/* VIRTIO_BLK_T_FLUSH */
+		ok = !fdatasync(v->disk_fd);
+		break;
+	}
+	r->status = ok ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+	r->used = 1 + (ok && r->op == VIRTIO_BLK_T_IN ? r->len : 0);
+	chain_write(c, c->write_len - 1, &r->status, 1);
+}
+
+static void blk_io_done(struct vdev *v, struct vreq *r)
+{
+	if (r->status != VIRTIO_BLK_S_OK)
+		v->st.errors++;
+	else if (r->op == VIRTIO_BLK_T_IN)
+		v->st.bytes_in += r->len;
+	else if (r->op == VIRTIO_BLK_T_OUT)
+		v->st.bytes_out += r->len;
+}
+
+/*
+ * Take one request: its header and what it asks, checked here; a read,
+ * write or flush then goes to the I/O threads, or is done at once without
+ * them.
+ */
+static bool blk_request(struct vdev *v, struct vreq *r)
+{
+	struct chain *c = &r->chain;
 	struct virtio_blk_outhdr h;
 	__u8 status = VIRTIO_BLK_S_OK;
 	__u64 data;
-	__u32 used = 1;
 
+	r->used = 0;
 	if (!c->write_len || !chain_read(c, 0, &h, sizeof(h))) {
 		virtio_mark_broken(v, "virtio-blk request without header or status");
-		return 0;
+		return true;
 	}
+	r->op = h.type;
+	r->sector = h.sector;
 	switch (h.type) {
 	case VIRTIO_BLK_T_IN:
-		data = c->write_len - 1;
-		if (blk_rw(v, false, h.sector, data)) {
-			used += data;
-			v->st.bytes_in += data;
-		} else {
-			status = VIRTIO_BLK_S_IOERR;
-		}
-		break;
 	case VIRTIO_BLK_T_OUT:
-		data = c->read_len - sizeof(h);
-		if (v->read_only || !blk_rw(v, true, h.sector, data))
+		r->len = h.type == VIRTIO_BLK_T_IN ? c->write_len - 1 :
+						     c->read_len - sizeof(h);
+		if ((h.type == VIRTIO_BLK_T_OUT && v->read_only) ||
+		    r->len % SECTOR_SIZE || h.sector > v->capacity ||
+		    r->len / SECTOR_SIZE > v->capacity - h.sector) {
 			status = VIRTIO_BLK_S_IOERR;
-		else
-			v->st.bytes_out += data;
-		break;
+			break;
+		}
+		goto io;
 	case VIRTIO_BLK_T_FLUSH:
 		v->st.flushes++;
-		if (fdatasync(v->disk_fd))
-			status = VIRTIO_BLK_S_IOERR;
-		break;
+		r->len = 0;
+		goto io;
 	case VIRTIO_BLK_T_GET_ID:
 		data = c->write_len - 1 < VIRTIO_BLK_ID_BYTES ?
 		       c->write_len - 1 : VIRTIO_BLK_ID_BYTES;
 		chain_write(c, 0, v->serial, data);
-		used += data;
+		r->used = data;
 		break;
 	default:
 		status = VIRTIO_BLK_S_UNSUPP;
@@ -133,7 +170,21 @@ static __u32 blk_request(struct vdev *v)
 	if (status != VIRTIO_BLK_S_OK)
 		v->st.errors++;
 	chain_write(c, c->write_len - 1, &status, 1);
-	return used;
+	r->used++;
+	return true;
+io:
+	/*
+	 * Alone (nothing in flight, nothing more available), it is served
+	 * at once: handing it over would cost a second wakeup and gain
+	 * nothing.
+	 */
+	if (v->io.threads && (v->io.inflight || vq_more_avail(r->q))) {
+		virtio_io_submit(v, r);
+		return false;
+	}
+	blk_io(v, r);
+	blk_io_done(v, r);
+	return true;
 }
 
 int virtio_blk_open(struct vdev *v, const char *path)
@@ -172,5 +223,7 @@ const struct virtio_device_ops virtio_blk_ops = {
 		    1ULL << VIRTIO_BLK_F_MQ,
 	.devcfg_read32 = devcfg_read32,
 	.request = blk_request,
+	.io = blk_io,
+	.io_done = blk_io_done,
 	.describe = describe,
 };

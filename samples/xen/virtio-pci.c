@@ -194,6 +194,8 @@ static void reset_device(struct vdev *v)
 {
 	unsigned int i;
 
+	/* What is in flight uses the rings and buffers: not published. */
+	virtio_io_drain(v, true);
 	for (i = 0; i < v->nr_queues; i++) {
 		struct vq *q = &v->vq[i];
 
@@ -207,6 +209,7 @@ static void reset_device(struct vdev *v)
 		q->last_avail = 0;
 		q->used_idx = 0;
 		q->kicked = false;
+		q->starved = false;
 	}
 	v->driver_features = 0;
 	v->dfselect = 0;
@@ -545,9 +548,9 @@ static void process_kicked(struct pci_ioreq_backend *be)
 
 /*
  * --fast: a deassertion overtook a signal of the irqfd, and the kernel
- * handed it back: signal again if the ISR still asks for the line. (This
- * backend is one thread, so it never does: its deassertions follow the
- * ISR reads that cleared what the signals stood for.)
+ * handed it back: signal again if the ISR still asks for the line. (Only
+ * the loop's thread interrupts, so it never does: its deassertions follow
+ * the ISR reads that cleared what the signals stood for.)
  */
 static void resample_ready(struct vdev *v)
 {
@@ -560,12 +563,20 @@ static void resample_ready(struct vdev *v)
 		update_intx(v);
 }
 
-/* --fast: the ioeventfd of queue @i (or the resamplefd) was signalled. */
-static void kick_ready(struct pci_ioreq_backend *be, unsigned int i)
+/*
+ * The loop's fd @i: the ioeventfd of queue @i or the resamplefd (--fast),
+ * or the I/O threads' eventfd.
+ */
+static void fd_ready(struct pci_ioreq_backend *be, unsigned int i)
 {
 	struct vdev *v = to_vdev(be);
 	__u64 cnt;
 
+	if (i == v->nr_queues + 1) {
+		v->st.io_wakeups++;
+		vq_complete(v, true, true);
+		return;
+	}
 	if (i == v->nr_queues) {
 		resample_ready(v);
 		return;
@@ -599,7 +610,8 @@ void virtio_pci_stats(struct vdev *v)
 	const struct pci_ioreq_stats *b = &v->be.st;
 	const struct vstats *s = &v->st;
 	const struct xen_pci_ioreq_function *fn = &v->be.fn;
-	unsigned long long wakeups = b->wakeups + s->kick_wakeups;
+	unsigned long long wakeups = b->wakeups + s->kick_wakeups +
+				     s->io_wakeups;
 	double chains = s->chains ? s->chains : 1;
 
 	printf("%s: stats %s %04x:%02x:%02x.%x dom%u: requests %llu (config %llu, mmio %llu)",
@@ -618,6 +630,8 @@ void virtio_pci_stats(struct vdev *v)
 	       s->broken, s->resets, v->mem.map_calls, v->mem.pages_mapped);
 	printf(" resamples %llu isr reads %llu", s->resamples, s->isr_reads);
 	pci_ioreq_msix_stats(&v->msix);
+	printf(" io threads %u in flight max %u submitted %llu waits %llu",
+	       v->io.threads, v->io.inflight_max, v->io.submitted, v->io.waits);
 	printf(" invalidates %llu chunks dropped %llu retries %llu",
 	       b->invalidates, v->mem.chunks_dropped, v->mem.retries);
 	printf(" grant maps %llu pages %llu", v->mem.grant_maps,
@@ -639,6 +653,8 @@ static void invalidate(struct pci_ioreq_backend *be)
 	struct vdev *v = to_vdev(be);
 	unsigned int i;
 
+	/* Requests in flight use the mappings: let them finish first. */
+	virtio_io_drain(v, false);
 	pci_ioreq_mem_invalidate(&v->mem);
 	for (i = 0; i < v->nr_queues; i++)
 		if (v->vq[i].enabled)
@@ -656,7 +672,7 @@ static const struct pci_ioreq_backend_ops virtio_pci_ops = {
 	.bad = say_bad,
 	.trace = trace,
 	.batch_done = process_kicked,
-	.fd_ready = kick_ready,
+	.fd_ready = fd_ready,
 	.stats = stats,
 	.invalidate = invalidate,
 };
@@ -706,8 +722,11 @@ void virtio_pci_set_queues(struct vdev *v, unsigned int n)
 	v->st.resets = 0;
 }
 
-/* The loop's fds: a notify ioeventfd per queue, and the resamplefd. */
-static_assert(VIRTIO_MAX_QUEUES + 1 <= PCI_IOREQ_MAX_FDS, "loop fds");
+/*
+ * The loop's fds: a notify ioeventfd per queue, the resamplefd, the I/O
+ * threads' eventfd (virtio_io_start()).
+ */
+static_assert(VIRTIO_MAX_QUEUES + 2 <= PCI_IOREQ_MAX_FDS, "loop fds");
 
 int virtio_pci_fast(struct vdev *v)
 {
@@ -722,7 +741,7 @@ int virtio_pci_fast(struct vdev *v)
 		v->vq[i].kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (v->vq[i].kick_fd < 0)
 			goto fail;
-		/* fd i of the loop: kick_ready() of queue i */
+		/* fd i of the loop: fd_ready() of queue i */
 		v->be.fds[i] = v->vq[i].kick_fd;
 		v->be.nr_fds = i + 1;
 	}
@@ -764,6 +783,7 @@ void virtio_pci_teardown(struct vdev *v)
 		.pin = INTX_PIN,
 	};
 
+	virtio_io_stop(v);
 	pci_ioreq_msix_exit(&v->be, &v->msix);
 	if (v->be.gone)
 		return;
@@ -783,6 +803,7 @@ void virtio_pci_exit(struct vdev *v)
 
 	/* the guest is gone, or virtio_pci_teardown() removed the irqfds */
 	v->be.gone = true;
+	virtio_io_stop(v);
 	pci_ioreq_msix_exit(&v->be, &v->msix);
 	for (i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		if (v->vq[i].kick_fd >= 0)

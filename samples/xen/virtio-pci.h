@@ -11,14 +11,18 @@
  *                   pci-ioreq-msix.c), ioeventfds;
  *   virtio-ring.c   split virtqueues: their rings, descriptor chains and
  *                   the copies into and out of a chain's buffers;
+ *   virtio-io.c     the I/O threads: several requests in flight, a
+ *                   device's file I/O done outside the loop's thread;
  *   virtio-blk.c    virtio-blk, backed by a file of dom0, with a queue per
- *                   vCPU (VIRTIO_BLK_F_MQ);
+ *                   vCPU (VIRTIO_BLK_F_MQ), its reads, writes and flushes
+ *                   done by the I/O threads;
  *   virtio-rng.c    virtio-rng, a seeded stream.
  */
 
 #ifndef _SAMPLES_XEN_VIRTIO_PCI_H
 #define _SAMPLES_XEN_VIRTIO_PCI_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <sys/uio.h>
 
@@ -34,11 +38,14 @@
 #define VIRTIO_QUEUE_SIZE_MAX	256
 #define VIRTIO_INDIRECT_MAX	1024	/* descriptors in an indirect table */
 #define VIRTIO_CHAIN_MAX	(VIRTIO_QUEUE_SIZE_MAX + VIRTIO_INDIRECT_MAX)
+#define VIRTIO_IO_THREADS_MAX	16
+#define VIRTIO_IO_DEPTH		4	/* requests in flight per I/O thread */
 
 #define VIRTIO_ISR_QUEUE	0x1
 #define VIRTIO_ISR_CONFIG	0x2
 
 struct vdev;
+struct vreq;
 
 /* What a device type adds to the transport. */
 struct virtio_device_ops {
@@ -49,10 +56,19 @@ struct virtio_device_ops {
 	/* The device config structure, by dword; NULL: the device has none. */
 	__u32 (*devcfg_read32)(struct vdev *v, unsigned int off);
 	/*
-	 * Serve the chain in v->chain: returns the bytes written into it,
-	 * which fit in 32 bits (a chain is shorter than 4 GiB in all).
+	 * Serve the chain of @r in the loop's thread, setting r->used to the
+	 * bytes written into it (which fit in 32 bits: a chain is shorter
+	 * than 4 GiB in all) and returning true; or, where v->io has threads,
+	 * hand it to ->io with virtio_io_submit() and return false.
 	 */
-	__u32 (*request)(struct vdev *v);
+	bool (*request)(struct vdev *v, struct vreq *r);
+	/*
+	 * In an I/O thread: the file I/O of @r, which writes only into the
+	 * chain's buffers and @r (not into @v, which the loop's thread owns).
+	 */
+	void (*io)(const struct vdev *v, struct vreq *r);
+	/* Back in the loop's thread once ->io is done: the counters. */
+	void (*io_done)(struct vdev *v, struct vreq *r);
 	/* What the "serving" line and the stats line say of the device. */
 	void (*describe)(struct vdev *v);
 	void (*stats)(struct vdev *v);
@@ -73,6 +89,44 @@ struct chain {
 	struct seg seg[VIRTIO_CHAIN_MAX];
 };
 
+/*
+ * A request: a chain taken from queue @q, served in the loop's thread or
+ * in flight in the I/O threads. What a device's ->io needs to know of it
+ * besides the chain is in @op, @sector and @len; it sets @status and
+ * @used.
+ */
+struct vreq {
+	struct chain chain;
+	struct vq *q;
+	__u32 op;
+	__u64 sector, len;
+	__u8 status;
+	__u32 used;
+	struct vreq *next;	/* on a list of v->io */
+};
+
+/*
+ * The I/O threads (virtio-io.c). Requests go from the loop's thread to
+ * @todo; a thread takes one, does its ->io and puts it on @done, and
+ * @done_fd (an eventfd, fd nr_queues + 1 of the loop) wakes the loop,
+ * which publishes it as used. Without threads a request is served in
+ * the loop, one at a time.
+ */
+struct virtio_io {
+	unsigned int threads, depth;	/* depth: requests in flight at most */
+	struct vreq *reqs, *free;	/* free: the loop's thread's */
+	unsigned int inflight, inflight_max;
+	unsigned long long submitted, waits;
+	int done_fd;
+	bool running;
+	unsigned int nr_started;
+	pthread_t tid[VIRTIO_IO_THREADS_MAX];
+	pthread_mutex_t lock;		/* the lists below and @stop */
+	pthread_cond_t cond;		/* @todo or @stop */
+	struct vreq *todo, **todo_tail, *done;
+	bool stop;
+};
+
 struct vq {
 	__u16 size;
 	__u16 msix_vector;
@@ -85,12 +139,14 @@ struct vq {
 	__u16 last_avail;	/* next avail entry to take */
 	__u16 used_idx;		/* next used entry to fill */
 	bool kicked;		/* notified since last processed */
+	bool starved;		/* stopped for want of a free request */
 	int kick_fd;		/* --fast: ioeventfd of the notify address */
 	__u64 kick_addr;	/* where it is registered, 0 if not */
 };
 
 struct vstats {
 	unsigned long long notify_mmio, notify_eventfd, kick_wakeups;
+	unsigned long long io_wakeups;	/* by the I/O threads' eventfd */
 	unsigned long long chains, intx, irqfd, bytes_in, bytes_out;
 	unsigned long long flushes, errors, broken, resets, resamples;
 	unsigned long long isr_reads;
@@ -122,7 +178,7 @@ struct vdev {
 	struct pci_ioreq_msix msix;	/* nr 0: INTx only */
 
 	struct pci_ioreq_mem mem;
-	struct chain *chain;
+	struct virtio_io io;
 
 	/* blk */
 	int disk_fd;
@@ -188,8 +244,18 @@ void vq_enable(struct vdev *v, struct vq *q);
 /* Guest RAM was unmapped: map an enabled queue's rings again, or break. */
 void vq_remap_rings(struct vdev *v, struct vq *q);
 
+/* Whether the driver made more chains of @q available than were taken. */
+bool vq_more_avail(struct vq *q);
+
 /* Serve what queue @q has; interrupt once if anything was used. */
 void vq_process(struct vdev *v, struct vq *q);
+
+/*
+ * Take back the requests the I/O threads have done: publish them as used
+ * (@publish, unless the device broke since; an interrupt per queue), then
+ * with @serve go on with the queues that waited for a free request.
+ */
+void vq_complete(struct vdev *v, bool publish, bool serve);
 
 /* Copy @len bytes from offset @off of the chain's readable part. */
 bool chain_read(const struct chain *c, __u64 off, void *buf, __u64 len);
@@ -204,6 +270,38 @@ bool chain_write(const struct chain *c, __u64 off, const void *buf,
  */
 int chain_iov(const struct chain *c, bool write, __u64 off, __u64 len,
 	      struct iovec *iov);
+
+/* ---- virtio-io.c ---- */
+
+/*
+ * Start @threads I/O threads for @v (0: none, requests are served in the
+ * loop's thread) and add their eventfd to the loop's fds, after
+ * virtio_pci_fast(). Returns 0, or -1 after saying why.
+ */
+int virtio_io_start(struct vdev *v, unsigned int threads);
+
+/*
+ * Stop the threads once nothing is in flight: what was is published
+ * unless the guest is gone (virtio_io_drain()).
+ */
+void virtio_io_stop(struct vdev *v);
+
+/* A free request, or NULL when v->io.depth are in flight. */
+struct vreq *virtio_io_get(struct vdev *v);
+void virtio_io_put(struct vdev *v, struct vreq *r);
+
+/* Hand @r to the I/O threads (its device's ->io). */
+void virtio_io_submit(struct vdev *v, struct vreq *r);
+
+/* The requests the threads have done, oldest last; the eventfd read. */
+struct vreq *virtio_io_reap(struct vdev *v);
+
+/*
+ * Wait until nothing is in flight: before a reset, an exit or a change of
+ * the guest memory mappings. @discard: the device is being reset, its
+ * requests are not published.
+ */
+void virtio_io_drain(struct vdev *v, bool discard);
 
 /* ---- the devices ---- */
 

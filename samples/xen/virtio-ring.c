@@ -2,9 +2,10 @@
 /*
  * Split virtqueues of pci-ioreq-virtio's devices (virtio-pci.h): mapping a
  * queue's rings, walking its descriptor chains (with indirect tables)
- * into v->chain, handing the chains to the device and publishing them as
- * used, and copying into and out of a chain's buffers. Called by the
- * transport (virtio-pci.c) and the devices.
+ * into requests, handing them to the device and publishing them as used,
+ * at once or when the I/O threads (virtio-io.c) are done with them, and
+ * copying into and out of a chain's buffers. Called by the transport
+ * (virtio-pci.c) and the devices.
  */
 
 #include <stddef.h>
@@ -178,22 +179,21 @@ static bool chain_indirect(struct vdev *v, struct chain *c, __u64 addr,
 }
 
 /* Undo the mappings of the chain's buffers (grants). */
-static void chain_release(struct vdev *v)
+static void chain_release(struct vdev *v, struct chain *c)
 {
 	unsigned int i;
 
-	for (i = 0; i < v->chain->nr; i++)
-		pci_ioreq_dma_unmap(&v->mem, &v->chain->seg[i].m);
-	v->chain->nr = 0;
+	for (i = 0; i < c->nr; i++)
+		pci_ioreq_dma_unmap(&v->mem, &c->seg[i].m);
+	c->nr = 0;
 }
 
 /*
- * Take the next available chain of @q into v->chain. Returns 1 with a
- * chain, 0 when none is available, -1 when the device broke.
+ * Take the next available chain of @q into @c. Returns 1 with a chain, 0
+ * when none is available, -1 when the device broke.
  */
-static int vq_walk(struct vdev *v, struct vq *q)
+static int vq_walk(struct vdev *v, struct vq *q, struct chain *c)
 {
-	struct chain *c = v->chain;
 	__u16 avail = avail_idx(q), head, i;
 	unsigned int steps = 0;
 
@@ -242,12 +242,12 @@ static int vq_walk(struct vdev *v, struct vq *q)
 }
 
 /* vq_walk(), leaving nothing mapped when the device broke. */
-static int vq_pop(struct vdev *v, struct vq *q)
+static int vq_pop(struct vdev *v, struct vq *q, struct chain *c)
 {
-	int r = vq_walk(v, q);
+	int r = vq_walk(v, q, c);
 
 	if (r < 0)
-		chain_release(v);
+		chain_release(v, c);
 	return r;
 }
 
@@ -352,36 +352,62 @@ static bool want_interrupt(struct vq *q, bool event_idx, __u16 old)
 				q->used_idx, old);
 }
 
+bool vq_more_avail(struct vq *q)
+{
+	return avail_idx(q) != q->last_avail;
+}
+
+static bool vq_serving(struct vdev *v, struct vq *q)
+{
+	return q->enabled && (v->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	       !(v->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
 /*
  * Serve what queue @q has; interrupt once if anything was used and the
  * driver wants it. With EVENT_IDX, ask for the next notification only once
  * the ring is empty (avail_event), then look once more: a buffer the driver
  * made available before it saw the new avail_event sent no notification.
+ * Requests the device hands to the I/O threads are published later, by
+ * vq_complete(); a queue that finds no free request waits for that too.
  */
 void vq_process(struct vdev *v, struct vq *q)
 {
 	bool event_idx = v->driver_features & 1ULL << VIRTIO_RING_F_EVENT_IDX;
 	__u16 old = q->used_idx;
 	bool used = false;
-	int r;
+	struct vreq *r;
+	int got = 0;
 
-	if (!q->enabled || !(v->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
-	    (v->status & VIRTIO_CONFIG_S_NEEDS_RESET))
+	if (!vq_serving(v, q))
 		return;
 	q->kicked = false;
+	q->starved = false;
 	for (;;) {
-		while ((r = vq_pop(v, q)) > 0) {
-			__u32 len = v->dev->request(v);
-
-			/* Nothing of the buffers stays mapped once used. */
-			chain_release(v);
-			if (v->status & VIRTIO_CONFIG_S_NEEDS_RESET)
+		for (;;) {
+			r = virtio_io_get(v);
+			if (!r) {
+				q->starved = true;
 				break;
-			vq_push(q, v->chain->head, len);
-			v->st.chains++;
-			used = true;
+			}
+			r->q = q;
+			got = vq_pop(v, q, &r->chain);
+			if (got <= 0 || v->dev->request(v, r)) {
+				if (got > 0) {
+					/* Nothing stays mapped once used. */
+					chain_release(v, &r->chain);
+					if (vq_serving(v, q)) {
+						vq_push(q, r->chain.head, r->used);
+						v->st.chains++;
+						used = true;
+					}
+				}
+				virtio_io_put(v, r);
+			}
+			if (got <= 0 || !vq_serving(v, q))
+				break;
 		}
-		if (!event_idx || r || (v->status & VIRTIO_CONFIG_S_NEEDS_RESET))
+		if (!event_idx || got || q->starved || !vq_serving(v, q))
 			break;
 		__atomic_store_n(avail_event(q), q->last_avail, __ATOMIC_RELEASE);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -390,4 +416,38 @@ void vq_process(struct vdev *v, struct vq *q)
 	}
 	if (used && want_interrupt(q, event_idx, old))
 		virtio_interrupt(v, q);
+}
+
+void vq_complete(struct vdev *v, bool publish, bool serve)
+{
+	bool event_idx = v->driver_features & 1ULL << VIRTIO_RING_F_EVENT_IDX;
+	__u16 old[VIRTIO_MAX_QUEUES];
+	bool used[VIRTIO_MAX_QUEUES] = { };
+	struct vreq *r, *next;
+	unsigned int i;
+
+	for (i = 0; i < v->nr_queues; i++)
+		old[i] = v->vq[i].used_idx;
+	for (r = virtio_io_reap(v); r; r = next) {
+		struct vq *q = r->q;
+
+		next = r->next;
+		chain_release(v, &r->chain);
+		if (v->dev->io_done)
+			v->dev->io_done(v, r);
+		if (publish && vq_serving(v, q)) {
+			vq_push(q, r->chain.head, r->used);
+			v->st.chains++;
+			used[q - v->vq] = true;
+		}
+		virtio_io_put(v, r);
+	}
+	for (i = 0; i < v->nr_queues; i++) {
+		struct vq *q = &v->vq[i];
+
+		if (used[i] && want_interrupt(q, event_idx, old[i]))
+			virtio_interrupt(v, q);
+		if (serve && (q->starved || q->kicked))
+			vq_process(v, q);
+	}
 }

@@ -29,9 +29,9 @@ static void rng_fill(struct vdev *v, __u8 *p, __u32 len)
 	}
 }
 
-static __u32 rng_request(struct vdev *v)
+static bool rng_request(struct vdev *v, struct vreq *r)
 {
-	struct chain *c = v->chain;
+	struct chain *c = &r->chain;
 	__u32 done = 0;
 	unsigned int i;
 
@@ -45,7 +45,8 @@ static __u32 rng_request(struct vdev *v)
 	}
 	v->rng_served += done;
 	v->st.bytes_in += done;
-	return done;
+	r->used = done;
+	return true;
 }
 
 static void describe(struct vdev *v)

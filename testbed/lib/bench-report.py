@@ -5,7 +5,8 @@ table: for each disk, MB/s and IOPS as the guest measured them, and from
 dom0's counters taken before and after each figure (the backend's wakeups,
 requests answered in the kernel and requests routed to the backend) per
 I/O, over the four figures and for 4K QD1 and QD16 alone; then the ratios
-(a)/(c), (a)/(b), (d)/(c) and (d)/(a).
+(a)/(c), (a)/(b), (d)/(c), (d)/(a) and (d)/(e) (the I/O threads' several
+requests in flight against one at a time).
 
   bench-report.py LOG     (exit status 1 if the log has no benchmark, or a
                            disk of its spec lacks a figure or dom0's
@@ -20,6 +21,7 @@ KINDS = {
     'b': 'virtio-blk, all by request',
     'c': 'Xen PV disk, blkfront/blkback',
     'd': 'virtio-blk, MSI-X, ioeventfd + irqfd',
+    'e': '(d), one request at a time',
 }
 FIGS = [('seq-read-1M', 'seq read MB/s'), ('seq-write-1M', 'seq write MB/s'),
         ('rand-read-4k-qd1', '4K QD1 IOPS'), ('rand-read-4k-qd16', '4K QD16 IOPS')]
@@ -113,7 +115,7 @@ def main():
             p = per_io(label, (fig,))
             cells.append('%15.2f' % p[0] if p else '%15s' % 'n/a')
         print('%-44s' % name[:44] + ''.join(cells))
-    for num, den in (('a', 'c'), ('a', 'b'), ('d', 'c'), ('d', 'a')):
+    for num, den in (('a', 'c'), ('a', 'b'), ('d', 'c'), ('d', 'a'), ('d', 'e')):
         if num in figs and den in figs:
             cells = []
             for k, _ in FIGS:

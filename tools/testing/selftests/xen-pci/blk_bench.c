@@ -51,9 +51,6 @@
 #define SEQ_BLOCK	0x100000U	/* 1 MiB */
 #define RAND_BLOCK	4096U
 #define QD		16
-#define XS_READ		2	/* xenstore's wire protocol (xs_wire.h) */
-#define XS_ERROR	16
-#define STATS_KEY	"data/xenpci-stats"	/* under the guest's home */
 
 static __u64 rnd_state = 0x2545f4914f6cdd1dULL;
 
@@ -188,58 +185,16 @@ static void rand_qd16(struct disk *d, double limit)
 	result(d, "rand-read-4k-qd16", ios / t, "IOPS", ios, t);
 }
 
-/*
- * The value of xenstore key @path (relative: under the guest's home),
- * through /dev/xen/xenbus; 0, or -1 (no such key, no xenbus).
- */
-static int xs_read(const char *path, char *val, size_t len)
-{
-	struct {
-		__u32 type, req_id, tx_id, len;
-		char body[256];
-	} msg = { .type = XS_READ, .len = strlen(path) + 1 };
-	ssize_t n;
-	int fd;
-
-	fd = open("/dev/xen/xenbus", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	snprintf(msg.body, sizeof(msg.body), "%s", path);
-	n = write(fd, &msg, 16 + msg.len);
-	if (n == (ssize_t)(16 + msg.len))
-		n = read(fd, &msg, sizeof(msg) - 1);
-	close(fd);
-	if (n < 16 || msg.type != XS_READ || msg.len > (size_t)(n - 16) ||
-	    msg.len >= len)
-		return -1;
-	memcpy(val, msg.body, msg.len);
-	val[msg.len] = '\0';
-	return 0;
-}
-
-/*
- * dom0 takes its counters when it sees the line, then writes the tag to
- * STATS_KEY: wait for that, at most @limit seconds.
- */
+/* The counters of the disk's backend, dom0 having taken them. */
 static void counters(const struct disk *d, const char *fig, const char *when,
 		     double limit)
 {
-	double end = now() + limit;
-	char tag[96], got[96];
+	char tag[96];
 
 	snprintf(tag, sizeof(tag), "%s_%s-%s", d->label, fig, when);
-	if (d->slot < 0)
-		printf("@@XENPCI request=backend-stats tag=%s slot=none\n", tag);
-	else
-		printf("@@XENPCI request=backend-stats tag=%s slot=%d\n", tag,
-		       d->slot);
-	fflush(stdout);
-	while (xs_read(STATS_KEY, got, sizeof(got)) || strcmp(got, tag)) {
-		if (now() > end) {
-			errno = ETIMEDOUT;
-			fail(d, "no answer from dom0 with its stats");
-		}
-		usleep(10000);
+	if (backend_counters(tag, d->slot, limit)) {
+		errno = ETIMEDOUT;
+		fail(d, "no answer from dom0 with its stats");
 	}
 }
 

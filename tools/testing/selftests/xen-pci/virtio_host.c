@@ -92,6 +92,33 @@ static int count_lines(const char *path, const char *key)
 	return n;
 }
 
+static unsigned long long field(const char *s, const char *key);
+
+/*
+ * The largest figure after @name in the lines of @path that contain @key:
+ * a backend's log holds a stats line per SIGUSR1, and one per instance
+ * at its exit (a restarted backend appends to the log). 0 if none.
+ */
+static unsigned long long max_field(const char *path, const char *key,
+				    const char *name)
+{
+	unsigned long long v, max = 0;
+	char line[LINE_MAX_LEN];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strstr(line, key))
+			continue;
+		v = field(line, name);
+		if (v != ~0ULL && v > max)
+			max = v;
+	}
+	fclose(f);
+	return max;
+}
+
 /* The same, in any of the guest's backend logs; *which gets its path. */
 static bool find_in_backends(const char *key, char *out, size_t len,
 			     char *which, size_t wlen)
@@ -194,6 +221,13 @@ TEST_F(host, guest_pattern_in_file)
 			VIRTIO_REPORT "pattern ");
 }
 
+/* What the guest's threads wrote side by side is in the file. */
+TEST_F(host, guest_inflight_pattern_in_file)
+{
+	pattern_in_file(_metadata, self->log, self->disk,
+			VIRTIO_REPORT "inflight-pattern ");
+}
+
 /* What the guest wrote after its memory went down and up is in the file. */
 TEST_F(host, guest_balloon_pattern_in_file)
 {
@@ -280,6 +314,7 @@ TEST_F(host, backends_healthy_and_fast_paths_used)
 {
 	char pat[PATH_MAX], line[LINE_MAX_LEN], cmd[LINE_MAX_LEN];
 	int stats = 0, fast = 0, msi = 0, violations;
+	unsigned long long threads;
 	bool balloon, is_msi;
 	glob_t g;
 	size_t i;
@@ -317,6 +352,20 @@ TEST_F(host, backends_healthy_and_fast_paths_used)
 		} else {
 			EXPECT_EQ(0, field(line, " broken ")) TH_LOG("%s", line);
 		}
+		/*
+		 * The first disk took virtio.blk_requests_in_flight's 32
+		 * threads: with I/O threads, several requests at once. The
+		 * guest had the counters printed right after (its backend is
+		 * killed and restarted later).
+		 */
+		threads = field(line, " io threads ");
+		ASSERT_NE(~0ULL, threads) TH_LOG("%s", line);
+		if (strstr(cmd, "--device blk") && strstr(cmd, self->disk) &&
+		    threads)
+			EXPECT_LE(2, max_field(g.gl_pathv[i],
+					       "pci-ioreq-virtio: stats ",
+					       " in flight max "))
+				TH_LOG("%s", g.gl_pathv[i]);
 		/* Guest memory came the way the backend was told. */
 		if (strstr(cmd, "--grants")) {
 			EXPECT_LT(0, field(line, " grant maps ")) TH_LOG("%s", line);

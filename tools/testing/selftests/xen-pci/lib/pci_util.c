@@ -400,3 +400,50 @@ double now(void)
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
+
+#define XS_READ		2	/* xenstore's wire protocol (xs_wire.h) */
+#define STATS_KEY	"data/xenpci-stats"	/* under the guest's home */
+
+int xs_read(const char *path, char *val, size_t len)
+{
+	struct {
+		__u32 type, req_id, tx_id, len;
+		char body[256];
+	} msg = { .type = XS_READ, .len = strlen(path) + 1 };
+	ssize_t n;
+	int fd;
+
+	fd = open("/dev/xen/xenbus", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	snprintf(msg.body, sizeof(msg.body), "%s", path);
+	n = write(fd, &msg, 16 + msg.len);
+	if (n == (ssize_t)(16 + msg.len))
+		n = read(fd, &msg, sizeof(msg) - 1);
+	close(fd);
+	if (n < 16 || msg.type != XS_READ || msg.len > (size_t)(n - 16) ||
+	    msg.len >= len)
+		return -1;
+	memcpy(val, msg.body, msg.len);
+	val[msg.len] = '\0';
+	return 0;
+}
+
+int backend_counters(const char *tag, int slot, double limit)
+{
+	double end = now() + limit;
+	char got[96];
+
+	if (slot < 0)
+		printf("@@XENPCI request=backend-stats tag=%s slot=none\n", tag);
+	else
+		printf("@@XENPCI request=backend-stats tag=%s slot=%d\n", tag,
+		       slot);
+	fflush(stdout);
+	while (xs_read(STATS_KEY, got, sizeof(got)) || strcmp(got, tag)) {
+		if (now() > end)
+			return -ETIMEDOUT;
+		usleep(10000);
+	}
+	return 0;
+}

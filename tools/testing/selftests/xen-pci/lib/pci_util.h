@@ -180,4 +180,19 @@ long long irq_count(unsigned long irq);
 long long irq_count_cpu(unsigned long irq, int cpu);
 double now(void);
 
+/*
+ * The value of xenstore key @path (relative: under the guest's home),
+ * through /dev/xen/xenbus: 0, or -1 (no such key, no xenbus).
+ */
+int xs_read(const char *path, char *val, size_t len);
+/*
+ * Ask dom0 for the counters of the backend of device number @slot (-1:
+ * none, only /dev/xen/pci-ioreq's) under @tag, and wait until it took
+ * them, at most @limit seconds: 0, or -ETIMEDOUT. dom0's console relay
+ * answers "@@XENPCI request=backend-stats" (testbed/guest/dom0-init): the
+ * backend prints them to its log, and dom0 writes @tag to the guest's
+ * data/xenpci-stats.
+ */
+int backend_counters(const char *tag, int slot, double limit);
+
 #endif /* _XEN_PCI_SELFTEST_PCI_UTIL_H */
