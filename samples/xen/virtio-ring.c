@@ -364,6 +364,24 @@ static bool vq_serving(struct vdev *v, struct vq *q)
 }
 
 /*
+ * Unmap the buffers of @r, publish it as used (@publish, unless its queue
+ * stopped serving since) and free it. Returns whether it was published.
+ */
+static bool vq_retire(struct vdev *v, struct vreq *r, bool publish)
+{
+	bool pushed = publish && vq_serving(v, r->q);
+
+	/* Nothing of the buffers stays mapped once used. */
+	chain_release(v, &r->chain);
+	if (pushed) {
+		vq_push(r->q, r->chain.head, r->used);
+		v->st.chains++;
+	}
+	virtio_io_put(v, r);
+	return pushed;
+}
+
+/*
  * Serve what queue @q has; interrupt once if anything was used and the
  * driver wants it. With EVENT_IDX, ask for the next notification only once
  * the ring is empty (avail_event), then look once more: a buffer the driver
@@ -392,19 +410,14 @@ void vq_process(struct vdev *v, struct vq *q)
 			}
 			r->q = q;
 			got = vq_pop(v, q, &r->chain);
-			if (got <= 0 || v->dev->request(v, r)) {
-				if (got > 0) {
-					/* Nothing stays mapped once used. */
-					chain_release(v, &r->chain);
-					if (vq_serving(v, q)) {
-						vq_push(q, r->chain.head, r->used);
-						v->st.chains++;
-						used = true;
-					}
-				}
+			if (got <= 0) {
 				virtio_io_put(v, r);
+				break;
 			}
-			if (got <= 0 || !vq_serving(v, q))
+			/* served at once, or the I/O threads have it */
+			if (v->dev->request(v, r))
+				used |= vq_retire(v, r, true);
+			if (!vq_serving(v, q))
 				break;
 		}
 		if (!event_idx || got || q->starved || !vq_serving(v, q))
@@ -432,15 +445,10 @@ void vq_complete(struct vdev *v, bool publish, bool serve)
 		struct vq *q = r->q;
 
 		next = r->next;
-		chain_release(v, &r->chain);
 		if (v->dev->io_done)
 			v->dev->io_done(v, r);
-		if (publish && vq_serving(v, q)) {
-			vq_push(q, r->chain.head, r->used);
-			v->st.chains++;
+		if (vq_retire(v, r, publish))
 			used[q - v->vq] = true;
-		}
-		virtio_io_put(v, r);
 	}
 	for (i = 0; i < v->nr_queues; i++) {
 		struct vq *q = &v->vq[i];
