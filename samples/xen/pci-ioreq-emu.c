@@ -9,8 +9,9 @@
  * The function is the small test device described in pci-ioreq-emu.h: a
  * type 0 header, a 256-byte register BAR, a 64-bit prefetchable BAR backed
  * by memory and an INTx line raised by a doorbell register; where the
- * guest's root complex has MSI (--layout msi=), also an MSI-X capability
- * whose vectors a register signals (pci-ioreq-msix.c). The backend
+ * guest's root complex has MSI (--layout msi=) and --intx is not given,
+ * also an MSI-X capability whose vectors a register signals
+ * (pci-ioreq-msix.c). The backend
  * serves the guest's config space and BAR accesses from an epoll loop,
  * several requests per wakeup when several vCPUs wait. When the guest
  * enables memory decoding or moves a BAR, the BAR's guest-physical range
@@ -357,6 +358,8 @@ static void print_usage(FILE *f)
 		"  -M, --multifunction    set the multi-function bit of the header\n"
 		"  -c, --crash-register   let the guest kill the backend through\n"
 		"                         the crash register (tests only)\n"
+		"  -I, --intx             no MSI-X capability, even where the\n"
+		"                         root complex has MSI (--layout msi=)\n"
 		"  -S, --server OWNER     who owns the guest's ioreq server: kernel\n"
 		"                         (through " PCI_IOREQ_DEV_PATH ", the\n"
 		"                         default) or xen (this process, as QEMU\n"
@@ -409,6 +412,7 @@ int main(int argc, char **argv)
 		{ "bar2-size", required_argument, NULL, 'm' },
 		{ "multifunction", no_argument, NULL, 'M' },
 		{ "crash-register", no_argument, NULL, 'c' },
+		{ "intx", no_argument, NULL, 'I' },
 		{ "server", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -416,14 +420,14 @@ int main(int argc, char **argv)
 	};
 	struct pci_ioreq_target tgt = PCI_IOREQ_TARGET_INIT;
 	unsigned long long bar2_size = EMU_BAR2_SIZE_DEFAULT;
-	bool server_xen = false, multifunction = false;
+	bool server_xen = false, multifunction = false, intx = false;
 	struct emu e = { .be.ops = &emu_ops };
 	struct pci_ioreq_transport *t;
 	int opt, sfd, ret;
 	__u8 *mem;
 
 	pci_ioreq_prog = "pci-ioreq-emu";
-	while ((opt = pci_ioreq_getopt(argc, argv, "m:McS:vh", own_opts,
+	while ((opt = pci_ioreq_getopt(argc, argv, "m:McIS:vh", own_opts,
 				       &tgt)) != -1) {
 		switch (opt) {
 		case 'm':
@@ -438,6 +442,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			e.crash_enabled = true;
+			break;
+		case 'I':
+			intx = true;
 			break;
 		case 'S':
 			if (!strcmp(optarg, "kernel"))
@@ -466,8 +473,8 @@ int main(int argc, char **argv)
 	}
 	/* MSI-X where the guest's root complex has MSI (--layout msi=) */
 	init_header(&e.be.hdr, multifunction, bar2_size, mem,
-		    tgt.layout.msi_count > 0);
-	if (tgt.layout.msi_count)
+		    tgt.layout.msi_count > 0 && !intx);
+	if (tgt.layout.msi_count && !intx)
 		pci_ioreq_msix_init(&e.msix, EMU_MSIX_VECTORS, 1, 0,
 				    EMU_MSIX_PBA_OFF);
 
