@@ -604,10 +604,15 @@ static int __init xpi_init(void)
 {
 	int rc;
 
-	if (!xen_initial_domain())
+	/*
+	 * dom0, or a driver domain that dom0 made the device model of the
+	 * guests it serves (XEN_DOMCTL_set_target): Xen lets a domain serve
+	 * only those.
+	 */
+	if (!xen_domain())
 		return -ENODEV;
 	if (!xen_feature(XENFEAT_auto_translated_physmap)) {
-		pr_info("needs an auto-translated dom0 (Arm, PVH)\n");
+		pr_info("needs an auto-translated domain (Arm, PVH)\n");
 		return -ENODEV;
 	}
 
