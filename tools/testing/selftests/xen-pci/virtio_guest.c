@@ -437,7 +437,7 @@ TEST_F(virtio, blk_queue_per_vcpu)
 }
 
 /* GET_ID, the capacity, and the whole disk read with interrupts. */
-TEST_F(virtio, blk_reads_whole_disk)
+TEST_F_TIMEOUT(virtio, blk_reads_whole_disk, 120)
 {
 	char path[PATH_MAX], serial[64], cmd[128], sum[80];
 	unsigned long sectors;
