@@ -127,7 +127,7 @@ for cfg in "$TB_ROOT"/guest/xl/*.cfg; do
 	sed "s|^extra = \"\(.*\)\"|extra = \"\1 xenpci.suite=$g xenpci.emu_functions=${n:-0}\"|" \
 		"$cfg" > "$D0/etc/xenpci/$g.cfg"
 	# The host devices of passthrough, by their dom0 names.
-	for f in prepare after backends; do
+	for f in prepare after backends domd; do
 		[ -e "$TB_ROOT/guest/xl/$g.$f" ] || continue
 		sed "s|@PT_IVSHMEM_HOST@|$PT_IVSHMEM_HOST|g; s|@PT_RTL8139_HOST@|$PT_RTL8139_HOST|g; s|@PT_EDU_HOST@|$PT_EDU_HOST|g" \
 			"$TB_ROOT/guest/xl/$g.$f" > "$D0/etc/xenpci/$g.$f"
@@ -142,8 +142,35 @@ for dts in "$TB_ROOT"/guest/dts/*.dts; do
 		die "$(basename "$dts") does not compile"
 done
 [ -d "$CACHE/samples" ] && cp -a "$CACHE/samples" "$D0/opt/samples"
+# dom0 makes a driver domain the device model of the guest it serves, and
+# names it in the guest's device tree.
+xen_user_flags
+# shellcheck disable=SC2086
+${CROSS}gcc -Wall -O2 $USERCFLAGS -o "$D0/usr/sbin/xen-set-target" \
+	"$TB_ROOT/guest/xen-set-target.c" $USERLDFLAGS -lxenctrl ||
+	die "xen-set-target does not build"
+${CROSS}gcc -Wall -O2 -o "$D0/usr/sbin/xen-dt-backend" "$TB_ROOT/guest/xen-dt-backend.c" ||
+	die "xen-dt-backend does not build"
 cp "$OUT/Image" "$D0/guest/Image"
 cp "$OUT/domU.cpio" "$D0/guest/domU.cpio"
+# A driver domain boots the domU image with this one appended (the kernel
+# unpacks both): the backends, the Xen libraries they use, xenstore-read,
+# and the backend lists (and what prepares them) of the guests a driver
+# domain may serve.
+DD=$R/domd-extra
+rm -rf "$DD" && mkdir -p "$DD/usr/lib/aarch64-linux-gnu" "$DD/usr/bin" "$DD/etc/xenpci" "$DD/opt"
+[ -d "$CACHE/samples" ] && cp -a "$CACHE/samples" "$DD/opt/samples"
+for l in call devicemodel evtchn foreignmemory gnttab store toolcore toollog; do
+	cp -a "$D0"/usr/lib/aarch64-linux-gnu/libxen$l.so.* "$DD/usr/lib/aarch64-linux-gnu/"
+done
+cp "$D0/usr/bin/xenstore-read" "$DD/usr/bin/"
+for g in "$D0"/etc/xenpci/*.domd; do
+	[ -e "$g" ] || continue
+	g=$(basename "$g" .domd)
+	cp "$D0/etc/xenpci/$g.backends" "$DD/etc/xenpci/"
+	[ -e "$D0/etc/xenpci/$g.prepare" ] && cp "$D0/etc/xenpci/$g.prepare" "$DD/etc/xenpci/"
+done
+mkcpio "$DD" "$D0/guest/domd-extra.cpio"
 check_libs "$D0"
 mkcpio "$D0" "$OUT/dom0.cpio"
 log "root filesystems: $OUT/dom0.cpio ($(du -m "$OUT/dom0.cpio" | cut -f1) MiB), $OUT/domU.cpio ($(du -m "$OUT/domU.cpio" | cut -f1) MiB)"

@@ -14,6 +14,9 @@
 eval "$("$PY" "$TB_ROOT/lib/ptdev.py")" || die "cannot read the passthrough devices"
 # QEMU puts its DTB at RAM base + 128 MiB (0x48000000); Xen drops any module
 # that overlaps it, so the modules start above it.
+# xsm=dummy: Xen's default XSM policy on Arm (SILO) refuses event channels
+# and grants between two domUs, so that a driver domain could not serve a
+# guest (guest/xl/domd.cfg); dom0 is allowed either way.
 qemu_xen() {	# DOM0_APPEND [INTERACTIVE]
 	local append=$1 kaddr=0x4a000000 iaddr ksz
 	: "${PT_SHM:=$CACHE/logs/shell.ivshmem}"
@@ -25,7 +28,7 @@ qemu_xen() {	# DOM0_APPEND [INTERACTIVE]
 		-m 2048 -smp 2 -display none -no-reboot \
 		$([ -n "${2:-}" ] && echo -nographic || echo -serial stdio -monitor none) \
 		-kernel "$OUT/xen" \
-		-append "\"dom0_mem=${DOM0_MEM:-768M} dom0_max_vcpus=2 console=dtuart dtuart=/pl011@9000000\"" \
+		-append "\"dom0_mem=${DOM0_MEM:-768M} dom0_max_vcpus=2 xsm=dummy console=dtuart dtuart=/pl011@9000000\"" \
 		-device "guest-loader,addr=$kaddr,kernel=$OUT/Image,bootargs=\"console=hvc0 earlycon=xen panic=-1 rdinit=/init $append\"" \
 		-device "guest-loader,addr=$iaddr,initrd=$OUT/dom0.cpio" \
 		-object "memory-backend-file,id=ptshm,mem-path=$PT_SHM,size=$PT_IVSHMEM_SIZE,share=on" \
