@@ -4,8 +4,8 @@
  * by each of its files: the objects they share, the limits, the lock order,
  * and the functions one file calls in another.
  *
- * The driver serves single PCI functions of Xen guests from dom0 userspace
- * backends. It owns one Xen ioreq server per root complex of a guest,
+ * The driver serves single PCI functions of Xen guests from userspace
+ * backends in dom0 or in a driver domain. It owns one Xen ioreq server per root complex of a guest,
  * created when the first file binds to it, shared by every file bound to
  * it and kept while the guest lives; a guest object below is such a root
  * complex. Xen hands the server the
@@ -38,8 +38,8 @@
  * Fields read by the request path are written with both held. Each file
  * says at its top which of these it takes and which its callers hold.
  *
- * Only an auto-translated dom0 (Arm, x86 PVH) is supported: the shared page
- * is mapped into a page of unpopulated physical address space.
+ * Only an auto-translated domain (Arm, x86 PVH) is supported: the shared
+ * page is mapped into a page of unpopulated physical address space.
  */
 
 #ifndef _XEN_PCI_IOREQ_XPI_H
