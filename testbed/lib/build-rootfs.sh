@@ -159,7 +159,12 @@ cp "$OUT/domU.cpio" "$D0/guest/domU.cpio"
 # domain may serve.
 DD=$R/domd-extra
 rm -rf "$DD" && mkdir -p "$DD/usr/lib/aarch64-linux-gnu" "$DD/usr/bin" "$DD/etc/xenpci" "$DD/opt"
-[ -d "$CACHE/samples" ] && cp -a "$CACHE/samples" "$DD/opt/samples"
+# The backends that can serve from there: not pci-passthrough, which needs
+# dom0's host devices and domctls (libxenctrl) that Xen gives dom0 only.
+mkdir -p "$DD/opt/samples"
+for b in pci-ioreq-emu pci-ioreq-virtio; do
+	[ -e "$CACHE/samples/$b" ] && cp -a "$CACHE/samples/$b" "$DD/opt/samples/"
+done
 for l in call devicemodel evtchn foreignmemory gnttab store toolcore toollog; do
 	cp -a "$D0"/usr/lib/aarch64-linux-gnu/libxen$l.so.* "$DD/usr/lib/aarch64-linux-gnu/"
 done
@@ -171,6 +176,9 @@ for g in "$D0"/etc/xenpci/*.domd; do
 	[ -e "$D0/etc/xenpci/$g.prepare" ] && cp "$D0/etc/xenpci/$g.prepare" "$DD/etc/xenpci/"
 done
 mkcpio "$DD" "$D0/guest/domd-extra.cpio"
+# What the driver domain boots (both images) finds its libraries too.
+rm -rf "$R/domd" && cp -a "$DU" "$R/domd" && cp -a "$DD/." "$R/domd/"
+check_libs "$R/domd"
 check_libs "$D0"
 mkcpio "$D0" "$OUT/dom0.cpio"
 log "root filesystems: $OUT/dom0.cpio ($(du -m "$OUT/dom0.cpio" | cut -f1) MiB), $OUT/domU.cpio ($(du -m "$OUT/domU.cpio" | cut -f1) MiB)"

@@ -4,14 +4,15 @@
  * made the device model of one guest (XEN_DOMCTL_set_target), which Xen
  * lets serve that guest and no other. The test bed's driver domain runs
  * this before the guest it serves starts, with XEN_PCI_DOMD_TARGET naming
- * that guest and XEN_PCI_DOMD_SELF itself; anywhere else it skips.
+ * that guest, XEN_PCI_DOMD_OTHER another guest (created by dom0, paused)
+ * and XEN_PCI_DOMD_SELF itself; anywhere else it skips.
  *
  * - target_binds: a file binds to the guest and reads its info; asked to
  *   release the server, it takes the server with it when it closes
  *   (Xen lets the device model destroy what it created);
- * - other_domain_refused: a bind to a domain that this one is not the
- *   device model of (itself) fails with EPERM, Xen's refusal, and leaves
- *   the file unbound: it binds to the guest after;
+ * - other_domain_refused: a bind to a guest that this domain is not the
+ *   device model of fails with EPERM, Xen's refusal, and so does one to
+ *   itself; the file stays unbound and binds to its guest after;
  * - absent_domain_refused: a bind to a domain that does not exist fails
  *   with ESRCH, the same way.
  *
@@ -31,6 +32,7 @@
 
 FIXTURE(domd) {
 	int target;
+	int other;
 	int self;
 	int fd;
 };
@@ -39,14 +41,17 @@ FIXTURE_SETUP(domd)
 {
 	const char *target = getenv("XEN_PCI_DOMD_TARGET");
 	const char *me = getenv("XEN_PCI_DOMD_SELF");
+	const char *other = getenv("XEN_PCI_DOMD_OTHER");
 
 	self->fd = -1;
 	if (!target || !me)
 		SKIP(return, "not a driver domain (no XEN_PCI_DOMD_TARGET)");
 	self->target = atoi(target);
 	self->self = atoi(me);
+	self->other = other ? atoi(other) : 0;
 	ASSERT_LT(0, self->target);
 	ASSERT_LT(0, self->self);
+	ASSERT_LT(0, self->other) TH_LOG("no other guest (XEN_PCI_DOMD_OTHER)");
 	self->fd = open_dev(false);
 	ASSERT_LE(0, self->fd) TH_LOG(DEV_PATH ": %s", errname(errno));
 }
@@ -59,13 +64,19 @@ FIXTURE_TEARDOWN(domd)
 	}
 }
 
-/* Whether guest @domid has no server left: its debugfs directory goes. */
+/* The debugfs directory of guest @domid's server, there while it lives. */
+static void server_dir(int domid, char *path, size_t len)
+{
+	snprintf(path, len, "/sys/kernel/debug/xen-pci-ioreq/%d", domid);
+}
+
+/* Whether the server of guest @domid went: its directory goes with it. */
 static bool server_gone(int domid)
 {
 	char path[64];
 	int i;
 
-	snprintf(path, sizeof(path), "/sys/kernel/debug/xen-pci-ioreq/%d", domid);
+	server_dir(domid, path, sizeof(path));
 	for (i = 0; i < 50 && !access(path, F_OK); i++)
 		usleep(100000);
 	return access(path, F_OK) && errno == ENOENT;
@@ -74,11 +85,14 @@ static bool server_gone(int domid)
 TEST_F(domd, target_binds)
 {
 	struct xen_pci_ioreq_info info = {};
+	char path[64];
 
 	ASSERT_OK(bind_fd(self->fd, self->target));
 	ASSERT_OK(ioctl(self->fd, XEN_PCI_IOREQ_GET_INFO, &info));
 	EXPECT_EQ(self->target, info.domid);
 	EXPECT_LT(0, info.nr_vcpus);
+	server_dir(self->target, path, sizeof(path));
+	ASSERT_EQ(0, access(path, F_OK)) TH_LOG("%s: %s", path, errname(errno));
 	ASSERT_OK(ioctl(self->fd, XEN_PCI_IOREQ_RELEASE_SERVER, 0));
 	ASSERT_OK(close(self->fd));
 	self->fd = -1;
@@ -88,6 +102,7 @@ TEST_F(domd, target_binds)
 
 TEST_F(domd, other_domain_refused)
 {
+	EXPECT_ERRNO(EPERM, bind_fd(self->fd, self->other));
 	EXPECT_ERRNO(EPERM, bind_fd(self->fd, self->self));
 	ASSERT_OK(bind_fd(self->fd, self->target));
 }
