@@ -458,11 +458,58 @@ class Run:
                                 *(pt_pattern(nonce, i, 1) for i in range(PT_WORDS))))
             f.flush()
 
+    # What a machine that stopped making progress is doing, asked through
+    # the serial console, which keeps working while dom0's userspace (and
+    # with it every guest's console) may not: dom0's kernel takes a sysrq
+    # after ^O (hvc), and ^A three times gives the input to Xen, whose
+    # debug keys show each domain's vCPUs (q: running, blocked, waiting for
+    # an event), the run queues and the registers of dom0's vCPUs and of
+    # whatever each CPU runs.
+    HANG_KEYS = ((b'\x0fw', "dom0's blocked tasks (sysrq w)"),
+                 (b'\x0fl', "dom0's CPUs (sysrq l)"),
+                 (b'\x01\x01\x01', 'serial input to Xen'),
+                 (b'q', "Xen: domains and vCPUs (key q)"),
+                 (b'r', "Xen: run queues (key r)"),
+                 (b'0', "Xen: dom0's registers (key 0)"),
+                 (b'd', "Xen: each CPU's registers (key d)"))
+
+    def hang_dump(self, proc, fd, log, lines=600):
+        print('[harness] %s: the machine made no progress: what it says to %s'
+              % (self.args.name, ', '.join(w for _, w in self.HANG_KEYS)), flush=True)
+        out = b''
+        for keys, _ in self.HANG_KEYS:
+            try:
+                proc.stdin.write(keys)
+                proc.stdin.flush()
+            except OSError:
+                break
+            # until 2 s without output, 15 s at most
+            end = time.monotonic() + 15
+            quiet = time.monotonic() + 2
+            while time.monotonic() < min(end, quiet):
+                r, _, _ = select.select([fd], [], [], 0.2)
+                if not r:
+                    continue
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                out += chunk
+                if log:
+                    log.write(chunk.decode('utf-8', 'replace'))
+                    log.flush()
+                quiet = time.monotonic() + 2
+        text = out.decode('utf-8', 'replace').replace('\r', '').splitlines()
+        if len(text) > lines:
+            print('    | (%d lines, the first %d; all in the log)' % (len(text), lines))
+        print('\n'.join('    | ' + t for t in text[:lines]), flush=True)
+
     # --- main loop ---
     def run(self):
         a = self.args
         log = open(a.log, 'w') if a.log else None
-        proc = subprocess.Popen(a.qemu, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        # Xen's serial console takes input: hang_dump() types into it.
+        proc = subprocess.Popen(a.qemu, stdout=subprocess.PIPE,
+                                stdin=subprocess.PIPE if a.mode == 'xen' else subprocess.DEVNULL,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         self.qemu_pid = proc.pid
         # A harness that is stopped takes its QEMU with it.
@@ -511,6 +558,8 @@ class Run:
                 self.line(ln.decode('utf-8', 'replace'))
         if buf:
             self.line(buf.decode('utf-8', 'replace'))
+        if reason and a.mode == 'xen' and not a.expect_stage_failure and proc.poll() is None:
+            self.hang_dump(proc, fd, log)
         # What the run's time went to, per guest or suite (stages are named
         # SUITE-what), largest first; then each stage of 5 s or more with
         # the host CPU QEMU used in it (200% = both vCPUs busy throughout:
