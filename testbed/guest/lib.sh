@@ -126,3 +126,162 @@ wait_for_line() {	# FILE PATTERN LIMIT
 		sleep 1
 	done
 }
+
+# ---- A guest's backends: started and supervised, killed and restarted
+# when its tests ask, stopped, their exits accounted for. By dom0, and by a
+# driver domain (domU-init, mode domd) for the guest it serves: each init
+# defines guest_alive NAME DOMID (whether the guest still lives) and names
+# itself in ROLE, which prefixes what these say.
+
+# Backends of a guest: /etc/xenpci/NAME.backends, one command per line with
+# @DOMID@ for the guest's domain id. Each runs under a supervisor that
+# restarts it when it exits while its guest lives (a backend may be made to
+# crash on purpose) and logs to /tmp/backend-NAME-N.log; stop_backends ends
+# them with SIGTERM. Every exit is written to /tmp/backend-NAME-N.exits, and
+# check_backend_exits finds any that nobody intended.
+start_backends() {	# NAME DOMID
+	local f=/etc/xenpci/$1.backends n=0 cmd
+	[ -r "$f" ] || return 0
+	while IFS= read -r cmd; do
+		case $cmd in ''|'#'*) continue ;; esac
+		case $BREAK:$cmd in emu:pci-ioreq-emu*) echo "$ROLE: xenpci.break=emu: not starting $cmd"; continue ;; esac
+		n=$((n + 1))
+		cmd=$(echo "$cmd" | sed "s/@DOMID@/$2/g")
+		echo "$ROLE: backend $n of $1: $cmd"
+		echo "$cmd" > "/tmp/backend-$1-$n.cmd"
+		: > "/tmp/backend-$1-$n.exits"
+		: > "/tmp/backend-$1-$n.intended"
+		(
+			b=/tmp/backend-$1-$n crashes=0
+			# SIGTERM ends the backend; if it had already exited, say
+			# whether its guest was gone by then.
+			trap 'if kill -TERM $child 2>/dev/null; then wait $child; echo "term $?" >> $b.exits
+			      elif ! guest_alive "$1" "$2"; then echo gone >> $b.exits; fi; exit 0' TERM
+			while :; do
+				$cmd >>"$b.log" 2>&1 &
+				child=$!
+				echo $child > "$b.pid"
+				wait $child
+				rc=$?
+				echo "exit $rc" >> "$b.exits"
+				# A backend whose guest is gone has nothing to serve. It
+				# may see the guest dying before guest_alive does: give
+				# a clean exit that nobody asked for (no TERM pending) 10 s.
+				i=0
+				while [ $rc = 0 ] && [ $i -lt 10 ] && guest_alive "$1" "$2" &&
+				      [ "$(grep -c '^TERM' "$b.intended")" -le "$(grep -c '^exit 0$' "$b.exits")" ]; do
+					sleep 1
+					i=$((i + 1))
+				done
+				if ! guest_alive "$1" "$2"; then
+					echo gone >> "$b.exits"
+					echo "$ROLE: backend $n of $1 exited ($rc) after its guest" >>"$b.log"
+					exit 0
+				fi
+				# Killed through its crash register: the guest checks the
+				# function is absent, then asks for the restart.
+				if [ "$(grep -c 'crash register written' "$b.log")" -gt "$crashes" ]; then
+					crashes=$(grep -c 'crash register written' "$b.log")
+					[ -e "$b.go" ] || touch "$b.hold"
+					echo "$ROLE: backend $n of $1 died through its crash register; restart held until $1 asks" >>"$b.log"
+				fi
+				echo "$ROLE: backend $n of $1 exited ($rc), restarting" >>"$b.log"
+				sleep 2
+				# Held while dom0 uses the device itself, or until the guest asks.
+				while [ -e "$b.hold" ]; do sleep 1; done
+				rm -f "$b.go"
+			done
+		) &
+		echo $! >> "/tmp/backends-$1.pids"
+	done < "$f"
+	sleep 1
+}
+
+# Every exit of a guest's backends must be one somebody intended: a SIGKILL
+# asked for (kill_backend, a KILL line in .intended) or done to itself
+# through the crash register (pci-ioreq-emu says so in its log), a SIGTERM
+# (stop_passthrough, stop_backends) that ends the backend with status 0, or
+# status 0 once the guest is gone. Anything else is a backend that crashed:
+# false, with what each was in BAD_EXITS.
+check_backend_exits() {	# NAME
+	local f b kills terms bad="" what rc prev
+	for f in /tmp/backend-"$1"-*.exits; do
+		[ -r "$f" ] || continue
+		b=${f%.exits}
+		kills=$(( $(grep -c '^KILL' "$b.intended") + $(grep -c 'crash register written' "$b.log") ))
+		terms=$(grep -c '^TERM' "$b.intended")
+		# "exit RC" (it exited by itself), then "gone" if its guest was
+		# gone by then; "term RC": stop_backends' SIGTERM ended it.
+		prev=""
+		while read -r what rc || [ -n "$prev" ]; do
+			case $what in
+			gone) [ "$prev" = 0 ] && prev=""; continue ;;
+			exit|term|"") ;;
+			*) bad="$bad ${b##*/}:$what"; continue ;;
+			esac
+			case $prev in
+			'') ;;
+			137) if [ "$kills" -gt 0 ]; then kills=$((kills - 1)); else bad="$bad ${b##*/}:SIGKILL"; fi ;;
+			0) if [ "$terms" -gt 0 ]; then terms=$((terms - 1)); else bad="$bad ${b##*/}:exit-0-while-its-guest-lived"; fi ;;
+			*) bad="$bad ${b##*/}:exit-$prev" ;;
+			esac
+			prev=""
+			case $what in
+			exit) prev=$rc ;;
+			term) [ "$rc" = 0 ] || bad="$bad ${b##*/}:status-$rc-after-SIGTERM" ;;
+			"") break ;;
+			esac
+		done < "$f"
+		echo "$ROLE: ${b##*/}: exits: $(tr '\n' ' ' < "$f")"
+	done
+	BAD_EXITS=$bad
+	[ -z "$bad" ]
+}
+
+# A guest's test kills the backend of one of its functions (virtio_guest:
+# blk_backend_killed): SIGKILL, in the middle of its I/O, with its restart
+# held until the guest asks for it (dom0 forwards the requests of a guest
+# served from a driver domain: backend_request in dom0-init).
+slot_backends() {	# NAME SLOT: the backends of that slot (/tmp/backend-NAME-N)
+	local f
+	for f in /tmp/backend-"$1"-*.cmd; do
+		grep -qE -- "--slot $2( |\$)" "$f" 2>/dev/null && echo "${f%.cmd}"
+	done
+}
+
+kill_backend() {	# NAME SLOT
+	local b pid
+	for b in $(slot_backends "$1" "$2"); do
+		touch "$b.hold"
+		pid=$(cat "$b.pid")
+		echo KILL >> "$b.intended"
+		kill -KILL "$pid" && echo "$ROLE: $1 asked: SIGKILL to backend $pid (slot $2), restart held"
+	done
+}
+
+restart_backend() {	# NAME SLOT
+	local b
+	for b in $(slot_backends "$1" "$2"); do
+		# (.go: asked before its supervisor saw it die)
+		touch "$b.go"
+		rm -f "$b.hold"
+		echo "$ROLE: $1 asked: backend of slot $2 restarts"
+	done
+}
+
+stop_backends() {	# NAME
+	local p f i
+	[ -r "/tmp/backends-$1.pids" ] || return 0
+	for p in $(cat "/tmp/backends-$1.pids"); do kill -TERM "$p" 2>/dev/null; done
+	# Each supervisor has written its backend's last exit when it is gone.
+	for p in $(cat "/tmp/backends-$1.pids"); do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+	done
+	for f in /tmp/backend-"$1"-*.log; do
+		[ -r "$f" ] || continue
+		echo "=== $ROLE: $(basename "$f" .log) ==="
+		cat "$f"
+	done
+	rm -f "/tmp/backends-$1.pids"
+}
