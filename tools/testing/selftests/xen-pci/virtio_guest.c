@@ -666,7 +666,7 @@ static int ext4_walk(__u64 seed, bool fill)
  * A file system on the second disk, made by e2fsprogs' mkfs.ext4: 600
  * files in 12 directories written, the file system unmounted (all of it
  * on the disk), mounted again and every file read back, each its own I/O.
- * dom0 runs e2fsck on the backing file once the guest is gone.
+ * The backend's domain runs e2fsck on the file once the guest is gone.
  */
 TEST_F_TIMEOUT(virtio, blk_ext4_files, 240)
 {
