@@ -127,7 +127,7 @@ for cfg in "$TB_ROOT"/guest/xl/*.cfg; do
 	sed "s|^extra = \"\(.*\)\"|extra = \"\1 xenpci.suite=$g xenpci.emu_functions=${n:-0}\"|" \
 		"$cfg" > "$D0/etc/xenpci/$g.cfg"
 	# The host devices of passthrough, by their dom0 names.
-	for f in prepare after backends domd; do
+	for f in prepare after backends domd lose-domd; do
 		[ -e "$TB_ROOT/guest/xl/$g.$f" ] || continue
 		sed "s|@PT_IVSHMEM_HOST@|$PT_IVSHMEM_HOST|g; s|@PT_RTL8139_HOST@|$PT_RTL8139_HOST|g; s|@PT_EDU_HOST@|$PT_EDU_HOST|g" \
 			"$TB_ROOT/guest/xl/$g.$f" > "$D0/etc/xenpci/$g.$f"
@@ -143,12 +143,17 @@ for dts in "$TB_ROOT"/guest/dts/*.dts; do
 done
 [ -d "$CACHE/samples" ] && cp -a "$CACHE/samples" "$D0/opt/samples"
 # dom0 makes a driver domain the device model of the guest it serves, and
-# names it in the guest's device tree.
+# names it in the guest's device tree; and tries to take the guest back
+# when its driver domain is gone.
 xen_user_flags
 # shellcheck disable=SC2086
 ${CROSS}gcc -Wall -O2 $USERCFLAGS -o "$D0/usr/sbin/xen-set-target" \
 	"$TB_ROOT/guest/xen-set-target.c" $USERLDFLAGS -lxenctrl ||
 	die "xen-set-target does not build"
+# shellcheck disable=SC2086
+${CROSS}gcc -Wall -O2 $USERCFLAGS -o "$D0/usr/sbin/xen-ioreq-server-destroy" \
+	"$TB_ROOT/guest/xen-ioreq-server-destroy.c" $USERLDFLAGS -lxendevicemodel ||
+	die "xen-ioreq-server-destroy does not build"
 ${CROSS}gcc -Wall -O2 -o "$D0/usr/sbin/xen-dt-backend" "$TB_ROOT/guest/xen-dt-backend.c" ||
 	die "xen-dt-backend does not build"
 cp "$OUT/Image" "$D0/guest/Image"
