@@ -473,7 +473,7 @@ class Run:
                  (b'0', "Xen: dom0's registers (key 0)"),
                  (b'd', "Xen: each CPU's registers (key d)"))
 
-    def hang_dump(self, proc, fd, log, lines=600):
+    def hang_dump(self, proc, fd, log, lines=600, keep=1 << 20):
         print('[harness] %s: the machine made no progress: what it says to %s'
               % (self.args.name, ', '.join(w for _, w in self.HANG_KEYS)), flush=True)
         out = b''
@@ -493,7 +493,8 @@ class Run:
                 chunk = os.read(fd, 65536)
                 if not chunk:
                     break
-                out += chunk
+                if len(out) < keep:
+                    out += chunk
                 if log:
                     log.write(chunk.decode('utf-8', 'replace'))
                     log.flush()
@@ -559,7 +560,10 @@ class Run:
         if buf:
             self.line(buf.decode('utf-8', 'replace'))
         if reason and a.mode == 'xen' and not a.expect_stage_failure and proc.poll() is None:
-            self.hang_dump(proc, fd, log)
+            try:
+                self.hang_dump(proc, fd, log)
+            except (OSError, ValueError) as e:     # the dump is a bonus
+                print('[harness] %s: the hang dump failed: %s' % (a.name, e), flush=True)
         # What the run's time went to, per guest or suite (stages are named
         # SUITE-what), largest first; then each stage of 5 s or more with
         # the host CPU QEMU used in it (200% = both vCPUs busy throughout:
@@ -669,6 +673,12 @@ def main():
         import traceback
         traceback.print_exc()
         run.record('FAIL', '%s/harness' % a.name, 'harness error: %r' % e)
+        # QEMU runs in a session of its own: it must not outlive us.
+        if getattr(run, 'qemu_pid', None):
+            try:
+                os.killpg(run.qemu_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
     results = run.results
 
     if selftest:

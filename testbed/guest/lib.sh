@@ -180,7 +180,7 @@ start_backends() {	# NAME DOMID
 				fi
 				# Killed through its crash register: the guest checks the
 				# function is absent, then asks for the restart.
-				if [ "$(grep -c 'crash register written' "$b.log")" -gt "$crashes" ]; then
+				if [ "$(grep -c 'crash register written' "$b.log" 2>/dev/null)" -gt "$crashes" ]; then
 					crashes=$(grep -c 'crash register written' "$b.log")
 					[ -e "$b.go" ] || touch "$b.hold"
 					echo "$ROLE: backend $n of $1 died through its crash register; restart held until $1 asks" >>"$b.log"
@@ -194,6 +194,7 @@ start_backends() {	# NAME DOMID
 		) &
 		echo $! >> "/tmp/backends-$1.pids"
 	done < "$f"
+	BACKENDS=$n
 	sleep 1
 }
 
@@ -204,11 +205,13 @@ start_backends() {	# NAME DOMID
 # status 0 once the guest is gone. Anything else is a backend that crashed:
 # false, with what each was in BAD_EXITS.
 check_backend_exits() {	# NAME
-	local f b kills terms bad="" what rc prev
+	local f b kills terms bad="" what rc prev crashed
 	for f in /tmp/backend-"$1"-*.exits; do
 		[ -r "$f" ] || continue
 		b=${f%.exits}
-		kills=$(( $(grep -c '^KILL' "$b.intended") + $(grep -c 'crash register written' "$b.log") ))
+		# (a backend that never started has no log: grep says nothing)
+		crashed=$(grep -c 'crash register written' "$b.log" 2>/dev/null)
+		kills=$(( $(grep -c '^KILL' "$b.intended") + ${crashed:-0} ))
 		terms=$(grep -c '^TERM' "$b.intended")
 		# "exit RC" (it exited by itself), then "gone" if its guest was
 		# gone by then; "term RC": stop_backends' SIGTERM ended it.

@@ -32,7 +32,7 @@ int main(int argc, char **argv)
 {
 	xendevicemodel_handle *dmod;
 	unsigned int guest, id;
-	int rc;
+	int rc, err;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: xen-ioreq-server-destroy GUEST ID\n");
@@ -47,13 +47,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rc = xendevicemodel_destroy_ioreq_server(dmod, guest, id);
+	err = errno;
 	if (rc)
 		printf("XEN_DMOP_destroy_ioreq_server of server %u of domain %u: %s\n",
-		       id, guest, strerror(errno));
+		       id, guest, strerror(err));
 	else
 		printf("XEN_DMOP_destroy_ioreq_server of server %u of domain %u: done\n",
 		       id, guest);
-	rc = rc ? (errno == EPERM ? 3 : 1) : 0;
+	rc = rc ? (err == EPERM ? 3 : 1) : 0;
 	xendevicemodel_close(dmod);
 	return rc;
 }
