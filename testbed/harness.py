@@ -639,7 +639,7 @@ def main():
                    help='count the KUnit results of the kernel log')
     p.add_argument('--kernel-limit', type=int, default=180)
     p.add_argument('--default-limit', type=int, default=60)
-    p.add_argument('--program-limit', type=int, default=600,
+    p.add_argument('--program-limit', type=int, default=1200,
                    help="a selftest program's own time limit (its settings file)")
     p.add_argument('--slowest', type=int, default=20,
                    help='how many of the slowest tests the end of the run names')

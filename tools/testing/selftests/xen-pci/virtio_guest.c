@@ -668,7 +668,7 @@ static int ext4_walk(__u64 seed, bool fill)
  * on the disk), mounted again and every file read back, each its own I/O.
  * The backend's domain runs e2fsck on the file once the guest is gone.
  */
-TEST_F_TIMEOUT(virtio, blk_ext4_files, 240)
+TEST_F_TIMEOUT(virtio, blk_ext4_files, 400)
 {
 	char cmd[256];
 	__u64 seed;
