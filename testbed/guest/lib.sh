@@ -253,10 +253,20 @@ slot_backends() {	# NAME SLOT: the backends of that slot (/tmp/backend-NAME-N)
 }
 
 kill_backend() {	# NAME SLOT
-	local b pid
+	local b pid n i
 	for b in $(slot_backends "$1" "$2"); do
 		touch "$b.hold"
 		pid=$(cat "$b.pid")
+		# SIGKILL leaves no counters: a pci-ioreq-virtio prints them at
+		# SIGUSR1 first, for the checks after the guest (virtio_host).
+		n=$(grep -c 'pci-ioreq-virtio: stats ' "$b.log" 2>/dev/null)
+		if grep -q '^pci-ioreq-virtio ' "$b.cmd" && kill -USR1 "$pid" 2>/dev/null; then
+			i=0
+			while [ "$(grep -c 'pci-ioreq-virtio: stats ' "$b.log")" = "$n" ] && [ $i -lt 40 ]; do
+				usleep 50000
+				i=$((i + 1))
+			done
+		fi
 		echo KILL >> "$b.intended"
 		kill -KILL "$pid" && echo "$ROLE: $1 asked: SIGKILL to backend $pid (slot $2), restart held"
 	done

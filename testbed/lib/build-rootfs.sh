@@ -161,7 +161,7 @@ cp "$OUT/domU.cpio" "$D0/guest/domU.cpio"
 # A driver domain boots the domU image with this one appended (the kernel
 # unpacks both): the backends, the Xen libraries they use, xenstore-read and
 # xenstore-watch, and the backend lists of the guests a driver domain may
-# serve (and what prepares them).
+# serve (and what prepares them, and the checks after them).
 DD=$R/domd-extra
 rm -rf "$DD" && mkdir -p "$DD/usr/lib/aarch64-linux-gnu" "$DD/usr/bin" "$DD/etc/xenpci" "$DD/opt"
 # The backends that can serve from there: not pci-passthrough, which needs
@@ -179,6 +179,7 @@ for g in "$D0"/etc/xenpci/*.domd; do
 	g=$(basename "$g" .domd)
 	cp "$D0/etc/xenpci/$g.backends" "$DD/etc/xenpci/"
 	[ -e "$D0/etc/xenpci/$g.prepare" ] && cp "$D0/etc/xenpci/$g.prepare" "$DD/etc/xenpci/"
+	[ -e "$D0/etc/xenpci/$g.after" ] && cp "$D0/etc/xenpci/$g.after" "$DD/etc/xenpci/"
 done
 mkcpio "$DD" "$D0/guest/domd-extra.cpio"
 # What the driver domain boots (both images) finds its libraries too.
