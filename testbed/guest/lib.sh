@@ -252,21 +252,29 @@ slot_backends() {	# NAME SLOT: the backends of that slot (/tmp/backend-NAME-N)
 	done
 }
 
+# Backend B (/tmp/backend-NAME-N) prints its counters: a pci-ioreq backend
+# does at SIGUSR1 (pci-passthrough takes none). 0 once a new ": stats "
+# line is in its log, within 2 s; 1 if none came; 2 if it took no signal.
+backend_counters() {	# B
+	local n i=0
+	case $(cat "$1.cmd") in pci-ioreq-*) ;; *) return 1 ;; esac
+	n=$(grep -c ': stats ' "$1.log" 2>/dev/null)
+	kill -USR1 "$(cat "$1.pid")" 2>/dev/null || return 2
+	while [ "$(grep -c ': stats ' "$1.log" 2>/dev/null)" = "${n:-0}" ]; do
+		[ $i -lt 40 ] || return 1
+		usleep 50000
+		i=$((i + 1))
+	done
+}
+
 kill_backend() {	# NAME SLOT
-	local b pid n i
+	local b pid
 	for b in $(slot_backends "$1" "$2"); do
 		touch "$b.hold"
 		pid=$(cat "$b.pid")
-		# SIGKILL leaves no counters: a pci-ioreq-virtio prints them at
-		# SIGUSR1 first, for the checks after the guest (virtio_host).
-		n=$(grep -c 'pci-ioreq-virtio: stats ' "$b.log" 2>/dev/null)
-		if grep -q '^pci-ioreq-virtio ' "$b.cmd" && kill -USR1 "$pid" 2>/dev/null; then
-			i=0
-			while [ "$(grep -c 'pci-ioreq-virtio: stats ' "$b.log")" = "$n" ] && [ $i -lt 40 ]; do
-				usleep 50000
-				i=$((i + 1))
-			done
-		fi
+		# SIGKILL leaves no counters: a virtio backend's are printed
+		# first, for the checks after the guest (virtio_host).
+		case $(cat "$b.cmd") in pci-ioreq-virtio\ *) backend_counters "$b" ;; esac
 		echo KILL >> "$b.intended"
 		kill -KILL "$pid" && echo "$ROLE: $1 asked: SIGKILL to backend $pid (slot $2), restart held"
 	done
