@@ -275,6 +275,11 @@ kill_backend() {	# NAME SLOT
 		# SIGKILL leaves no counters: a virtio backend's are printed
 		# first, for the checks after the guest (virtio_host).
 		case $(cat "$b.cmd") in pci-ioreq-virtio\ *) backend_counters "$b" ;; esac
+		# Its functions go after its other files (dev.c: xpi_flush);
+		# were they gone first, grants still mapped through gntdev
+		# would be revoked by the guest's drivers meanwhile: 10 s for
+		# them to do it, so that kernel_reports sees it.
+		echo 10000 > /sys/kernel/debug/xen-pci-ioreq/release_delay_ms
 		echo KILL >> "$b.intended"
 		kill -KILL "$pid" && echo "$ROLE: $1 asked: SIGKILL to backend $pid (slot $2), restart held"
 	done

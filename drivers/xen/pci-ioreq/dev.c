@@ -19,6 +19,7 @@
 #include <linux/capability.h>
 #include <linux/cleanup.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/eventfd.h>
 #include <linux/fault-inject.h>
 #include <linux/file.h>
@@ -26,8 +27,10 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/poll.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/task_work.h>
 #include <linux/uaccess.h>
 
 #include <xen/features.h>
@@ -71,23 +74,95 @@ static int xpi_open(struct inode *inode, struct file *filp)
 	return stream_open(inode, filp);
 }
 
+/*
+ * Takes the file's functions away (they read all ones from then on) and
+ * completes the requests it still had.
+ */
+static void xpi_file_drop(struct xpi_file *f, struct xpi_guest *g)
+{
+	struct xpi_fn *fn, *tmp;
+
+	mutex_lock(&g->mutex);
+	list_for_each_entry_safe(fn, tmp, &f->fns, node)
+		xpi_fn_remove(g, fn);
+	spin_lock_irq(&g->lock);
+	xpi_abort(g, f, NULL);
+	spin_unlock_irq(&g->lock);
+	mutex_unlock(&g->mutex);
+}
+
+/*
+ * Testing (debugfs release_delay_ms): the next bound file that an exiting
+ * task releases holds the rest of that exit back, once its functions are
+ * gone and it has let go of the guest.
+ */
+static void xpi_release_delay(void)
+{
+	unsigned int delay;
+
+	if (!(current->flags & PF_EXITING))
+		return;
+	delay = xchg(&xpi.release_delay_ms, 0);
+	if (delay)
+		msleep(min(delay, 60000U));
+}
+
 static int xpi_release(struct inode *inode, struct file *filp)
 {
 	struct xpi_file *f = filp->private_data;
 	struct xpi_guest *g = f->guest;
-	struct xpi_fn *fn, *tmp;
 
 	if (g) {
-		mutex_lock(&g->mutex);
-		list_for_each_entry_safe(fn, tmp, &f->fns, node)
-			xpi_fn_remove(g, fn);
-		spin_lock_irq(&g->lock);
-		xpi_abort(g, f, NULL);
-		spin_unlock_irq(&g->lock);
-		mutex_unlock(&g->mutex);
+		xpi_file_drop(f, g);
 		xpi_guest_detach(f);
+		xpi_release_delay();
 	}
 	kfree(f);
+	return 0;
+}
+
+/*
+ * A backend that dies may still map pages of the guest through its other
+ * files: gntdev unmaps grants only when its file is released, whatever
+ * the process's mappings. An exiting task closes its files in the order of
+ * their numbers and releases each as task work, the last closed first.
+ * Once the functions read all ones, the guest's drivers end the DMA they
+ * had started and revoke its grants, and a grant that is still mapped then
+ * is lost to the guest. So when an exiting task closes the last reference
+ * to a bound file, flush keeps the file and queues xpi_exit_drop(), which
+ * runs among the releases of the files that exit closed and queues itself
+ * once more: task work added while task work runs comes after the work
+ * queued before. It then takes the functions away and lets the file go.
+ * A file released elsewhere (the last reference held by another process,
+ * or by a kernel thread) takes its functions away at once, as before.
+ */
+static void xpi_exit_drop(struct callback_head *work)
+{
+	struct xpi_file *f = container_of(work, struct xpi_file, exit_work);
+
+	if (!f->exit_requeued) {
+		f->exit_requeued = true;
+		if (!task_work_add(current, work, TWA_NONE))
+			return;
+	}
+	xpi_file_drop(f, f->guest);
+	/* The release, as task work of its own: the file holds the module. */
+	fput(f->filp);
+}
+
+static int xpi_flush(struct file *filp, fl_owner_t id)
+{
+	struct xpi_file *f = filp->private_data;
+
+	if (!(current->flags & PF_EXITING) || file_count(filp) != 1 ||
+	    !xpi_file_guest(f) || f->filp)
+		return 0;
+	f->filp = get_file(filp);
+	init_task_work(&f->exit_work, xpi_exit_drop);
+	if (task_work_add(current, &f->exit_work, TWA_NONE)) {
+		f->filp = NULL;
+		fput(filp);
+	}
 	return 0;
 }
 
@@ -592,6 +667,7 @@ static __poll_t xpi_poll(struct file *filp, poll_table *wait)
 static const struct file_operations xpi_fops = {
 	.owner = THIS_MODULE,
 	.open = xpi_open,
+	.flush = xpi_flush,
 	.release = xpi_release,
 	.read = xpi_read,
 	.write = xpi_write,
@@ -631,6 +707,8 @@ static int __init xpi_init(void)
 				  &xpi_fail_setup);
 	fault_create_debugfs_attr("fail_release_watch", xpi.debugfs,
 				  &xpi_fail_watch);
+	debugfs_create_u32("release_delay_ms", 0600, xpi.debugfs,
+			   &xpi.release_delay_ms);
 	rc = misc_register(&xpi.misc);
 	if (rc) {
 		debugfs_remove_recursive(xpi.debugfs);

@@ -325,6 +325,9 @@ struct xpi_fn {
  * @inval_sent: the last one it read (one record stands for all before)
  * @inval_done: the last one it completed
  * @inval_vcpu: the vCPU of @inval_want
+ * @filp: its struct file, kept by an exiting task's last close
+ * @exit_work: takes the functions away after the exiting task's other files
+ * @exit_requeued: @exit_work was queued a second time
  *
  * The @inval_* fields are invalidate numbers of the guest, under its lock;
  * an invalidate record is pending while @inval_sent is below @inval_want.
@@ -343,6 +346,9 @@ struct xpi_file {
 	u64 inval_sent;
 	u64 inval_done;
 	u32 inval_vcpu;
+	struct file *filp;
+	struct callback_head exit_work;
+	bool exit_requeued;
 };
 
 /**
@@ -354,6 +360,8 @@ struct xpi_file {
  * @watch: "@releaseDomain", fired when a domain dies
  * @watching: @watch is registered
  * @reaper: looks for dead guests while servers live
+ * @release_delay_ms: testing: the next bound file that an exiting task
+ *	releases waits that long once it has let go of its guest
  */
 struct xpi_module {
 	struct miscdevice misc;
@@ -369,6 +377,7 @@ struct xpi_module {
 	struct xenbus_watch watch;
 	bool watching;
 	struct delayed_work reaper;
+	u32 release_delay_ms;
 };
 
 struct eventfd_ctx;
