@@ -139,8 +139,8 @@ wait_for_line() {	# FILE PATTERN LIMIT
 # crash on purpose) and logs to /tmp/backend-NAME-N.log; stop_backends ends
 # them with SIGTERM. Every exit is written to /tmp/backend-NAME-N.exits, and
 # check_backend_exits finds any that nobody intended.
-start_backends() {	# NAME DOMID
-	local f=/etc/xenpci/$1.backends n=0 cmd
+start_backends() {	# NAME DOMID [FILE, instead of NAME.backends]
+	local f=${3:-/etc/xenpci/$1.backends} n=0 cmd
 	[ -r "$f" ] || return 0
 	while IFS= read -r cmd; do
 		case $cmd in ''|'#'*) continue ;; esac
@@ -265,6 +265,27 @@ backend_counters() {	# B
 		usleep 50000
 		i=$((i + 1))
 	done
+}
+
+# The counters of the virtio backend of device number SLOT of guest NAME
+# (none for a disk that is no PCI function) and of /dev/xen/pci-ioreq for
+# the guest, printed with the benchmark's tag for
+# testbed/lib/bench-report.py (blk_bench asks: dom0-init, backend_stats).
+backend_counters_of() {	# NAME TAG SLOT|none DOMID
+	local f b d
+	for f in /tmp/backend-"$1"-*.cmd; do
+		[ -r "$f" ] && grep -qE -- "pci-ioreq-virtio .*--slot $3( |\$)" "$f" || continue
+		b=${f%.cmd}
+		backend_counters "$b"
+		[ $? = 2 ] && continue
+		echo "$ROLE: backend-stats tag=$2 $(grep 'pci-ioreq-virtio: stats ' "$b.log" | tail -1)"
+	done
+	# (DOMID@ECAM: a server at another layout than the default)
+	for d in /sys/kernel/debug/xen-pci-ioreq/"$4"/stats /sys/kernel/debug/xen-pci-ioreq/"$4"@*/stats; do
+		[ -r "$d" ] && break
+	done
+	[ -r "$d" ] && echo "$ROLE: ioreq-stats tag=$2 $(grep -E '^(routed|answered_in_kernel|ioeventfd_writes|irqfd_asserted|intx_raised):' "$d" | tr -d ':' | tr '\n' ' ')"
+	return 0
 }
 
 kill_backend() {	# NAME SLOT

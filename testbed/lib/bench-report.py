@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Print the disk benchmark of a Xen run (blk_bench in domu-virtio) as one
-table: for each disk, MB/s and IOPS as the guest measured them, and from
-dom0's counters taken before and after each figure (the backend's wakeups,
+"""Print the disk benchmark of a Xen run (blk_bench in domu-virtio and in
+domu-bench-domd) as one table: for each disk, MB/s and IOPS as the guest
+measured them, and from the counters taken before and after each figure
+where its backend runs (dom0 or the driver domain: the backend's wakeups,
 requests answered in the kernel and requests routed to the backend) per
 I/O, over the four figures and for 4K QD1 and QD16 alone; then the ratios
-(a)/(c), (a)/(b), (d)/(c), (d)/(a) and (d)/(e) (the I/O threads' several
-requests in flight against one at a time).
+(a)/(c), (a)/(b), (d)/(c), (d)/(a), (d)/(e) (the I/O threads' several
+requests in flight against one at a time) and (g)/(f) (the same disk
+served from a driver domain and from dom0, in one guest).
 
   bench-report.py LOG     (exit status 1 if the log has no benchmark, or a
-                           disk of its spec lacks a figure or dom0's
-                           counters)
+                           disk of a guest's spec lacks a figure or its
+                           counters; a guest that never ran has no spec,
+                           and the harness fails its run)
 """
 
 import re
@@ -22,6 +25,8 @@ KINDS = {
     'c': 'Xen PV disk, blkfront/blkback',
     'd': 'virtio-blk, MSI-X, ioeventfd + irqfd',
     'e': '(d), one request at a time',
+    'f': '(d) over grants, from dom0',
+    'g': '(f) from the driver domain',
 }
 FIGS = [('seq-read-1M', 'seq read MB/s'), ('seq-write-1M', 'seq write MB/s'),
         ('rand-read-4k-qd1', '4K QD1 IOPS'), ('rand-read-4k-qd16', '4K QD16 IOPS')]
@@ -32,26 +37,27 @@ TAGS = ('seqw', 'seqr', 'qd1', 'qd16')
 RESULT = re.compile(r'blk_bench: (\w+) (\S+) (\S+): ([\d.]+) (MB/s|IOPS) \((\d+) I/Os')
 SPEC = re.compile(r'xenpci\.blk_bench=(\S+)')
 HEAD = re.compile(r'blk_bench: ([\d.]+) s per figure, (\d+) MiB per disk')
-BSTATS = re.compile(r'dom0: backend-stats tag=(\w+)-(begin|end) .*stats blk '
+BSTATS = re.compile(r'(?:dom0|domd): backend-stats tag=(\w+)-(begin|end) .*stats blk '
                     r'(\S+) dom\d+: .* wakeups (\d+) .* buffers (\d+)')
-ISTATS = re.compile(r'dom0: ioreq-stats tag=(\w+)-(begin|end) (.*)$')
+ISTATS = re.compile(r'(?:dom0|domd): ioreq-stats tag=(\w+)-(begin|end) (.*)$')
 
 
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    figs, bstats, istats, spec, head = {}, {}, {}, {}, None
+    figs, bstats, istats, spec, heads = {}, {}, {}, {}, []
     with open(sys.argv[1], errors='replace') as f:
         for line in f:
             line = line.rstrip('\r\n')
+            # each guest's, once (a label is one disk of one guest)
             m = SPEC.search(line)
-            if m and not spec:
+            if m:
                 for item in m.group(1).split(','):
                     label, rest = item.split(':', 1)
-                    spec[label] = rest.rsplit('@', 1)[0]
+                    spec.setdefault(label, rest.rsplit('@', 1)[0])
             m = HEAD.search(line)
-            if m:
-                head = m
+            if m and m.groups() not in heads:
+                heads.append(m.groups())
             m = RESULT.search(line)
             if m:
                 figs.setdefault(m.group(1), {})[m.group(3)] = float(m.group(4))
@@ -70,8 +76,12 @@ def main():
 
     def window(label, fig):
         """wakeups, answered in the kernel, routed to userspace, virtio
-        requests: dom0's counters over one figure of one disk."""
+        requests: the counters over one figure of one disk. A backend
+        names its function in PCI segment 0: the guest's segment is not
+        its to know."""
         bdf, tag = spec.get(label, ''), '%s_%s' % (label, fig)
+        if ':' in bdf:
+            bdf = '0000:' + bdf.split(':', 1)[1]
         b0, b1 = bstats.get((tag, 'begin', bdf)), bstats.get((tag, 'end', bdf))
         i0, i1 = istats.get((tag, 'begin')), istats.get((tag, 'end'))
         if not (b0 and b1 and i0 and i1):
@@ -90,17 +100,20 @@ def main():
             return None
         return tot[0] / tot[3], tot[1] / tot[3], tot[2] / tot[3], tot[3]
 
-    title = 'blk_bench in domu-virtio, O_DIRECT'
-    if head:
-        title += ', %s MiB per disk, %s s per figure' % (head.group(2), head.group(1))
+    title = 'blk_bench in domu-virtio and domu-bench-domd, O_DIRECT'
+    if heads:
+        # one per guest: the benchmark guests may give it other times
+        title += ', %s MiB per disk, %s s per figure' % (
+            ' or '.join(sorted({h[1] for h in heads})),
+            ' or '.join(h[0] for h in heads))
     print('== %s ==' % title)
     print('   (TCG on %s: the ratios mean more than the absolute figures)'
           % 'this machine')
     cols = [c for _, c in FIGS] + ['wakeups/IO', 'in kernel/IO', 'to backend/IO',
                                    'wakeups QD1', 'wakeups QD16']
     print('%-44s' % '' + ''.join('%15s' % c for c in cols))
-    print('%-44s' % '' + '   (the last five: dom0 counters per virtio request; the'
-          ' first three over all four figures)')
+    print('%-44s' % '' + '   (the last five: counters per virtio request, where the'
+          ' backend runs; the first three over all four figures)')
     for label in sorted(figs):
         row = figs[label]
         name = '(%s) %s (%s)' % (label, KINDS.get(label, '?'),
@@ -115,7 +128,8 @@ def main():
             p = per_io(label, (fig,))
             cells.append('%15.2f' % p[0] if p else '%15s' % 'n/a')
         print('%-44s' % name[:44] + ''.join(cells))
-    for num, den in (('a', 'c'), ('a', 'b'), ('d', 'c'), ('d', 'a'), ('d', 'e')):
+    for num, den in (('a', 'c'), ('a', 'b'), ('d', 'c'), ('d', 'a'), ('d', 'e'),
+                     ('g', 'f')):
         if num in figs and den in figs:
             cells = []
             for k, _ in FIGS:
@@ -129,8 +143,8 @@ def main():
     # Every disk of the spec, every figure: a disk that lost one is a failure.
     missing = ['(%s) %s' % (label, k) for label in sorted(spec)
                for k, _ in FIGS if k not in figs.get(label, {})]
-    # and dom0's counters of each virtio disk (a PCI function)
-    missing += ['(%s) dom0 counters' % label for label in sorted(spec)
+    # and the counters of each virtio disk (a PCI function)
+    missing += ['(%s) counters' % label for label in sorted(spec)
                 if ':' in spec[label] and not per_io(label)]
     if missing:
         print('blk_bench: figures missing: %s' % ', '.join(missing))

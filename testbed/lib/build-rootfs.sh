@@ -127,7 +127,7 @@ for cfg in "$TB_ROOT"/guest/xl/*.cfg; do
 	sed "s|^extra = \"\(.*\)\"|extra = \"\1 xenpci.suite=$g xenpci.emu_functions=${n:-0}\"|" \
 		"$cfg" > "$D0/etc/xenpci/$g.cfg"
 	# The host devices of passthrough, by their dom0 names.
-	for f in prepare after backends domd lose-domd; do
+	for f in prepare after backends dom0-backends domd lose-domd; do
 		[ -e "$TB_ROOT/guest/xl/$g.$f" ] || continue
 		sed "s|@PT_IVSHMEM_HOST@|$PT_IVSHMEM_HOST|g; s|@PT_RTL8139_HOST@|$PT_RTL8139_HOST|g; s|@PT_EDU_HOST@|$PT_EDU_HOST|g" \
 			"$TB_ROOT/guest/xl/$g.$f" > "$D0/etc/xenpci/$g.$f"
