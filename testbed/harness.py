@@ -578,7 +578,7 @@ class Run:
             log.close()
         cost = {}
         for st, sec, _ in self.stage_times:
-            key = re.sub(r'-(create|boot|up|run|selftests|benchmark|shutdown|demo)$', '', st)
+            key = re.sub(r'-(create|serve|boot|up|run|selftests|benchmark|shutdown|demo)$', '', st)
             cost[key] = cost.get(key, 0) + sec
         print('[harness] %s: %ds, per suite: %s' % (
             a.name, time.monotonic() - self.t0,

@@ -141,6 +141,7 @@ wait_for_line() {	# FILE PATTERN LIMIT
 # check_backend_exits finds any that nobody intended.
 start_backends() {	# NAME DOMID [FILE, instead of NAME.backends]
 	local f=${3:-/etc/xenpci/$1.backends} n=0 cmd
+	BACKENDS=0
 	[ -r "$f" ] || return 0
 	while IFS= read -r cmd; do
 		case $cmd in ''|'#'*) continue ;; esac
@@ -151,6 +152,7 @@ start_backends() {	# NAME DOMID [FILE, instead of NAME.backends]
 		echo "$cmd" > "/tmp/backend-$1-$n.cmd"
 		: > "/tmp/backend-$1-$n.exits"
 		: > "/tmp/backend-$1-$n.intended"
+		: > "/tmp/backend-$1-$n.log"
 		(
 			b=/tmp/backend-$1-$n crashes=0
 			# SIGTERM ends the backend; if it had already exited, say
@@ -195,7 +197,26 @@ start_backends() {	# NAME DOMID [FILE, instead of NAME.backends]
 		echo $! >> "/tmp/backends-$1.pids"
 	done < "$f"
 	BACKENDS=$n
-	sleep 1
+}
+
+# Wait up to LIMIT seconds (by the clock) until each of the BACKENDS that
+# start_backends just started for guest NAME says it serves (its ": serving"
+# line: bound, its functions registered); then the guest may run. Returns
+# non-zero, having printed their logs, if one does not.
+wait_serving() {	# NAME LIMIT
+	local k served end=$(( $(cut -d. -f1 /proc/uptime) + $2 ))
+	while :; do
+		served=0
+		for k in $(seq "$BACKENDS"); do
+			grep -q ': serving ' "/tmp/backend-$1-$k.log" 2>/dev/null && served=$((served + 1))
+		done
+		[ "$served" -lt "$BACKENDS" ] && [ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ] || break
+		usleep 200000
+	done
+	SERVED=$served
+	[ "$served" = "$BACKENDS" ] && return 0
+	cat /tmp/backend-"$1"-*.log
+	return 1
 }
 
 # Every exit of a guest's backends must be one somebody intended: a SIGKILL
