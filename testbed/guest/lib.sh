@@ -275,15 +275,19 @@ slot_backends() {	# NAME SLOT: the backends of that slot (/tmp/backend-NAME-N)
 
 # Backend B (/tmp/backend-NAME-N) prints its counters: a pci-ioreq backend
 # does at SIGUSR1 (pci-passthrough takes none). 0 once a new ": stats "
-# line is in its log, within 2 s; 1 if none came; 2 if it took no signal.
+# line is in its log, within 10 s; 1 if none came; 2 if it took no signal.
 backend_counters() {	# B
-	local n i=0
-	case $(cat "$1.cmd") in pci-ioreq-*) ;; *) return 1 ;; esac
+	local n i=0 cmd pid
+	# (builtins where they do: each process costs under TCG, and the
+	# benchmark asks for counters between each two figures)
+	read -r cmd < "$1.cmd"
+	case $cmd in pci-ioreq-*) ;; *) return 1 ;; esac
 	n=$(grep -c ': stats ' "$1.log" 2>/dev/null)
-	kill -USR1 "$(cat "$1.pid")" 2>/dev/null || return 2
+	read -r pid < "$1.pid"
+	kill -USR1 "$pid" 2>/dev/null || return 2
 	while [ "$(grep -c ': stats ' "$1.log" 2>/dev/null)" = "${n:-0}" ]; do
-		[ $i -lt 40 ] || return 1
-		usleep 50000
+		[ $i -lt 100 ] || return 1
+		usleep 100000
 		i=$((i + 1))
 	done
 }
@@ -293,20 +297,29 @@ backend_counters() {	# B
 # the guest, printed with the benchmark's tag for
 # testbed/lib/bench-report.py (blk_bench asks: dom0-init, backend_stats).
 backend_counters_of() {	# NAME TAG SLOT|none DOMID
-	local f b d
+	local f b d cmd k v line=""
 	for f in /tmp/backend-"$1"-*.cmd; do
-		[ -r "$f" ] && grep -qE -- "pci-ioreq-virtio .*--slot $3( |\$)" "$f" || continue
+		[ -r "$f" ] || continue
+		read -r cmd < "$f"
+		case "$cmd " in "pci-ioreq-virtio "*" --slot $3 "*) ;; *) continue ;; esac
 		b=${f%.cmd}
-		backend_counters "$b"
-		[ $? = 2 ] && continue
+		# none rather than the last ones under a new tag: the report
+		# says which figure lost them
+		backend_counters "$b" || continue
 		echo "$ROLE: backend-stats tag=$2 $(grep 'pci-ioreq-virtio: stats ' "$b.log" | tail -1)"
 	done
 	# (DOMID@ECAM: a server at another layout than the default)
 	for d in /sys/kernel/debug/xen-pci-ioreq/"$4"/stats /sys/kernel/debug/xen-pci-ioreq/"$4"@*/stats; do
 		[ -r "$d" ] && break
 	done
-	[ -r "$d" ] && echo "$ROLE: ioreq-stats tag=$2 $(grep -E '^(routed|answered_in_kernel|ioeventfd_writes|irqfd_asserted|intx_raised):' "$d" | tr -d ':' | tr '\n' ' ')"
-	return 0
+	[ -r "$d" ] || return 0
+	while read -r k v; do
+		case $k in
+		routed:|answered_in_kernel:|ioeventfd_writes:|irqfd_asserted:|intx_raised:)
+			line="$line${k%:} $v " ;;
+		esac
+	done < "$d"
+	echo "$ROLE: ioreq-stats tag=$2 $line"
 }
 
 kill_backend() {	# NAME SLOT

@@ -76,14 +76,18 @@ def main():
 
     def window(label, fig):
         """wakeups, answered in the kernel, routed to userspace, virtio
-        requests: the counters over one figure of one disk. A backend
-        names its function in PCI segment 0: the guest's segment is not
-        its to know."""
+        requests: the counters over one figure of one disk, from the end
+        of the figure before it (blk_bench takes them once between two
+        figures) or its own begin (the first). A backend names its
+        function in PCI segment 0: the guest's segment is not its to
+        know."""
         bdf, tag = spec.get(label, ''), '%s_%s' % (label, fig)
         if ':' in bdf:
             bdf = '0000:' + bdf.split(':', 1)[1]
-        b0, b1 = bstats.get((tag, 'begin', bdf)), bstats.get((tag, 'end', bdf))
-        i0, i1 = istats.get((tag, 'begin')), istats.get((tag, 'end'))
+        i = TAGS.index(fig)
+        start = ('%s_%s' % (label, TAGS[i - 1]), 'end') if i else (tag, 'begin')
+        b0, b1 = bstats.get(start + (bdf,)), bstats.get((tag, 'end', bdf))
+        i0, i1 = istats.get(start), istats.get((tag, 'end'))
         if not (b0 and b1 and i0 and i1):
             return None
         return (b1[0] - b0[0],

@@ -159,9 +159,10 @@ ${CROSS}gcc -Wall -O2 -o "$D0/usr/sbin/xen-dt-backend" "$TB_ROOT/guest/xen-dt-ba
 cp "$OUT/Image" "$D0/guest/Image"
 cp "$OUT/domU.cpio" "$D0/guest/domU.cpio"
 # A driver domain boots the domU image with this one appended (the kernel
-# unpacks both): the backends, the Xen libraries they use, xenstore-read and
-# xenstore-watch, and the backend lists of the guests a driver domain may
-# serve (and what prepares them, and the checks after them).
+# unpacks both): the backends, the Xen libraries they use, xenstore-read,
+# xenstore-watch and xenstore-write, and the backend lists of the guests a
+# driver domain may serve (and what prepares them, and the checks after
+# them).
 DD=$R/domd-extra
 rm -rf "$DD" && mkdir -p "$DD/usr/lib/aarch64-linux-gnu" "$DD/usr/bin" "$DD/etc/xenpci" "$DD/opt"
 # The backends that can serve from there: not pci-passthrough, which needs
@@ -173,7 +174,7 @@ done
 for l in call devicemodel evtchn foreignmemory gnttab store toolcore toollog; do
 	cp -a "$D0"/usr/lib/aarch64-linux-gnu/libxen$l.so.* "$DD/usr/lib/aarch64-linux-gnu/"
 done
-cp "$D0/usr/bin/xenstore-read" "$D0/usr/bin/xenstore-watch" "$DD/usr/bin/"
+cp "$D0/usr/bin/xenstore-read" "$D0/usr/bin/xenstore-watch" "$D0/usr/bin/xenstore-write" "$DD/usr/bin/"
 for g in "$D0"/etc/xenpci/*.domd; do
 	[ -e "$g" ] || continue
 	g=$(basename "$g" .domd)

@@ -186,11 +186,12 @@ double now(void);
  */
 int xs_read(const char *path, char *val, size_t len);
 /*
- * Ask dom0 for the counters of the backend of device number @slot (-1:
- * none, only /dev/xen/pci-ioreq's) under @tag, and wait until it took
- * them, at most @limit seconds: 0, or -ETIMEDOUT. dom0's console relay
- * answers "@@XENPCI request=backend-stats" (testbed/guest/dom0-init): the
- * backend prints them to its log, and dom0 writes @tag to the guest's
+ * Ask for the counters of the backend of device number @slot (-1: none,
+ * only /dev/xen/pci-ioreq's) under @tag, and wait until they are taken, at
+ * most @limit seconds: 0, or -ETIMEDOUT. dom0's console relay answers
+ * "@@XENPCI request=backend-stats" (testbed/guest/dom0-init), or forwards
+ * it to the driver domain that runs the backend: the backend prints them
+ * to its log, and dom0 or the driver domain writes @tag to the guest's
  * data/xenpci-stats.
  */
 int backend_counters(const char *tag, int slot, double limit);
