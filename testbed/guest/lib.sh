@@ -267,9 +267,10 @@ check_backend_exits() {	# NAME
 # held until the guest asks for it (dom0 forwards the requests of a guest
 # served from a driver domain: backend_request in dom0-init).
 slot_backends() {	# NAME SLOT: the backends of that slot (/tmp/backend-NAME-N)
-	local f
+	local f cmd
 	for f in /tmp/backend-"$1"-*.cmd; do
-		grep -qE -- "--slot $2( |\$)" "$f" 2>/dev/null && echo "${f%.cmd}"
+		[ -r "$f" ] && read -r cmd < "$f" || continue
+		case "$cmd " in *" --slot $2 "*) echo "${f%.cmd}" ;; esac
 	done
 }
 
@@ -297,12 +298,10 @@ backend_counters() {	# B
 # the guest, printed with the benchmark's tag for
 # testbed/lib/bench-report.py (blk_bench asks: dom0-init, backend_stats).
 backend_counters_of() {	# NAME TAG SLOT|none DOMID
-	local f b d cmd k v line=""
-	for f in /tmp/backend-"$1"-*.cmd; do
-		[ -r "$f" ] || continue
-		read -r cmd < "$f"
-		case "$cmd " in "pci-ioreq-virtio "*" --slot $3 "*) ;; *) continue ;; esac
-		b=${f%.cmd}
+	local b d cmd k v line=""
+	for b in $(slot_backends "$1" "$3"); do
+		read -r cmd < "$b.cmd"
+		case $cmd in "pci-ioreq-virtio "*) ;; *) continue ;; esac
 		# none rather than the last ones under a new tag: the report
 		# says which figure lost them
 		backend_counters "$b" || continue
