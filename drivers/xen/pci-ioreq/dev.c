@@ -9,9 +9,11 @@
  *
  * Locking: a file's bind_lock serializes its BIND. Each ioctl on a bound
  * file takes the guest's mutex (CLASS(xpi_locked_guest)) around its
- * worker. read() takes the guest's lock, and so does write() through
- * xpi_complete(); poll() takes none. Release takes the mutex, then the
- * lock inside it, and after both xpi.lock (in xpi_guest_detach()).
+ * worker; ADD_MMIO takes xpi.lock before it, as it looks at the guest's
+ * other root complexes. read() takes the guest's lock, and so does
+ * write() through xpi_complete(); poll() takes none. Release takes the
+ * mutex, then the lock inside it, and after both xpi.lock (in
+ * xpi_guest_detach()).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -295,10 +297,17 @@ static long xpi_ioctl_mmio(struct xpi_file *f, void __user *udata, bool add)
 
 	if (copy_from_user(&m, udata, sizeof(m)))
 		return -EFAULT;
+	if (!add) {
+		CLASS(xpi_locked_guest, g)(f);
+
+		return IS_ERR(g) ? PTR_ERR(g) : xpi_remove_mmio(g, f, &m);
+	}
+	/* The guest's other root complexes are looked at too. */
+	guard(mutex)(&xpi.lock);
 	CLASS(xpi_locked_guest, g)(f);
 	if (IS_ERR(g))
 		return PTR_ERR(g);
-	return add ? xpi_add_mmio(g, f, &m) : xpi_remove_mmio(g, f, &m);
+	return xpi_add_mmio(g, f, &m);
 }
 
 static long xpi_ioctl_set_intx(struct xpi_file *f, void __user *udata)

@@ -9,7 +9,9 @@
  * Locking: the caller holds the guest's mutex, except for xpi_fn_lookup(),
  * whose caller holds either the mutex or the guest's lock. What the request
  * path reads (the function table, the BAR ranges) is changed here under the
- * guest's lock as well.
+ * guest's lock as well. xpi_add_mmio()'s caller also holds xpi.lock, as a
+ * range outside the guest's windows is checked against its other root
+ * complexes (xpi_guest_range_taken()).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -179,9 +181,18 @@ int xpi_add_mmio(struct xpi_guest *g, struct xpi_file *f,
 		return -EEXIST;
 	if (g->nr_ranges >= XPI_MAX_RANGES)
 		return -ENOSPC;
-	if (xpi_window_of(g, m->addr, last) == XPI_WINDOW_NONE &&
-	    xpi_xen_bar_ranges(g) >= xpi_xen_bar_ranges_max(g))
-		return -ENOSPC;
+	if (xpi_window_of(g, m->addr, last) == XPI_WINDOW_NONE) {
+		const struct xen_pci_ioreq_window r = {
+			.base = m->addr,
+			.size = m->size,
+		};
+
+		rc = xpi_ecam_mode() ? xpi_guest_range_taken(g, &r) : 0;
+		if (rc)
+			return rc;
+		if (xpi_xen_bar_ranges(g) >= xpi_xen_bar_ranges_max(g))
+			return -ENOSPC;
+	}
 	rc = xpi_bar_map(g, m->addr, last);
 	if (rc)
 		return rc;

@@ -21,7 +21,9 @@
  *
  * Locking: xpi.lock around the list of live guests, creation and
  * teardown, taken here by attach, detach, the watch and the reaper; the
- * guest's mutex, then its lock, inside it.
+ * guest's mutex, then its lock, inside it. Under xpi.lock, the BAR ranges
+ * of another root complex of the guest are read under that one's lock
+ * alone (they change under both its mutex and its lock).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -205,10 +207,76 @@ static void xpi_guest_release_server(struct xpi_guest *g)
 	xpi_guest_unlist(g);
 }
 
+/* Whether window @w meets a BAR range of root complex @g. */
+static bool xpi_window_meets_ranges(struct xpi_guest *g,
+				    const struct xen_pci_ioreq_window *w)
+{
+	bool meets;
+
+	if (!w->size)
+		return false;
+	spin_lock_irq(&g->lock);
+	meets = xpi_range_overlaps(g->ranges, g->nr_ranges, w->base,
+				   w->base + (w->size - 1));
+	spin_unlock_irq(&g->lock);
+	return meets;
+}
+
+/* Whether a window of layout @l meets a BAR range of root complex @g. */
+static bool xpi_layout_meets_ranges(struct xpi_guest *g,
+				    const struct xen_pci_ioreq_layout *l)
+{
+	const struct xen_pci_ioreq_window *w[3];
+	unsigned int i;
+
+	xpi_layout_windows(l, w);
+	for (i = 0; i < ARRAY_SIZE(w); i++) {
+		if (xpi_window_meets_ranges(g, w[i]))
+			return true;
+	}
+	return false;
+}
+
+/**
+ * xpi_guest_range_taken() - whether another root complex decodes a range
+ * @g: the root complex a BAR range is added to
+ * @r: the range
+ *
+ * Each root complex of a guest has a server of its own, and Xen gives an
+ * access to the first server that claims its address: a range that @g
+ * claims outside its windows must be nobody else's. Called with xpi.lock
+ * and @g's mutex held.
+ *
+ * Return: 0; -EBUSY if @r meets a window of another root complex of the
+ * guest, -EEXIST if it meets a BAR range of one.
+ */
+int xpi_guest_range_taken(struct xpi_guest *g,
+			  const struct xen_pci_ioreq_window *r)
+{
+	const struct xen_pci_ioreq_window *w[3];
+	struct xpi_guest *o;
+	unsigned int i;
+
+	lockdep_assert_held(&xpi.lock);
+	list_for_each_entry(o, &xpi.guests, node) {
+		if (o == g || o->domid != g->domid)
+			continue;
+		xpi_layout_windows(&o->layout, w);
+		for (i = 0; i < ARRAY_SIZE(w); i++) {
+			if (xpi_windows_overlap(w[i], r))
+				return -EBUSY;
+		}
+		if (xpi_window_meets_ranges(o, r))
+			return -EEXIST;
+	}
+	return 0;
+}
+
 /*
  * The live root complex of guest @domid that @l names, NULL if there is
  * none yet, or -EBUSY if another of the guest's root complexes is in the
- * way, or this one has another layout. Called with xpi.lock held.
+ * way (its windows or interrupts, or a BAR range it claimed outside its
+ * windows), or this one has another layout. Called with xpi.lock held.
  */
 static struct xpi_guest *xpi_guest_find(domid_t domid,
 					const struct xen_pci_ioreq_layout *l)
@@ -229,7 +297,9 @@ static struct xpi_guest *xpi_guest_find(domid_t domid,
 		if (g->layout.ecam.base == l->ecam.base &&
 		    !memcmp(&g->layout, l, sizeof(*l)))
 			found = g;
-		else if (xpi_ecam_mode() && xpi_layouts_conflict(&g->layout, l))
+		else if (xpi_ecam_mode() &&
+			 (xpi_layouts_conflict(&g->layout, l) ||
+			  xpi_layout_meets_ranges(g, l)))
 			return ERR_PTR(-EBUSY);
 	}
 	return found;

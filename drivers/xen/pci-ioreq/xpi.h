@@ -474,6 +474,8 @@ int xpi_irqfd_deassign(struct xpi_guest *g, struct xpi_fn *fn,
 int xpi_guest_attach(struct xpi_file *f, domid_t domid,
 		     const struct xen_pci_ioreq_layout *l, bool invalidate);
 void xpi_guest_detach(struct xpi_file *f);
+int xpi_guest_range_taken(struct xpi_guest *g,
+			  const struct xen_pci_ioreq_window *r);
 void xpi_release_domain(struct xenbus_watch *watch, const char *path,
 			const char *token);
 void xpi_reap(struct work_struct *work);

@@ -92,7 +92,8 @@ struct xen_pci_ioreq_layout {
  * a root complex (a guest and an ECAM window) creates its ioreq server; the
  * files bound after it share it, and must name the same layout, else
  * -EBUSY; so must a root complex whose windows or INTx lines overlap
- * another's of the same guest.
+ * another's of the same guest, or whose windows take in a BAR range that
+ * another root complex claimed outside its own.
  *
  * The server lives as long as the guest, whether files are bound to it or
  * not: when a backend exits, crashes or restarts, the guest's accesses to

@@ -265,6 +265,16 @@ static const struct xen_pci_ioreq_layout other_layout = {
 	.intx_base = 48,
 };
 
+/* An address in no window of the default layout nor of other_layout. */
+static const __u64 outside_both = 0x3c000000;
+
+/* A layout apart from both but for a window over outside_both. */
+static const struct xen_pci_ioreq_layout third_layout = {
+	.ecam = { 0xf200000000ULL, 0x1000000 },
+	.mem = { { 0x3c000000, 0x1000000 } },
+	.intx_base = 56,
+};
+
 /*
  * A backend names the root complex it serves at bind time: a second one of
  * the same guest gets a server of its own, GET_INFO reports it, and layouts
@@ -276,7 +286,7 @@ TEST_F(guest, layout_at_bind)
 	struct xen_pci_ioreq_layout l, bad;
 	struct xen_pci_ioreq_bind b = { .domid = self->domid };
 	struct xen_pci_ioreq_info info;
-	char dir[48];
+	char dir[48], dir3[48];
 	int fd, fd2;
 
 	fd = open_dev(true);
@@ -341,6 +351,25 @@ TEST_F(guest, layout_at_bind)
 	test_cmd_register(fd, mkfn(0, 3, 0));
 	test_err_add_mmio(ERR_ECAM, fd, mkfn(0, 3, 0), 0, other_layout.ecam.base, 0x1000);
 	test_cmd_add_mmio(fd, mkfn(0, 3, 0), 0, other_layout.mem[0].base, 0x1000);
+	/*
+	 * Nor what the other root complex decodes, whose accesses Xen would
+	 * give to the newer server: its windows, a BAR range it claimed
+	 * outside them; and no layout may take in such a range.
+	 */
+	test_err_add_mmio(EBUSY, fd, mkfn(0, 3, 0), 0, self->lay.ecam.base, 0x1000);
+	test_err_add_mmio(EBUSY, fd, mkfn(0, 3, 0), 0, self->lay.mem[0].base, 0x1000);
+	test_cmd_register(self->fd, mkfn(0, 4, 0));
+	test_cmd_add_mmio(self->fd, mkfn(0, 4, 0), 0, outside_both, 0x1000);
+	test_err_add_mmio(EEXIST, fd, mkfn(0, 3, 0), 0, outside_both, 0x1000);
+	fd2 = open_dev(true);
+	ASSERT_LE(0, fd2);
+	test_err_bind_layout(EBUSY, fd2, self->domid, &third_layout);
+	close(fd2);
+	snprintf(dir3, sizeof(dir3), "%d@%llx", self->domid,
+		 (unsigned long long)third_layout.ecam.base);
+	EXPECT_EQ(-1, server_stat(dir3, "ioservid"))
+		TH_LOG("a refused layout left a server behind");
+	test_cmd_unregister(self->fd, mkfn(0, 4, 0));
 	/* Functions are per root complex: 00:03.0 is free on the other. */
 	test_cmd_register(self->fd, mkfn(0, 3, 0));
 	test_cmd_unregister(self->fd, mkfn(0, 3, 0));
