@@ -376,8 +376,13 @@ void xpi_answer_all(struct xpi_guest *g)
 /*
  * The Xen steps of a new server: create it, map its page, enable it (which
  * makes Xen write the event channels into the page), bind the event
- * channels, and only then claim the windows, so that no request can reach
- * the server before every vCPU's event channel is bound. Called with
+ * channels, and only then claim the windows, so that no access of the
+ * guest reaches the server before every vCPU's event channel is bound.
+ * An invalidate can: Xen broadcasts it to every enabled server, claims or
+ * not. Binding a port that Xen signalled already leaves it pending, so the
+ * handler takes it; if setup fails, whatever came is answered before the
+ * server goes, which wakes the vCPUs whose ports were bound (the one whose
+ * port failed to bind, and those after it, cannot be told). Called with
  * xpi.lock held.
  */
 int xpi_xen_setup(struct xpi_guest *g)
@@ -406,13 +411,12 @@ int xpi_xen_setup(struct xpi_guest *g)
 	}
 	rc = xpi_claim_windows(g);
 	if (rc)
-		goto err_answer;
+		goto err_unbind;
 	return 0;
 
-err_answer:
-	/* A window is claimed: a running guest may be waiting already. */
-	xpi_answer_all(g);
 err_unbind:
+	/* An invalidate, or an access to a claimed window, may be waiting. */
+	xpi_answer_all(g);
 	xpi_unbind_vcpus(g);
 err_unmap:
 	xpi_unmap_page(g);
