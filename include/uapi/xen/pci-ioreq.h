@@ -88,12 +88,13 @@ struct xen_pci_ioreq_layout {
  * @layout: with %XEN_PCI_IOREQ_BIND_LAYOUT, the root complex; else all 0
  *
  * Once bound, a file never touches another domain. Binding twice fails with
- * -EBUSY, a domain that does not exist with -ESRCH. The first file bound to
- * a root complex (a guest and an ECAM window) creates its ioreq server; the
- * files bound after it share it, and must name the same layout, else
- * -EBUSY; so must a root complex whose windows or INTx lines overlap
- * another's of the same guest, or whose windows take in a BAR range that
- * another root complex claimed outside its own.
+ * -EBUSY (-ENODEV once the guest died), a domain that does not exist with
+ * -ESRCH. The first file bound to a root complex (a guest and an ECAM
+ * window) creates its ioreq server; the files bound after it share it, and
+ * must name the same layout, else -EBUSY; so must a root complex whose
+ * windows or INTx lines overlap another's of the same guest, or whose
+ * windows take in a BAR range that another root complex claimed outside
+ * its own.
  *
  * The server lives as long as the guest, whether files are bound to it or
  * not: when a backend exits, crashes or restarts, the guest's accesses to
@@ -424,10 +425,11 @@ struct xen_pci_ioreq_response {
 #define XEN_PCI_IOREQ_IOEVENTFD \
 	_IOW(XEN_PCI_IOREQ_MAGIC, 0x07, struct xen_pci_ioreq_ioeventfd)
 
-/* Add or remove an irqfd for an INTx pin of a function. */
+/* Add or remove an irqfd for an INTx pin or an MSI of a function. */
 #define XEN_PCI_IOREQ_IRQFD \
 	_IOW(XEN_PCI_IOREQ_MAGIC, 0x08, struct xen_pci_ioreq_irqfd)
 
+/* Raise an MSI of a function: its message, written to the doorbell. */
 #define XEN_PCI_IOREQ_MSI \
 	_IOW(XEN_PCI_IOREQ_MAGIC, 0x09, struct xen_pci_ioreq_msi)
 
