@@ -521,9 +521,19 @@ static int xen_vpci_msi_domain_alloc(struct irq_domain *domain,
 		return ret;
 	}
 
-	for (i = 0; i < nr_irqs; i++)
+	for (i = 0; i < nr_irqs; i++) {
+		struct irq_data *d = irq_domain_get_irq_data(domain->parent,
+							     virq + i);
+
+		/*
+		 * The GIC's alloc leaves the SPI's trigger as it was; an MSI
+		 * is an edge (as gic-v2m configures its SPIs).
+		 */
+		if (d->chip->irq_set_type)
+			d->chip->irq_set_type(d, IRQ_TYPE_EDGE_RISING);
 		irq_domain_set_hwirq_and_chip(domain, virq + i, first + i,
 					      &xen_vpci_msi_bottom_chip, msi);
+	}
 
 	return 0;
 }
