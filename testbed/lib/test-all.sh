@@ -141,8 +141,10 @@ check xen-dom0-noalign run_xen xen-dom0-noalign \
 # that bridge's configuration, and the BARs are not realigned. QEMU's virt
 # has no firmware that assigns BARs, so the kernel assigns them itself,
 # naturally aligned: the sub-page BARs pack into one page, as without the
-# alignment.
+# alignment. A function that pci=resource_alignment= names is realigned all
+# the same (edu's BAR0, to 32 MiB), at the size asked for.
 PROBEONLY_APPEND="xenpci.mode=test xenpci.guests= xenpci.suite=dom0-probeonly xenpci.tests=pci_bar_layout"
+PROBEONLY_APPEND="$PROBEONLY_APPEND pci=resource_alignment=25@0000:00:14.0"
 if xen_dtb_probe_only "$CACHE/logs/probeonly.dtb" "$PROBEONLY_APPEND"; then
 	XEN_PCI_QEMU_EXTRA="-dtb $CACHE/logs/probeonly.dtb" \
 		check xen-dom0-probeonly run_xen xen-dom0-probeonly "$PROBEONLY_APPEND"

@@ -38,6 +38,7 @@
 
 /* struct resource flags, as sysfs prints them (not in the UAPI) */
 #define RES_PREFETCH	0x00002000
+#define RES_PCI_FIXED	0x00000010	/* IORESOURCE_PCI_FIXED: never moved */
 
 #define NR_STD_BARS	6
 #define ROM_IDX		6
@@ -286,6 +287,68 @@ TEST_F(bars, page_exclusive)
 			       b->dev, bar_name(b), b->start, b->size, who.dev,
 			       who.index, (unsigned long long)who.start);
 	}
+}
+
+/*
+ * The functions that pci=resource_alignment= names by address have their
+ * memory BARs at the alignment it asks for (a page where it gives none),
+ * whatever else the kernel keeps as firmware placed it. The kernel's copy
+ * of the parameter is in sysfs; entries that name devices by ID are not
+ * checked.
+ */
+TEST_F(bars, named_alignment)
+{
+	char param[512], name[16], *entry, *at, *save;
+	int fd, n, i, named = 0;
+
+	fd = open("/sys/bus/pci/resource_alignment", O_RDONLY);
+	n = fd < 0 ? 0 : read(fd, param, sizeof(param) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 1)
+		SKIP(return, "no pci=resource_alignment= on the command line");
+	param[n] = '\0';
+
+	for (entry = strtok_r(param, ";,\n", &save); entry;
+	     entry = strtok_r(NULL, ";,\n", &save)) {
+		unsigned long long align = self->page;
+		unsigned int dom = 0, bus, dev, fn;
+		unsigned long order;
+		char end;
+
+		at = strchr(entry, '@');
+		if (at) {
+			/* As the kernel: an order above 63 means a page. */
+			order = strtoul(entry, NULL, 10);
+			if (order <= 63)
+				align = 1ULL << order;
+			entry = at + 1;
+		}
+		/* [domain:]bus:device.function, as the kernel parses it */
+		if (sscanf(entry, "%x:%x:%x.%x%c", &dom, &bus, &dev, &fn,
+			   &end) != 4) {
+			dom = 0;
+			if (sscanf(entry, "%x:%x.%x%c", &bus, &dev, &fn,
+				   &end) != 3)
+				continue;
+		}
+		snprintf(name, sizeof(name), "%04x:%02x:%02x.%x",
+			 dom, bus, dev, fn);
+		for (i = 0; i < self->l.nr; i++) {
+			struct bar *b = &self->l.bar[i];
+
+			/* A fixed BAR stays where it is, named or not. */
+			if (b->bridge || strcmp(b->dev, name) ||
+			    (b->flags & RES_PCI_FIXED))
+				continue;
+			named++;
+			EXPECT_EQ(0ULL, b->start % align)
+				TH_LOG("%s %s at 0x%llx: pci=resource_alignment= asks for 0x%llx",
+				       b->dev, bar_name(b), b->start, align);
+		}
+	}
+	if (!named)
+		SKIP(return, "no memory BAR of a function that pci=resource_alignment= names");
 }
 
 /*
